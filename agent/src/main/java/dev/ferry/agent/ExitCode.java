@@ -1,0 +1,20 @@
+package dev.ferry.agent;
+
+/**
+ * Process exit codes. NOTE: scripts depend on these values; they are documented in docs/operations.md.
+ */
+public final class ExitCode {
+    public static final int OK = 0;
+    /** Any failure not covered below; the message says what to do. */
+    public static final int FAILED = 1;
+    /** Bad input: a malformed URI, an unknown option value, conflicting settings. Nothing was created. */
+    public static final int BAD_INPUT = 2;
+    /** Preflight found a FAIL; nothing was created on either server. */
+    public static final int PREFLIGHT_FAILED = 3;
+    /** A server could not be reached or refused the login. */
+    public static final int UNREACHABLE = 4;
+    /** Interrupted (signal, lost connection); run the same command again to resume. */
+    public static final int INTERRUPTED = 5;
+
+    private ExitCode() {}
+}

@@ -1,0 +1,83 @@
+package dev.ferry.agent.config;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.db.QualifiedName;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Everything one migration needs to know, validated before anything touches the source, then passed down to every
+ * stage. No stage reads flags or the environment itself.
+ *
+ * @param slotName       logical replication slot on the source; also names ferry's publications
+ * @param jobs           parallel copy workers (and index builds)
+ * @param schemaMode     copy the schema with pg_dump, or trust a schema the user prepared on the target
+ * @param numericNanInf  what to do with NaN/Infinity in numeric columns
+ * @param acceptRisks    preflight checks whose FAIL the user accepted by name
+ * @param excludeTables  tables left out of the migration entirely
+ * @param metricsPort    port of the status/metrics HTTP endpoint, 0 for none
+ */
+public record MigrationConfig(
+        ConnectionSpec source,
+        ConnectionSpec target,
+        int jobs,
+        Path logDir,
+        Path workDir,
+        SchemaMode schemaMode,
+        NumericNanInf numericNanInf,
+        String slotName,
+        Set<String> acceptRisks,
+        Set<QualifiedName> excludeTables,
+        int metricsPort,
+        Duration statusInterval) {
+
+    /** How the target's schema comes to be. */
+    public enum SchemaMode { COPY, EXISTING }
+
+    /** NaN, Infinity and -Infinity in numeric columns: kept as they are, or written as NULL (and counted). */
+    public enum NumericNanInf { KEEP, NULL }
+
+    public MigrationConfig {
+        if (jobs < 1 || jobs > 64) {
+            throw new FerryException("--jobs " + jobs + " is out of range.", "ferry runs 1 to 64 copy workers.",
+                    "pass --jobs between 1 and 64 (the default is the number of cores).", ExitCode.BAD_INPUT, null);
+        }
+        if (!slotName.matches("[a-z0-9_]{1,50}")) {
+            throw new FerryException("--slot '" + slotName + "' is not a valid replication slot name.",
+                    "slot names may contain only lower-case letters, digits and underscores, at most 50 characters here.",
+                    "pass --slot with a name like ferry_app.", ExitCode.BAD_INPUT, null);
+        }
+        if (source.host().equals(target.host()) && source.port() == target.port() && source.database().equals(target.database())) {
+            throw new FerryException("--source and --target point at the same database " + source.masked() + ".",
+                    "ferry would copy the database onto itself and destroy it.",
+                    "point --target at the new server.", ExitCode.BAD_INPUT, null);
+        }
+        acceptRisks = Set.copyOf(acceptRisks);
+        excludeTables = Set.copyOf(excludeTables);
+    }
+
+    /** The slot name ferry uses when none is given: one per source database, so two migrations never collide. */
+    public static String defaultSlotName(String sourceDatabase) {
+        String cleaned = sourceDatabase.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        if (cleaned.length() > 40) cleaned = cleaned.substring(0, 40);
+        return "ferry_" + cleaned;
+    }
+
+    /** Publication of tables whose rows can be identified (primary key or replica identity): all changes. */
+    public String publication() { return slotName + "_pub"; }
+
+    /** Publication of tables with no tuple identifier: inserts and truncates only, so the source's own updates keep working. */
+    public String insertOnlyPublication() { return slotName + "_pub_inserts"; }
+
+    /** Masked, quoted view for the DEBUG log. */
+    public String describe() {
+        return "source=" + source.masked() + " target=" + target.masked() + " jobs=" + jobs + " logDir='" + logDir
+                + "' workDir='" + workDir + "' schema=" + schemaMode + " numericNanInf=" + numericNanInf
+                + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " excludeTables=" + excludeTables
+                + " metricsPort=" + metricsPort;
+    }
+}
