@@ -1,0 +1,68 @@
+package dev.ferry.agent.cli;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The `ferry` command: dispatches to one class per subcommand and maps failures to documented exit codes. */
+@Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Live migration of a PostgreSQL (or TimescaleDB) database to another server with minutes of downtime.",
+        subcommands = {RunCommand.class, PreflightCommand.class, CutoverCommand.class, StatusCommand.class, DemoCommand.class},
+        footer = {"", "Examples:",
+                "  ferry preflight --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
+                "  ferry run       --source postgres://app@old:5432/app --target postgres://app@new:5432/app --log-dir /var/log/ferry",
+                "  ferry cutover   --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
+                "  ferry demo",
+                "Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight failed, 4 unreachable, 5 interrupted (run again to resume)."})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        System.exit(code);
+    }
+
+    /** Runs one command line with the given writers; tests call this in-process. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> report(e, err));
+        cli.setParameterExceptionHandler((e, args1) -> {
+            err.println("ferry: " + e.getMessage());
+            e.getCommandLine().usage(err);
+            return ExitCode.BAD_INPUT;
+        });
+        return cli.execute(args);
+    }
+
+    static int report(Exception e, PrintWriter err) {
+        if (e instanceof FerryException failure) {
+            err.println("ERROR " + failure.describe());
+            LoggerFactory.getLogger("ferry").error(failure.describe(), failure);
+            return failure.exitCode();
+        }
+        err.println("ERROR ferry stopped on an unexpected error: " + e);
+        err.println("  fix:  see the stack trace in ferry.log; run the same command again to resume.");
+        LoggerFactory.getLogger("ferry").error("unexpected error", e);
+        return ExitCode.FAILED;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"ferry " + (version == null ? "development build" : version)};
+        }
+    }
+}

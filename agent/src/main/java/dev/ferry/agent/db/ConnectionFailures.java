@@ -1,0 +1,53 @@
+package dev.ferry.agent.db;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.ConnectionSpec;
+
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.sql.SQLException;
+
+/** Explains why a login failed, one clear line per cause, naming the server but never the password. */
+public final class ConnectionFailures {
+    private ConnectionFailures() {}
+
+    public static FerryException explain(String role, ConnectionSpec spec, SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String server = "the " + role + " " + spec.masked();
+        Throwable root = rootCause(e);
+        if (root instanceof UnknownHostException) {
+            return unreachable("cannot reach " + server + ":", "the host name '" + spec.host() + "' does not resolve.",
+                    "check the host in --" + role + ".", e);
+        }
+        if (root instanceof ConnectException) {
+            return unreachable("cannot reach " + server + ":", "the connection to " + spec.host() + ":" + spec.port() + " was refused; no server listens there.",
+                    "check the host and port in --" + role + " and that the server is running and accepts TCP connections.", e);
+        }
+        if (state.equals("28P01") || state.equals("28000")) {
+            return unreachable("cannot log in to " + server + ":", "the server rejected user '" + spec.user() + "': " + serverMessage(e),
+                    "check the user and password in --" + role + " (or ~/.pgpass) and pg_hba.conf on that server.", e);
+        }
+        if (state.equals("3D000")) {
+            return unreachable("cannot open " + server + ":", "the database '" + spec.database() + "' does not exist there.",
+                    "create it first, or fix the database name in --" + role + ".", e);
+        }
+        return unreachable("cannot connect to " + server + ":", serverMessage(e),
+                "check --" + role + " and that the server is reachable from this host.", e);
+    }
+
+    private static FerryException unreachable(String what, String why, String fix, SQLException cause) {
+        return new FerryException(what, why, fix, ExitCode.UNREACHABLE, cause);
+    }
+
+    static String serverMessage(SQLException e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return e.getSQLState() == null ? message : message + " (SQLSTATE " + e.getSQLState() + ")";
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        Throwable current = t;
+        while (current.getCause() != null && current.getCause() != current) current = current.getCause();
+        return current;
+    }
+}

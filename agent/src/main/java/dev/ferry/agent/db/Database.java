@@ -1,0 +1,57 @@
+package dev.ferry.agent.db;
+
+import dev.ferry.agent.config.ConnectionSpec;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/**
+ * Opens plain (non-replication) connections to one server and turns login failures into messages a person can act
+ * on. Every connection ferry opens runs in UTC with ISO dates so values travel as the same text on both sides.
+ */
+public final class Database {
+    private final ConnectionSpec spec;
+    private final String role;
+
+    /** @param role "source" or "target": names the setting in error messages */
+    public Database(ConnectionSpec spec, String role) {
+        this.spec = spec;
+        this.role = role;
+    }
+
+    public ConnectionSpec spec() { return spec; }
+
+    public String role() { return role; }
+
+    /** A new connection in autocommit mode; failures are explained by {@link ConnectionFailures}. */
+    public Connection open() {
+        try {
+            return DriverManager.getConnection(spec.jdbcUrl(), properties());
+        } catch (SQLException e) {
+            throw ConnectionFailures.explain(role, spec, e);
+        }
+    }
+
+    /** Driver properties shared by every connection ferry makes to this server, replication ones included. */
+    public Properties properties() {
+        Properties props = spec.jdbcProperties();
+        props.putIfAbsent("connectTimeout", "10");
+        props.putIfAbsent("tcpKeepAlive", "true");
+        props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+                + (props.containsKey("options") ? " " + props.getProperty("options") : ""));
+        return props;
+    }
+
+    /** The server's major version (13, 14, ...). */
+    public static int majorVersion(Connection connection) throws SQLException {
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT current_setting('server_version_num')::int / 10000")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.ferry.agent.logging;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.filter.Filter;
+import ch.qos.logback.core.spi.FilterReply;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Configures Logback in code once the log directory is known: a concise console, {@code ferry.log} with everything,
+ * and one file per stage ({@code preflight.log}, {@code schema.log}, {@code snapshot.log}, {@code stream.log},
+ * {@code cutover.log}) holding that stage's logger ({@code ferry.<stage>}) so each reads on its own at 3 a.m.
+ */
+public final class LogSetup {
+    /** NOTE: file names are documented in docs/operations.md; the Docker image mounts the directory. */
+    public static final List<String> STAGES = List.of("preflight", "schema", "snapshot", "stream", "cutover");
+
+    private static final String FILE_PATTERN = "%d{yyyy-MM-dd HH:mm:ss.SSS'Z',UTC} %-5level [%thread] %logger{0}%X{table:- }%X{lsn:- } %msg%n";
+    private static final String CONSOLE_PATTERN = "%d{HH:mm:ss} %-5level %logger{0}: %msg%n";
+
+    private LogSetup() {}
+
+    /** Console only (commands that do not run a migration). */
+    public static void consoleOnly(PrintStream console, boolean verbose) {
+        LoggerContext context = reset();
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO));
+        quietLibraries(context);
+    }
+
+    /** Console plus ferry.log and the per-stage files in {@code logDir}, which is created if missing. */
+    public static void toDirectory(Path logDir, PrintStream console, boolean verbose) {
+        try {
+            Files.createDirectories(logDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the log directory " + logDir, e);
+        }
+        LoggerContext context = reset();
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO));
+        root.addAppender(file(context, logDir.resolve("ferry.log"), null));
+        for (String stage : STAGES) {
+            root.addAppender(file(context, logDir.resolve(stage + ".log"), "ferry." + stage));
+        }
+        quietLibraries(context);
+    }
+
+    private static LoggerContext reset() {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        context.reset();
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.INFO);
+        context.getLogger("ferry").setLevel(Level.DEBUG);
+        return context;
+    }
+
+    private static void quietLibraries(LoggerContext context) {
+        context.getLogger("com.zaxxer.hikari").setLevel(Level.WARN);
+        context.getLogger("org.postgresql").setLevel(Level.WARN);
+        context.getLogger("io.zonky").setLevel(Level.WARN);
+    }
+
+    private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, PrintStream stream, Level threshold) {
+        ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
+        appender.setContext(context);
+        appender.setName("console");
+        appender.setEncoder(encoder(context, CONSOLE_PATTERN));
+        appender.setOutputStream(stream);
+        appender.addFilter(new Filter<>() {
+            @Override
+            public FilterReply decide(ILoggingEvent event) {
+                return event.getLevel().isGreaterOrEqual(threshold) ? FilterReply.NEUTRAL : FilterReply.DENY;
+            }
+        });
+        appender.start();
+        return appender;
+    }
+
+    private static FileAppender<ILoggingEvent> file(LoggerContext context, Path path, String loggerPrefix) {
+        FileAppender<ILoggingEvent> appender = new FileAppender<>();
+        appender.setContext(context);
+        appender.setName(path.getFileName().toString());
+        appender.setFile(path.toString());
+        appender.setAppend(true);
+        appender.setEncoder(encoder(context, FILE_PATTERN));
+        if (loggerPrefix != null) {
+            appender.addFilter(new Filter<>() {
+                @Override
+                public FilterReply decide(ILoggingEvent event) {
+                    String name = event.getLoggerName();
+                    return name.equals(loggerPrefix) || name.startsWith(loggerPrefix + ".") ? FilterReply.NEUTRAL : FilterReply.DENY;
+                }
+            });
+        }
+        appender.start();
+        return appender;
+    }
+
+    private static PatternLayoutEncoder encoder(LoggerContext context, String pattern) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(context);
+        encoder.setPattern(pattern);
+        encoder.start();
+        return encoder;
+    }
+}
