@@ -1,14 +1,41 @@
 package dev.ferry.agent.cli;
 
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.Migration;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.logging.LogSetup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.util.concurrent.Callable;
 
-/** `ferry run` (being built). */
-@Command(name = "run", mixinStandardHelpOptions = true)
+/** `ferry run`: the whole migration, resuming wherever an earlier run stopped. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Migrate the source database to the target and keep it in sync until `ferry cutover`.",
+                "Safe to run again after any crash with the same arguments: it resumes."},
+        footer = {"", "Example:",
+                "  ferry run --source postgres://app:secret@old-db:5432/app --target postgres://app:secret@new-db:5432/app \\",
+                "            --jobs 4 --log-dir /var/log/ferry"})
 public final class RunCommand implements Callable<Integer> {
+    @Mixin
+    MigrationOptions options = new MigrationOptions();
+
+    @Option(names = {"-v", "--verbose"}, description = "Show DEBUG lines on the console too.")
+    boolean verbose;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
-    public Integer call() {
-        return 1;
+    public Integer call() throws Exception {
+        MigrationConfig config = options.toConfig();
+        LogSetup.toDirectory(config.logDir(), System.out, verbose);
+        String summary = new Migration(config).run();
+        spec.commandLine().getOut().println(summary);
+        spec.commandLine().getOut().println("logs: " + config.logDir());
+        return ExitCode.OK;
     }
 }

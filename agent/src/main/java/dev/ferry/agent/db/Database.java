@@ -41,6 +41,8 @@ public final class Database {
         Properties props = spec.jdbcProperties();
         props.putIfAbsent("connectTimeout", "10");
         props.putIfAbsent("tcpKeepAlive", "true");
+        // Values travel as text with explicit casts; untyped parameters let the server pick the cast target.
+        props.putIfAbsent("stringtype", "unspecified");
         props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
                 + (props.containsKey("options") ? " " + props.getProperty("options") : ""));
         return props;

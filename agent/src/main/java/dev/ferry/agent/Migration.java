@@ -1,0 +1,301 @@
+package dev.ferry.agent;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.cutover.CutoverStage;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.PhysicalTable;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.SourceCatalog;
+import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.preflight.CheckResult;
+import dev.ferry.agent.preflight.Preflight;
+import dev.ferry.agent.preflight.PreflightReport;
+import dev.ferry.agent.schema.SchemaCopy;
+import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.snapshot.SnapshotCopy;
+import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.state.MigrationState.Phase;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.agent.stream.StreamStage;
+import dev.ferry.replication.Lsn;
+import dev.ferry.replication.slot.CreatedSlot;
+import dev.ferry.replication.slot.ReplicationConnection;
+import dev.ferry.replication.slot.ReplicationSlots;
+import dev.ferry.replication.slot.SlotName;
+import dev.ferry.replication.slot.SlotState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * One `ferry run`: preflight, schema, snapshot copy, stream, cutover, in that order, resuming from whatever phase
+ * ferry's state on the target records. Safe to start again after any crash with the same configuration.
+ */
+public final class Migration {
+    private static final Logger log = LoggerFactory.getLogger("ferry");
+    private static final Duration RECONNECT_DELAY = Duration.ofSeconds(5);
+
+    private final MigrationConfig config;
+    private final Database source;
+    private final Database target;
+    private final StateStore state = new StateStore();
+    private final SlotName slot;
+
+    public Migration(MigrationConfig config) {
+        this.config = config;
+        this.source = new Database(config.source(), "source");
+        this.target = new Database(config.target(), "target");
+        this.slot = new SlotName(config.slotName());
+    }
+
+    /** Runs until the cutover is done; returns the summary. */
+    public String run() throws SQLException {
+        log.debug("configuration: {}", config.describe());
+        Optional<MigrationState> existing;
+        try (Connection dst = target.open()) {
+            existing = state.load(dst);
+        }
+        if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
+            throw new FerryException("the target already holds another migration (slot " + existing.get().slotName() + ").",
+                    "ferry keeps one migration's state in schema \"ferry\" on the target; this run uses slot " + config.slotName() + ".",
+                    "pass --slot " + existing.get().slotName() + " to resume that migration, or migrate into an empty database.", ExitCode.BAD_INPUT, null);
+        }
+        if (existing.isPresent() && existing.get().phase() == Phase.DONE) {
+            log.info("this migration already finished:\n{}", existing.get().summary().orElse(""));
+            return existing.get().summary().orElse("migration finished");
+        }
+        if (existing.isEmpty()) preflight();
+
+        try (HikariDataSource pool = targetPool()) {
+            int sourceMajor;
+            List<SourceTable> tables;
+            try (Connection src = source.open()) {
+                sourceMajor = Database.majorVersion(src);
+                tables = new SourceCatalog().read(src, config.excludeTables());
+            }
+            Map<QualifiedName, Lsn> syncLsns = existing.isEmpty()
+                    ? startFresh(pool, tables, sourceMajor)
+                    : resume(existing.get(), pool, tables, sourceMajor);
+            return streamUntilCutover(pool, tables, sourceMajor, syncLsns);
+        }
+    }
+
+    private void preflight() {
+        MDC.put("stage", "preflight");
+        try {
+            PreflightReport report = new Preflight(config).run();
+            List<CheckResult> blocking = report.blockingFailures(config.acceptRisks());
+            if (!blocking.isEmpty()) {
+                throw new FerryException("preflight failed: " + blocking.stream().map(CheckResult::check).collect(Collectors.joining(", ")) + ".",
+                        blocking.stream().map(r -> r.check() + ": " + r.summary()).collect(Collectors.joining("\n")),
+                        "fix what preflight.log says (or run `ferry preflight` to see every check), then run again. Nothing was created on either server."
+                                + " To go ahead anyway: --accept-risk CHECK.", ExitCode.PREFLIGHT_FAILED, null);
+            }
+        } finally {
+            MDC.remove("stage");
+        }
+    }
+
+    /** A new migration: publications, slot with exported snapshot, schema, copy inside that snapshot, post-data. */
+    private Map<QualifiedName, Lsn> startFresh(HikariDataSource pool, List<SourceTable> tables, int sourceMajor) throws SQLException {
+        SchemaCopy schema = new SchemaCopy(config);
+        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);
+        try (Connection src = source.open(); Connection dst = target.open()) {
+            new Publications(config).create(src, tables);
+            dropLeftoverSlot(src);
+            state.install(dst);
+        }
+        // The replication connection must stay open while pg_dump and every copy worker use its snapshot.
+        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
+            CreatedSlot created = ReplicationSlots.create(replication, slot, false, sourceMajor);
+            log.info("created slot {} at {} with snapshot {}", slot, created.consistentPoint(), created.snapshotName());
+            try (Connection dst = target.open()) {
+                state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
+            }
+            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPreData(Optional.of(created.snapshotName()));
+            setPhase(Phase.COPY);
+            new SnapshotCopy(config, source, pool, state).copy(physical(tables), created.snapshotName(), created.consistentPoint(), sourceMajor);
+        }
+        finishCopy(schema);
+        return Map.of();
+    }
+
+    /** Picks up after a crash: redo the schema if it was cut short, copy again what was not fully copied. */
+    private Map<QualifiedName, Lsn> resume(MigrationState current, HikariDataSource pool, List<SourceTable> tables, int sourceMajor) throws SQLException {
+        log.info("resuming the migration with slot {} in phase {} (applied up to {})", current.slotName(), current.phase().text(), current.appliedLsn());
+        requireSlot();
+        SchemaCopy schema = new SchemaCopy(config);
+        Phase phase = current.phase();
+        if (phase == Phase.SCHEMA) {
+            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
+                schema.checkTools(sourceMajor);
+                schema.copyPreData(Optional.empty());
+            }
+            setPhase(Phase.COPY);
+            phase = Phase.COPY;
+        }
+        if (phase == Phase.COPY) {
+            recopyUnfinished(pool, tables, sourceMajor);
+            finishCopy(schema);
+        } else if (phase == Phase.POST_DATA) {
+            finishCopy(schema);
+        }
+        return syncLsns(tables, current.consistentLsn());
+    }
+
+    /**
+     * The snapshot of the first attempt died with its connection, so tables not fully copied are emptied and copied
+     * again in a new snapshot, from a temporary slot whose consistent point tells the stream which of their changes
+     * that copy already holds.
+     */
+    private void recopyUnfinished(HikariDataSource pool, List<SourceTable> tables, int sourceMajor) throws SQLException {
+        Map<QualifiedName, Lsn> copied;
+        List<PhysicalTable> redo = new ArrayList<>();
+        try (Connection dst = target.open()) {
+            copied = state.copiedTables(dst);
+            for (SourceTable table : tables) {
+                boolean complete = table.physical().stream().allMatch(p -> copied.containsKey(p.name()));
+                if (complete) continue;
+                // A partition tree is copied again whole so all its leaves share one sync LSN with its root.
+                for (PhysicalTable leaf : table.physical()) {
+                    try (Statement s = dst.createStatement()) {
+                        s.execute("TRUNCATE ONLY " + leaf.name());
+                    }
+                    state.forgetTable(dst, leaf.name());
+                    redo.add(leaf);
+                }
+            }
+        }
+        if (redo.isEmpty()) return;
+        log.info("copying {} tables again that the interrupted copy had not finished: {}", redo.size(),
+                redo.stream().map(p -> p.name().toString()).collect(Collectors.joining(", ")));
+        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
+            CreatedSlot resync = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
+            new SnapshotCopy(config, source, pool, state).copy(redo, resync.snapshotName(), resync.consistentPoint(), sourceMajor);
+        }
+    }
+
+    private void finishCopy(SchemaCopy schema) throws SQLException {
+        setPhase(Phase.POST_DATA);
+        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
+        setPhase(Phase.STREAM);
+    }
+
+    /** Sync LSN per published table (the latest of its leaves), where it is later than the main slot's start. */
+    private Map<QualifiedName, Lsn> syncLsns(List<SourceTable> tables, Lsn consistentLsn) throws SQLException {
+        Map<QualifiedName, Lsn> copied;
+        try (Connection dst = target.open()) {
+            copied = state.copiedTables(dst);
+        }
+        Map<QualifiedName, Lsn> sync = new HashMap<>();
+        for (SourceTable table : tables) {
+            Lsn latest = consistentLsn;
+            for (PhysicalTable leaf : table.physical()) latest = Lsn.max(latest, copied.getOrDefault(leaf.name(), consistentLsn));
+            if (latest.isAfter(consistentLsn)) sync.put(table.name(), latest);
+        }
+        return sync;
+    }
+
+    private String streamUntilCutover(HikariDataSource pool, List<SourceTable> tables, int sourceMajor, Map<QualifiedName, Lsn> syncLsns) throws SQLException {
+        Publications.warnAboutInsertOnly(tables.stream().filter(t -> !t.identified()).toList(), "stream");
+        StreamStage stream = new StreamStage(config, source, pool, state, sourceMajor, syncLsns);
+        while (true) {
+            Lsn start;
+            try (Connection dst = target.open()) {
+                start = state.load(dst).orElseThrow().appliedLsn();
+            }
+            StreamStage.Drained drained;
+            try {
+                drained = stream.run(start);
+            } catch (SQLException e) {
+                if (!transient(e)) throw e;
+                log.warn("lost a connection while streaming ({}); reconnecting in {} s. Nothing is lost: the stream resumes from the last applied transaction.",
+                        e.getMessage(), RECONNECT_DELAY.toSeconds());
+                pause(RECONNECT_DELAY);
+                continue;
+            }
+            try {
+                return new CutoverStage(config, source, target, state).finish(drained, tables);
+            } catch (FerryException refused) {
+                log.error("{}", refused.describe());
+                try (Connection dst = target.open()) {
+                    state.failCutover(dst, refused.describe());
+                }
+            }
+        }
+    }
+
+    /** Connection-level failures (server restart, network drop) that a reconnect can cure. */
+    static boolean transient(SQLException e) {
+        String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
+        return sqlState.startsWith("08") || sqlState.startsWith("57P") || e.getCause() instanceof java.io.IOException;
+    }
+
+    private static void pause(Duration delay) {
+        try {
+            Thread.sleep(delay.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
+                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
+        }
+    }
+
+    private void dropLeftoverSlot(Connection src) throws SQLException {
+        Optional<SlotState> existing = ReplicationSlots.describe(src, slot);
+        if (existing.isEmpty()) return;
+        if (existing.get().active()) {
+            throw new FerryException("replication slot " + slot + " already exists on the source and is in use.",
+                    "another ferry (or a subscriber) is reading it; ferry will not take it over.",
+                    "stop the other process, or pass --slot with another name.", ExitCode.BAD_INPUT, null);
+        }
+        log.warn("dropping slot {}, left on the source by an attempt that never recorded any state on the target", slot);
+        ReplicationSlots.drop(src, slot, Duration.ofSeconds(10));
+    }
+
+    private void requireSlot() throws SQLException {
+        try (Connection src = source.open()) {
+            Optional<SlotState> slotState = ReplicationSlots.describe(src, slot);
+            if (slotState.isEmpty() || slotState.get().walStatus().filter("lost"::equals).isPresent()) {
+                throw new FerryException("replication slot " + slot + " is " + (slotState.isEmpty() ? "gone from the source." : "invalidated (wal_status lost)."),
+                        "the changes made since the migration started can no longer be read, so the target cannot be brought up to date.",
+                        "start over: drop and recreate the target database, then run `ferry run` again. To avoid invalidation, raise max_slot_wal_keep_size on the source.");
+            }
+        }
+    }
+
+    private void setPhase(Phase phase) throws SQLException {
+        try (Connection dst = target.open()) {
+            state.setPhase(dst, phase);
+        }
+        log.info("phase: {}", phase.text());
+    }
+
+    private static List<PhysicalTable> physical(List<SourceTable> tables) {
+        return tables.stream().flatMap(t -> t.physical().stream()).toList();
+    }
+
+    private HikariDataSource targetPool() {
+        HikariConfig hikari = new HikariConfig();
+        hikari.setPoolName("ferry-target");
+        hikari.setJdbcUrl(target.spec().jdbcUrl());
+        hikari.setDataSourceProperties(target.properties());
+        hikari.setMaximumPoolSize(config.jobs() + 4);
+        hikari.setMinimumIdle(0);
+        hikari.setConnectionTimeout(30_000);
+        return new HikariDataSource(hikari);
+    }
+}

@@ -1,0 +1,126 @@
+package dev.ferry.agent.apply;
+
+import dev.ferry.agent.db.QualifiedName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Row changes of the open target transaction, queued per relation and executed as JDBC batches (one round trip for
+ * many rows). Order is kept within each relation, which is all that matters: with session_replication_role = replica
+ * no trigger or foreign key links two tables, and unique constraints are per table. Owned by the apply thread.
+ */
+final class ChangeBatch {
+    private static final Logger log = LoggerFactory.getLogger("ferry.apply");
+
+    private final Connection target;
+    private final Map<RowStatements, List<PendingRow>> byRelation = new LinkedHashMap<>();
+    private final Map<String, PreparedStatement> prepared = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
+            if (size() <= 512) return false;
+            closeQuietly(eldest.getValue());
+            return true;
+        }
+    };
+    private final Set<QualifiedName> driftReported = new HashSet<>();
+    private int rows;
+    private long bytes;
+
+    ChangeBatch(Connection target) {
+        this.target = target;
+    }
+
+    void add(PendingRow row) {
+        byRelation.computeIfAbsent(row.relation(), k -> new ArrayList<>()).add(row);
+        rows++;
+        bytes += row.bytes();
+    }
+
+    int rows() {
+        return rows;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    /** Executes everything queued, in per-relation order, inside the open target transaction. */
+    void flush() throws SQLException {
+        for (Map.Entry<RowStatements, List<PendingRow>> entry : byRelation.entrySet()) {
+            List<PendingRow> queue = entry.getValue();
+            int start = 0;
+            while (start < queue.size()) {
+                int end = start;
+                String sql = queue.get(start).sql();
+                while (end < queue.size() && queue.get(end).sql().equals(sql)) end++;
+                execute(queue.subList(start, end));
+                start = end;
+            }
+        }
+        byRelation.clear();
+        rows = 0;
+        bytes = 0;
+    }
+
+    private void execute(List<PendingRow> group) throws SQLException {
+        PendingRow first = group.get(0);
+        PreparedStatement statement = prepared.get(first.sql());
+        if (statement == null) {
+            statement = target.prepareStatement(first.sql());
+            prepared.put(first.sql(), statement);
+        }
+        for (PendingRow row : group) {
+            String[] parameters = row.parameters();
+            for (int i = 0; i < parameters.length; i++) {
+                if (parameters[i] == null) statement.setNull(i + 1, Types.OTHER);
+                else statement.setString(i + 1, parameters[i]);
+            }
+            if (group.size() > 1) statement.addBatch();
+        }
+        if (group.size() == 1) {
+            int changed = statement.executeUpdate();
+            checkFound(first, changed);
+            return;
+        }
+        int[] counts = statement.executeBatch();
+        for (int i = 0; i < counts.length; i++) checkFound(group.get(i), counts[i]);
+    }
+
+    private void checkFound(PendingRow row, int changed) {
+        if (row.mustFindRow() && changed == 0 && driftReported.add(row.relation().relation().name())) {
+            log.warn("{}: an UPDATE or DELETE from the source found no matching row on the target; the target has drifted from the source"
+                    + " (rows changed on the target by hand, or a table without a tuple identifier). Reported once per table.",
+                    row.relation().relation().name());
+        }
+    }
+
+    void clear() {
+        byRelation.clear();
+        rows = 0;
+        bytes = 0;
+    }
+
+    void close() {
+        prepared.values().forEach(ChangeBatch::closeQuietly);
+        prepared.clear();
+    }
+
+    private static void closeQuietly(PreparedStatement statement) {
+        try {
+            statement.close();
+        } catch (SQLException ignored) {
+            // closing a cached statement of a connection that is going away: nothing to do
+        }
+    }
+}

@@ -1,0 +1,9 @@
+package dev.ferry.agent.apply;
+
+/**
+ * One row change waiting in the batch: a statement of a relation and its text parameters.
+ *
+ * @param mustFindRow an UPDATE or DELETE that should change exactly one row; finding none means the target has
+ *                    drifted from the source, which ferry reports
+ */
+record PendingRow(RowStatements relation, String sql, String[] parameters, boolean mustFindRow, long bytes) {}

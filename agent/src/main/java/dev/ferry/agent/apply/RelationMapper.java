@@ -1,0 +1,79 @@
+package dev.ferry.agent.apply;
+
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.replication.pgoutput.Relation;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Matches a RELATION message to the target table: every column the source sends must exist on the target (and not
+ * be generated there), otherwise the schemas have drifted (DDL on the source) and applying would lose data.
+ */
+final class RelationMapper {
+    private static final String TARGET_COLUMNS = """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', c.relkind = 'p'
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped""";
+
+    private final Connection target;
+
+    RelationMapper(Connection target) {
+        this.target = target;
+    }
+
+    TargetRelation map(Relation relation) throws SQLException {
+        QualifiedName name = new QualifiedName(relation.namespace(), relation.name());
+        record TargetColumn(String type, boolean generated) {}
+        Map<String, TargetColumn> targetColumns = new HashMap<>();
+        boolean partitioned = false;
+        try (PreparedStatement s = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            s.setString(1, name.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    throw new FerryException("the stream carries changes for " + name + ", which does not exist on the target.",
+                            "the table was created or renamed on the source after the migration started; ferry does not replicate DDL.",
+                            "create the table on the target with the source's definition (pg_dump --schema-only -t " + name + "), then run `ferry run` again; or restart the migration.");
+                }
+            }
+        }
+        try (PreparedStatement s = target.prepareStatement(TARGET_COLUMNS)) {
+            s.setString(1, name.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    targetColumns.put(rs.getString(1), new TargetColumn(rs.getString(2), rs.getBoolean(3)));
+                    partitioned = rs.getBoolean(4);
+                }
+            }
+        }
+        List<String> columns = new ArrayList<>();
+        List<String> types = new ArrayList<>();
+        List<Integer> key = new ArrayList<>();
+        boolean full = relation.replicaIdentity() == 'f';
+        boolean[] numeric = new boolean[relation.columns().size()];
+        for (int i = 0; i < relation.columns().size(); i++) {
+            Relation.Column column = relation.columns().get(i);
+            TargetColumn match = targetColumns.get(column.name());
+            if (match == null || match.generated()) {
+                throw new FerryException("the source's table " + name + " has column " + QualifiedName.quote(column.name())
+                        + (match == null ? ", which the target table lacks." : ", which is a generated column on the target."),
+                        "the table's definition changed on the source after the migration started (ferry does not replicate DDL), so these changes cannot be applied without losing data.",
+                        "apply the same ALTER TABLE on the target, e.g. ALTER TABLE " + name + " ADD COLUMN " + QualifiedName.quote(column.name())
+                                + " <type>; then run `ferry run` again: it resumes from the last applied transaction.");
+            }
+            columns.add(column.name());
+            types.add(match.type());
+            numeric[i] = match.type().startsWith("numeric");
+            if (column.partOfKey() && !full) key.add(i);
+        }
+        return new TargetRelation(name, columns, types, key.stream().mapToInt(Integer::intValue).toArray(), full, numeric, partitioned);
+    }
+}

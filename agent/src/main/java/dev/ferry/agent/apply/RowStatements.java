@@ -1,0 +1,122 @@
+package dev.ferry.agent.apply;
+
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The SQL for one relation's changes, built once per shape (which columns a change carries) and cached. Values are
+ * bound as text with an explicit cast to the target's type, so they travel in PostgreSQL's own text form from source
+ * to target and NaN, Infinity and full precision survive untouched.
+ */
+final class RowStatements {
+    private final TargetRelation relation;
+    private final Map<String, String> cache = new HashMap<>();
+
+    RowStatements(TargetRelation relation) {
+        this.relation = relation;
+    }
+
+    TargetRelation relation() {
+        return relation;
+    }
+
+    /** INSERT ... ON CONFLICT (key) DO UPDATE of the present columns: replays an INSERT or UPDATE idempotently. */
+    String upsert(BitSet present) {
+        return cache.computeIfAbsent("upsert" + present, k -> {
+            StringBuilder sql = insertPrefix(present);
+            sql.append(" ON CONFLICT (");
+            for (int i = 0; i < relation.key().length; i++) {
+                if (i > 0) sql.append(", ");
+                sql.append(relation.quotedColumn(relation.key()[i]));
+            }
+            sql.append(") DO ");
+            StringBuilder set = new StringBuilder();
+            for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
+                if (isKey(i)) continue;
+                if (set.length() > 0) set.append(", ");
+                set.append(relation.quotedColumn(i)).append(" = EXCLUDED.").append(relation.quotedColumn(i));
+            }
+            sql.append(set.length() == 0 ? "NOTHING" : "UPDATE SET " + set);
+            return sql.toString();
+        });
+    }
+
+    /** Plain INSERT, for tables without a key (REPLICA IDENTITY FULL, or insert-only tables): duplicates are allowed there. */
+    String insert(BitSet present) {
+        return cache.computeIfAbsent("insert" + present, k -> insertPrefix(present).toString());
+    }
+
+    /** DELETE of the row with the given key. */
+    String deleteByKey() {
+        return cache.computeIfAbsent("delete-key", k -> "DELETE FROM " + relation.name() + " WHERE " + keyMatch());
+    }
+
+    /** UPDATE of the present new columns where the key matches; used when the old key differs from the new one. */
+    String updateByKey(BitSet present) {
+        return cache.computeIfAbsent("update-key" + present, k -> "UPDATE " + relation.name() + " SET " + assignments(present) + " WHERE " + keyMatch());
+    }
+
+    /** UPDATE of one row matched on all its old values (REPLICA IDENTITY FULL); parameters: new values, then old. */
+    String updateOneMatching(BitSet present, BitSet oldPresent) {
+        return cache.computeIfAbsent("update-full" + present + oldPresent, k ->
+                "UPDATE " + relation.name() + " SET " + assignments(present) + " WHERE " + oneRowMatching(oldPresent));
+    }
+
+    /** DELETE of one row matched on all its old values (REPLICA IDENTITY FULL): duplicates are removed one at a time. */
+    String deleteOneMatching(BitSet oldPresent) {
+        return cache.computeIfAbsent("delete-full" + oldPresent, k -> "DELETE FROM " + relation.name() + " WHERE " + oneRowMatching(oldPresent));
+    }
+
+    private boolean isKey(int column) {
+        for (int k : relation.key()) if (k == column) return true;
+        return false;
+    }
+
+    private StringBuilder insertPrefix(BitSet present) {
+        StringBuilder columns = new StringBuilder();
+        StringBuilder values = new StringBuilder();
+        for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
+            if (columns.length() > 0) {
+                columns.append(", ");
+                values.append(", ");
+            }
+            columns.append(relation.quotedColumn(i));
+            values.append(relation.parameter(i));
+        }
+        return new StringBuilder("INSERT INTO ").append(relation.name()).append(" (").append(columns).append(") VALUES (").append(values).append(')');
+    }
+
+    private String assignments(BitSet present) {
+        StringBuilder set = new StringBuilder();
+        for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
+            if (set.length() > 0) set.append(", ");
+            set.append(relation.quotedColumn(i)).append(" = ").append(relation.parameter(i));
+        }
+        return set.toString();
+    }
+
+    private String keyMatch() {
+        StringBuilder where = new StringBuilder();
+        for (int i = 0; i < relation.key().length; i++) {
+            if (i > 0) where.append(" AND ");
+            int column = relation.key()[i];
+            where.append(relation.quotedColumn(column)).append(" = ").append(relation.parameter(column));
+        }
+        return where.toString();
+    }
+
+    /**
+     * Picks one row whose old values match, compared as text: the text the source sent is the output of the same
+     * type's output function the target uses, and text works for types without an equality operator (json, point).
+     */
+    private String oneRowMatching(BitSet oldPresent) {
+        StringBuilder match = new StringBuilder();
+        for (int i = oldPresent.nextSetBit(0); i >= 0; i = oldPresent.nextSetBit(i + 1)) {
+            if (match.length() > 0) match.append(" AND ");
+            match.append(relation.quotedColumn(i)).append("::text IS NOT DISTINCT FROM ?::text");
+        }
+        String rowId = relation.partitioned() ? "(tableoid, ctid)" : "ctid";
+        return rowId + " = (SELECT " + rowId + " FROM " + relation.name() + (match.length() == 0 ? "" : " WHERE " + match) + " LIMIT 1)";
+    }
+}

@@ -1,0 +1,32 @@
+package dev.ferry.agent.apply;
+
+import dev.ferry.agent.db.QualifiedName;
+
+import java.util.List;
+
+/**
+ * A source relation as the stream describes it (its RELATION message), matched to the target table's column types.
+ *
+ * @param columns      column names in the order tuples carry them
+ * @param types        the target's type of each column, as SQL (format_type), for explicit casts
+ * @param key          indexes of the columns that identify a row (primary key or replica identity index); empty when
+ *                     the relation has REPLICA IDENTITY FULL or none
+ * @param fullIdentity REPLICA IDENTITY FULL: rows are found by all their old values, one at a time
+ * @param numeric      per column, whether it is of type numeric (NaN/Infinity handling)
+ * @param partitioned  the target table is partitioned (ctid alone does not identify a row there)
+ */
+record TargetRelation(QualifiedName name, List<String> columns, List<String> types, int[] key, boolean fullIdentity,
+                      boolean[] numeric, boolean partitioned) {
+
+    boolean hasKey() {
+        return key.length > 0;
+    }
+
+    String quotedColumn(int index) {
+        return QualifiedName.quote(columns.get(index));
+    }
+
+    String parameter(int index) {
+        return "?::" + types.get(index);
+    }
+}

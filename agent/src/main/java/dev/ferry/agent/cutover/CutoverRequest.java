@@ -1,0 +1,120 @@
+package dev.ferry.agent.cutover;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.state.MigrationState.Phase;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.replication.Lsn;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The `ferry cutover` side: takes the source's current WAL position, asks the running agent (through ferry's state
+ * on the target, so it works from any host) to drain to it and finish, and waits for the agent's summary.
+ */
+public final class CutoverRequest {
+    /** An agent that has not written its heartbeat for this long is taken as not running. */
+    static final Duration AGENT_SILENT = Duration.ofSeconds(30);
+    private static final Duration POLL = Duration.ofMillis(250);
+
+    private final Database source;
+    private final Database target;
+    private final StateStore state = new StateStore();
+
+    public CutoverRequest(Database source, Database target) {
+        this.source = source;
+        this.target = target;
+    }
+
+    /** Requests the cutover and waits up to {@code timeout}; returns the agent's summary. */
+    public String run(Duration timeout, PrintWriter out) throws SQLException {
+        try (Connection dst = target.open()) {
+            MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
+                    "no migration is running on the target " + target.spec().masked() + ".",
+                    "the target has no ferry state (schema \"ferry\").",
+                    "start one with `ferry run --source ... --target ...`; cutover comes once it is streaming."));
+            if (current.phase() == Phase.DONE) {
+                out.println("the migration had already finished.");
+                return current.summary().orElse("");
+            }
+            if (current.phase() != Phase.STREAM) {
+                throw new FerryException("the migration is still in phase " + current.phase().text() + "; cutover is possible once it streams.",
+                        "the copy is not finished, so the target does not hold all the data yet.",
+                        "wait until `ferry status` shows phase stream, then run `ferry cutover` again.");
+            }
+            requireLiveAgent(dst, current);
+            Lsn cutoverLsn = currentSourceLsn();
+            state.requestCutover(dst, cutoverLsn);
+            out.println("cutover requested: draining to the source's WAL position " + cutoverLsn + " ...");
+            out.flush();
+            return await(dst, cutoverLsn, timeout, out);
+        }
+    }
+
+    private void requireLiveAgent(Connection dst, MigrationState current) throws SQLException {
+        Duration silent = current.heartbeatAt().map(at -> Duration.between(at, databaseNow(dst))).orElse(Duration.ofDays(1));
+        if (silent.compareTo(AGENT_SILENT) > 0) {
+            throw new FerryException("no ferry agent is running for this migration (last heartbeat "
+                    + (current.heartbeatAt().isPresent() ? silent.toSeconds() + " s ago" : "never") + ").",
+                    "the agent applies the last changes and finishes the cutover; without it nothing would drain.",
+                    "start `ferry run` again with the same arguments (it resumes), then run `ferry cutover`.");
+        }
+    }
+
+    private static Instant databaseNow(Connection dst) throws SQLException {
+        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery("SELECT now()")) {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        }
+    }
+
+    private Lsn currentSourceLsn() throws SQLException {
+        try (Connection src = source.open(); Statement s = src.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            return Lsn.parse(rs.getString(1));
+        }
+    }
+
+    private String await(Connection dst, Lsn cutoverLsn, Duration timeout, PrintWriter out) throws SQLException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long nextReport = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (true) {
+            MigrationState current = state.load(dst).orElseThrow();
+            if (current.phase() == Phase.DONE) return current.summary().orElse("");
+            Optional<String> error = current.cutoverError();
+            if (error.isPresent()) {
+                throw new FerryException("the agent could not finish the cutover:", error.get(),
+                        "fix the cause, then run `ferry cutover` again; the migration keeps streaming meanwhile.");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new FerryException("the cutover did not finish within " + timeout.toSeconds() + " s: applied up to "
+                        + current.appliedLsn() + " of " + cutoverLsn + ".",
+                        "the agent is still draining (or stopped); the request stays in place and the agent finishes when it gets there.",
+                        "check stream.log and `ferry status`; run `ferry cutover` again to keep waiting (a new request takes a new WAL position).",
+                        ExitCode.FAILED, null);
+            }
+            if (System.nanoTime() > nextReport) {
+                out.println("  applied up to " + current.appliedLsn() + " of " + cutoverLsn + " ...");
+                out.flush();
+                nextReport = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            }
+            try {
+                Thread.sleep(POLL.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new FerryException("interrupted while waiting for the cutover.", "",
+                        "the request stays in place; run `ferry status` to follow it.", ExitCode.INTERRUPTED, e);
+            }
+        }
+    }
+}

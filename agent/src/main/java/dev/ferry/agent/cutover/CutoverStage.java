@@ -1,0 +1,93 @@
+package dev.ferry.agent.cutover;
+
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.agent.stream.StreamStage;
+import dev.ferry.replication.slot.ReplicationSlots;
+import dev.ferry.replication.slot.SlotName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Finishes a drained migration: sets sequences, compares row counts, and only then removes the slot and
+ * publications from the source and marks the migration done. If the counts differ (the application was still
+ * writing), nothing is removed and the stream resumes.
+ */
+public final class CutoverStage {
+    private static final Logger log = LoggerFactory.getLogger("ferry.cutover");
+
+    private final MigrationConfig config;
+    private final Database source;
+    private final Database target;
+    private final StateStore state;
+
+    public CutoverStage(MigrationConfig config, Database source, Database target, StateStore state) {
+        this.config = config;
+        this.source = source;
+        this.target = target;
+        this.state = state;
+    }
+
+    /** Returns the summary printed for the user; throws FerryException if verification fails. */
+    public String finish(StreamStage.Drained drained, List<SourceTable> tables) throws SQLException {
+        try (Connection src = source.open(); Connection dst = target.open()) {
+            int sequences = new SequenceSync().sync(src, dst);
+            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables);
+            if (!counts.mismatches().isEmpty()) {
+                String list = counts.mismatches().stream()
+                        .map(c -> c.table() + " source " + c.source() + " rows, target " + c.target())
+                        .collect(Collectors.joining("; "));
+                throw new FerryException("cutover verification failed: row counts differ for " + list + ".",
+                        "the source was probably still being written after the cutover LSN " + drained.lsn()
+                                + ", or rows were changed on the target by hand. Nothing was removed; ferry keeps streaming.",
+                        "stop every writer on the source, then run `ferry cutover` again.");
+            }
+            for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) {
+                log.warn("{} has {} rows on the source and {} on the target: it has no tuple identifier, so its UPDATEs and DELETEs were not migrated.",
+                        c.table(), c.source(), c.target());
+            }
+            ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
+            new Publications(config).drop(src);
+            log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
+            String summary = summary(dst, drained, counts, sequences, tables.size());
+            state.finish(dst, summary);
+            log.info("{}", summary);
+            return summary;
+        }
+    }
+
+    private String summary(Connection target, StreamStage.Drained drained, RowCountCheck.Outcome counts, int sequences, int tables) throws SQLException {
+        StateStore.CopyTotals copy = state.copyTotals(target);
+        String duration;
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT extract(epoch FROM now() - started_at)::bigint FROM ferry.migration")) {
+            rs.next();
+            long seconds = rs.getLong(1);
+            duration = String.format("%d:%02d:%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60);
+        }
+        // NOTE: scripts and the benchmark read these lines; keep the labels.
+        return String.join("\n",
+                "migration finished",
+                String.format("  tables      %d (row counts equal on %d; %d insert-only tables differ)", tables,
+                        counts.counts().size() - counts.mismatches().size() - counts.insertOnlyDifferences().size(), counts.insertOnlyDifferences().size()),
+                String.format("  rows        %,d on the source at cutover", counts.sourceRows()),
+                String.format("  copied      %,d rows, %,d bytes in %d tables", copy.rows(), copy.bytes(), copy.tables()),
+                String.format("  streamed    %,d transactions, %,d changes (since the agent last started)", drained.transactions(), drained.changes()),
+                String.format("  sequences   %d set to the source's values", sequences),
+                String.format("  duration    %s since the migration started", duration),
+                String.format("  lag at end  0 bytes: drained to %s", drained.lsn()),
+                "  source      slot " + config.slotName() + " and publications dropped");
+    }
+}

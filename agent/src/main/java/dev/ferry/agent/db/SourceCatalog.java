@@ -1,0 +1,83 @@
+package dev.ferry.agent.db;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads which tables of the source database ferry migrates: every permanent table outside the system schemas,
+ * ferry's own schema and extensions' member tables, minus the user's exclusions. Read-only.
+ */
+public final class SourceCatalog {
+    private static final String RELATIONS = """
+            SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition,
+                   CASE c.relreplident
+                     WHEN 'f' THEN true
+                     WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+                     WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
+                     ELSE false END AS identified,
+                   pg_relation_size(c.oid) AS bytes,
+                   rn.nspname AS root_schema, r.relname AS root_name
+            FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
+            LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry')
+              AND n.nspname !~ '^pg_(toast|temp_)'
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+            ORDER BY n.nspname, c.relname""";
+
+    private static final String COLUMNS = """
+            SELECT a.attrelid, a.attname, a.atttypid = 'numeric'::regtype
+            FROM pg_attribute a
+            WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+            ORDER BY a.attrelid, a.attnum""";
+
+    /** The published tables (plain tables and partition roots) in name order. */
+    public List<SourceTable> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
+        record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long bytes, QualifiedName root) {}
+        List<Row> rows = new ArrayList<>();
+        try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(RELATIONS)) {
+            while (rs.next()) {
+                QualifiedName name = new QualifiedName(rs.getString(2), rs.getString(3));
+                QualifiedName root = rs.getString(8) == null ? name : new QualifiedName(rs.getString(8), rs.getString(9));
+                rows.add(new Row(rs.getLong(1), name, rs.getString(4).equals("p"), rs.getBoolean(5), rs.getBoolean(6), rs.getLong(7), root));
+            }
+        }
+        Map<Long, List<String>> columns = new LinkedHashMap<>();
+        Map<Long, Set<String>> numeric = new LinkedHashMap<>();
+        try (var s = source.prepareStatement(COLUMNS)) {
+            s.setArray(1, source.createArrayOf("oid", rows.stream().map(Row::oid).toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    columns.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2));
+                    if (rs.getBoolean(3)) numeric.computeIfAbsent(rs.getLong(1), k -> new HashSet<>()).add(rs.getString(2));
+                }
+            }
+        }
+        List<SourceTable> tables = new ArrayList<>();
+        for (Row top : rows) {
+            if (top.partition() || excluded.contains(top.name())) continue;
+            List<PhysicalTable> physical = new ArrayList<>();
+            List<QualifiedName> unidentifiedLeaves = new ArrayList<>();
+            for (Row member : rows) {
+                boolean inTree = top.partitioned() ? member.root().equals(top.name()) : member == top;
+                if (!inTree || member.partitioned() || excluded.contains(member.name())) continue;
+                physical.add(new PhysicalTable(member.name(), columns.getOrDefault(member.oid(), List.of()),
+                        numeric.getOrDefault(member.oid(), Set.of()), member.bytes()));
+                if (top.partitioned() && !member.identified()) unidentifiedLeaves.add(member.name());
+            }
+            boolean identified = top.identified() && unidentifiedLeaves.isEmpty();
+            tables.add(new SourceTable(top.name(), top.partitioned(), identified, unidentifiedLeaves, physical));
+        }
+        return tables;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.ferry.agent.snapshot;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.replication.Lsn;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.PGCopyOutputStream;
+
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Copies one chunk: {@code COPY ... TO STDOUT} on a source connection already inside the exported snapshot, streamed
+ * straight into {@code COPY ... FROM STDIN} on the target, never holding a table in memory. The chunk's progress
+ * row is written in the same target transaction as its rows, so a crash leaves either both or neither.
+ * Owned by one copy worker thread.
+ */
+final class ChunkCopier {
+    private static final int BUFFER_BYTES = 256 * 1024;
+
+    private final Connection source;
+    private final Connection target;
+    private final StateStore state;
+    private final NumericNanInf numericNanInf;
+    private final Lsn syncLsn;
+
+    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn) {
+        this.source = source;
+        this.target = target;
+        this.state = state;
+        this.numericNanInf = numericNanInf;
+        this.syncLsn = syncLsn;
+    }
+
+    record Result(long rows, long bytes, long nanInfNulled) {}
+
+    Result copy(CopyChunk chunk) throws SQLException, IOException {
+        long started = System.nanoTime();
+        long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
+        String copyOut = "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT";
+        String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN";
+        long rows;
+        CountingStream counter;
+        try {
+            PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);
+            counter = new CountingStream(into);
+            try {
+                rows = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut, counter);
+                into.endCopy();
+            } finally {
+                if (into.isActive()) into.cancelCopy();
+            }
+            state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, rows, counter.bytes,
+                    (System.nanoTime() - started) / 1e9);
+            target.commit();
+        } catch (SQLException | IOException e) {
+            rollbackQuietly(e);
+            throw explain(chunk, e);
+        }
+        return new Result(rows, counter.bytes, nulled);
+    }
+
+    private String selectList(CopyChunk chunk) {
+        StringBuilder select = new StringBuilder();
+        for (String column : chunk.table().columns()) {
+            if (select.length() > 0) select.append(", ");
+            String quoted = QualifiedName.quote(column);
+            if (numericNanInf == NumericNanInf.NULL && chunk.table().numericColumns().contains(column)) {
+                select.append("CASE WHEN ").append(quoted).append("::text IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE ")
+                        .append(quoted).append(" END");
+            } else {
+                select.append(quoted);
+            }
+        }
+        return select.length() == 0 ? "" : select.toString();
+    }
+
+    private long countNanInf(CopyChunk chunk) throws SQLException {
+        if (chunk.table().numericColumns().isEmpty()) return 0;
+        StringBuilder sum = new StringBuilder();
+        for (String column : chunk.table().numericColumns()) {
+            if (sum.length() > 0) sum.append(" + ");
+            sum.append("count(*) FILTER (WHERE ").append(QualifiedName.quote(column)).append("::text IN ('NaN', 'Infinity', '-Infinity'))");
+        }
+        try (Statement s = source.createStatement();
+             ResultSet rs = s.executeQuery("SELECT " + sum + " FROM ONLY " + chunk.table().name() + chunk.pageFilter())) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private void rollbackQuietly(Exception failure) {
+        try {
+            target.rollback();
+        } catch (SQLException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    private FerryException explain(CopyChunk chunk, Exception e) {
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        if (e instanceof SQLException sql && "22P02".equals(sql.getSQLState())
+                && (message.contains("Infinity") || message.contains("NaN"))) {
+            return new FerryException("copy of " + chunk + " failed: the target cannot store a numeric value.",
+                    message + ". PostgreSQL before 14 has no numeric Infinity.",
+                    "run again with --numeric-nan-inf null to write NULL for NaN/Infinity (ferry counts them per table in snapshot.log), or migrate to PostgreSQL 14+.",
+                    ExitCode.FAILED, e);
+        }
+        return new FerryException("copy of " + chunk + " failed.", message,
+                "check the target's log for the statement; run the same `ferry run` again to resume: copied tables are kept, this one is copied again.", e);
+    }
+
+    /** Counts the bytes of COPY text passing through, for progress and the summary. */
+    private static final class CountingStream extends FilterOutputStream {
+        long bytes;
+
+        CountingStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            bytes += len;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            bytes++;
+        }
+    }
+}

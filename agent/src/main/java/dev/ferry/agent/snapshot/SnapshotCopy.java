@@ -1,0 +1,168 @@
+package dev.ferry.agent.snapshot;
+
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.PhysicalTable;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.TargetSession;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.replication.Lsn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Copies tables inside one exported snapshot with {@code --jobs} workers (threads {@code ferry-copy-N}), each with
+ * its own source connection that imported the snapshot and its own target connection. Every worker sees exactly the
+ * data as of the slot's consistent point, so the stream can start there with no row lost or doubled.
+ */
+public final class SnapshotCopy {
+    private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
+    private static final long PROGRESS_EVERY_NANOS = 10_000_000_000L;
+
+    private final MigrationConfig config;
+    private final Database source;
+    private final DataSource target;
+    private final StateStore state;
+
+    public SnapshotCopy(MigrationConfig config, Database source, DataSource target, StateStore state) {
+        this.config = config;
+        this.source = source;
+        this.target = target;
+        this.state = state;
+    }
+
+    /**
+     * Copies {@code tables} in the snapshot {@code snapshotName}; their rows then reflect every source transaction
+     * committed before {@code syncLsn}. Tables must be empty on the target.
+     */
+    public void copy(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor) {
+        CopyPlan plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
+        long totalBytes = tables.stream().mapToLong(PhysicalTable::sizeBytes).sum();
+        log.info("copying {} tables ({} chunks, {} MB on disk) with {} workers in snapshot {}",
+                tables.size(), plan.chunks().size(), totalBytes / (1024 * 1024), config.jobs(), snapshotName);
+        Progress progress = new Progress(plan);
+        Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        List<Thread> workers = new ArrayList<>();
+        int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
+        for (int i = 0; i < workerCount; i++) {
+            Thread worker = new Thread(() -> runWorker(work, snapshotName, syncLsn, progress, failure), "ferry-copy-" + (i + 1));
+            workers.add(worker);
+            worker.start();
+        }
+        for (Thread worker : workers) {
+            try {
+                worker.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure.compareAndSet(null, new FerryException("the copy was interrupted.", "ferry is shutting down.",
+                        "run the same `ferry run` again to resume: copied tables are kept."));
+                workers.forEach(Thread::interrupt);
+            }
+        }
+        if (failure.get() != null) throw failure.get();
+        log.info("copy finished: {} tables, {} rows, {} MB in {} s", tables.size(), progress.rows.get(),
+                progress.bytes.get() / (1024 * 1024), String.format("%.1f", progress.elapsedSeconds()));
+    }
+
+    private void runWorker(Queue<CopyChunk> work, String snapshotName, Lsn syncLsn, Progress progress, AtomicReference<RuntimeException> failure) {
+        try (Connection src = source.open(); Connection dst = target.getConnection()) {
+            TargetSession.configureSourceReader(src);
+            try (Statement s = src.createStatement()) {
+                s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+                s.execute("SET TRANSACTION SNAPSHOT " + QualifiedName.literal(snapshotName));
+            }
+            dst.setAutoCommit(false);
+            TargetSession.configure(dst, "target");
+            dst.commit();
+            ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn);
+            CopyChunk chunk;
+            while (failure.get() == null && (chunk = work.poll()) != null) {
+                MDC.put("table", " " + chunk.table().name());
+                ChunkCopier.Result result = copier.copy(chunk);
+                progress.done(chunk, result);
+                MDC.remove("table");
+            }
+            try (Statement s = src.createStatement()) {
+                s.execute("COMMIT");
+            }
+        } catch (SQLException e) {
+            failure.compareAndSet(null, new FerryException("a copy worker lost its connection: " + e.getMessage(),
+                    "the snapshot could not be imported or a server went away (SQLSTATE " + e.getSQLState() + ").",
+                    "check both servers are up; run the same `ferry run` again to resume: copied tables are kept.", e));
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+        } catch (Exception e) {
+            failure.compareAndSet(null, new FerryException("a copy worker failed: " + e, "", "run the same `ferry run` again to resume.", e));
+        } finally {
+            MDC.remove("table");
+        }
+    }
+
+    /** Per-table completion and periodic overall progress, shared by the workers. */
+    private static final class Progress {
+        private final long startedNanos = System.nanoTime();
+        private final Map<QualifiedName, Integer> chunksLeft = new ConcurrentHashMap<>();
+        private final Map<QualifiedName, long[]> perTable = new ConcurrentHashMap<>();
+        private final AtomicLong rows = new AtomicLong();
+        private final AtomicLong bytes = new AtomicLong();
+        private final AtomicLong lastReport = new AtomicLong(System.nanoTime());
+        private final long plannedBytes;
+
+        Progress(CopyPlan plan) {
+            for (CopyChunk chunk : plan.chunks()) chunksLeft.merge(chunk.table().name(), 1, Integer::sum);
+            plannedBytes = plan.chunks().stream().map(CopyChunk::table).distinct().mapToLong(PhysicalTable::sizeBytes).sum();
+        }
+
+        void done(CopyChunk chunk, ChunkCopier.Result result) {
+            rows.addAndGet(result.rows());
+            bytes.addAndGet(result.bytes());
+            long[] totals = perTable.computeIfAbsent(chunk.table().name(), k -> new long[3]);
+            synchronized (totals) {
+                totals[0] += result.rows();
+                totals[1] += result.bytes();
+                totals[2] += result.nanInfNulled();
+            }
+            int left = chunksLeft.merge(chunk.table().name(), -1, Integer::sum);
+            if (left == 0) {
+                log.info("copied {}: {} rows, {} in {} s", chunk.table().name(), String.format("%,d", totals[0]),
+                        humanBytes(totals[1]), String.format("%.1f", elapsedSeconds()));
+                if (totals[2] > 0) {
+                    log.warn("{}: wrote NULL for {} NaN/Infinity numeric values (--numeric-nan-inf null)", chunk.table().name(), totals[2]);
+                }
+            }
+            long now = System.nanoTime();
+            long last = lastReport.get();
+            if (now - last > PROGRESS_EVERY_NANOS && lastReport.compareAndSet(last, now)) {
+                long tablesLeft = chunksLeft.values().stream().filter(n -> n > 0).count();
+                log.info("copy progress: {} rows, {} of about {} on disk, {} tables left, {} s", String.format("%,d", rows.get()),
+                        humanBytes(bytes.get()), humanBytes(plannedBytes), tablesLeft, String.format("%.0f", elapsedSeconds()));
+            }
+        }
+
+        double elapsedSeconds() {
+            return (System.nanoTime() - startedNanos) / 1e9;
+        }
+    }
+
+    static String humanBytes(long bytes) {
+        if (bytes < 1024 * 1024) return String.format("%.1f kB", bytes / 1024.0);
+        if (bytes < 1024L * 1024 * 1024) return String.format("%.1f MB", bytes / (1024.0 * 1024));
+        return String.format("%.2f GB", bytes / (1024.0 * 1024 * 1024));
+    }
+}

@@ -1,0 +1,209 @@
+package dev.ferry.agent.state;
+
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.replication.Lsn;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * ferry's own tables in schema {@code ferry} on the target: the migration's phase, the applied LSN, copy progress
+ * and cutover requests. Living on the target is what makes ferry restartable from any host and exactly-once: the
+ * applied LSN is written in the same target transaction as the rows it covers.
+ * Methods take the connection to use, so callers choose the transaction they belong to.
+ */
+public final class StateStore {
+    public static final String SCHEMA = "ferry";
+
+    /** Creates ferry's tables if missing. Idempotent. */
+    public void install(Connection target) throws SQLException {
+        try (Statement s = target.createStatement()) {
+            s.execute("CREATE SCHEMA IF NOT EXISTS ferry");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS ferry.migration (
+                        id int PRIMARY KEY CHECK (id = 1),
+                        slot_name text NOT NULL,
+                        source text NOT NULL,
+                        phase text NOT NULL,
+                        consistent_lsn pg_lsn NOT NULL,
+                        applied_lsn pg_lsn NOT NULL,
+                        started_at timestamptz NOT NULL DEFAULT now(),
+                        heartbeat_at timestamptz,
+                        cutover_requested_at timestamptz,
+                        cutover_lsn pg_lsn,
+                        cutover_error text,
+                        finished_at timestamptz,
+                        summary text)""");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS ferry.copy_progress (
+                        schema_name text NOT NULL,
+                        table_name text NOT NULL,
+                        chunk int NOT NULL,
+                        chunks int NOT NULL,
+                        sync_lsn pg_lsn NOT NULL,
+                        rows bigint NOT NULL,
+                        bytes bigint NOT NULL,
+                        seconds double precision NOT NULL,
+                        done_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (schema_name, table_name, chunk))""");
+        }
+    }
+
+    public Optional<MigrationState> load(Connection target) throws SQLException {
+        if (!installed(target)) return Optional.empty();
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT slot_name, phase, consistent_lsn::text, applied_lsn::text, heartbeat_at,"
+                     + " cutover_lsn::text, cutover_error, summary FROM ferry.migration WHERE id = 1")) {
+            if (!rs.next()) return Optional.empty();
+            Timestamp heartbeat = rs.getTimestamp(5);
+            return Optional.of(new MigrationState(rs.getString(1), MigrationState.Phase.parse(rs.getString(2)),
+                    Lsn.parse(rs.getString(3)), Lsn.parse(rs.getString(4)),
+                    Optional.ofNullable(heartbeat).map(Timestamp::toInstant),
+                    Optional.ofNullable(rs.getString(6)).map(Lsn::parse),
+                    Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8))));
+        }
+    }
+
+    /** Whether the target has ferry's state at all (read-only; used by status, cutover and preflight). */
+    public boolean installed(Connection target) throws SQLException {
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT to_regclass('ferry.migration') IS NOT NULL")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** Starts a new migration record (replacing any unfinished one of an abandoned attempt). */
+    public void begin(Connection target, String slotName, String sourceMasked, Lsn consistentLsn) throws SQLException {
+        try (Statement clear = target.createStatement()) {
+            clear.execute("DELETE FROM ferry.migration");
+            clear.execute("DELETE FROM ferry.copy_progress");
+        }
+        try (PreparedStatement s = target.prepareStatement(
+                "INSERT INTO ferry.migration (id, slot_name, source, phase, consistent_lsn, applied_lsn)"
+                        + " VALUES (1, ?, ?, 'schema', ?::pg_lsn, ?::pg_lsn)")) {
+            s.setString(1, slotName);
+            s.setString(2, sourceMasked);
+            s.setString(3, consistentLsn.toString());
+            s.setString(4, consistentLsn.toString());
+            s.executeUpdate();
+        }
+    }
+
+    public void setPhase(Connection target, MigrationState.Phase phase) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET phase = ? WHERE id = 1")) {
+            s.setString(1, phase.text());
+            s.executeUpdate();
+        }
+    }
+
+    /** Records a source transaction as applied. Call inside the target transaction that holds its rows. */
+    public void recordApplied(Connection target, Lsn endLsn) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET applied_lsn = ?::pg_lsn WHERE id = 1 AND applied_lsn < ?::pg_lsn")) {
+            s.setString(1, endLsn.toString());
+            s.setString(2, endLsn.toString());
+            s.executeUpdate();
+        }
+    }
+
+    /**
+     * Heartbeat from the running agent, with the position everything is applied to (only ever moves forward);
+     * returns the cutover LSN once `ferry cutover` has asked for one.
+     */
+    public Optional<Lsn> heartbeat(Connection target, Lsn applied) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET heartbeat_at = now(),"
+                + " applied_lsn = greatest(applied_lsn, ?::pg_lsn) WHERE id = 1 RETURNING cutover_lsn::text")) {
+            s.setString(1, applied.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)).map(Lsn::parse) : Optional.empty();
+            }
+        }
+    }
+
+    /** `ferry cutover` asks the agent to drain to {@code lsn}; clears any earlier error. */
+    public void requestCutover(Connection target, Lsn lsn) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET cutover_requested_at = now(),"
+                + " cutover_lsn = ?::pg_lsn, cutover_error = NULL WHERE id = 1")) {
+            s.setString(1, lsn.toString());
+            s.executeUpdate();
+        }
+    }
+
+    /** The agent could not finish the cutover: tell the waiting `ferry cutover` why, and withdraw the request. */
+    public void failCutover(Connection target, String error) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET cutover_error = ?, cutover_lsn = NULL WHERE id = 1")) {
+            s.setString(1, error);
+            s.executeUpdate();
+        }
+    }
+
+    public void finish(Connection target, String summary) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET phase = 'done', finished_at = now(), summary = ? WHERE id = 1")) {
+            s.setString(1, summary);
+            s.executeUpdate();
+        }
+    }
+
+    /** Records one copied chunk. Call inside the target transaction that holds its rows. */
+    public void recordChunk(Connection target, QualifiedName table, int chunk, int chunks, Lsn syncLsn, long rows, long bytes, double seconds) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("INSERT INTO ferry.copy_progress"
+                + " (schema_name, table_name, chunk, chunks, sync_lsn, rows, bytes, seconds) VALUES (?, ?, ?, ?, ?::pg_lsn, ?, ?, ?)")) {
+            s.setString(1, table.schema());
+            s.setString(2, table.name());
+            s.setInt(3, chunk);
+            s.setInt(4, chunks);
+            s.setString(5, syncLsn.toString());
+            s.setLong(6, rows);
+            s.setLong(7, bytes);
+            s.setDouble(8, seconds);
+            s.executeUpdate();
+        }
+    }
+
+    /** Tables whose every chunk is copied, with the LSN their copy is consistent with. */
+    public Map<QualifiedName, Lsn> copiedTables(Connection target) throws SQLException {
+        Map<QualifiedName, Lsn> copied = new HashMap<>();
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT schema_name, table_name, max(sync_lsn)::text FROM ferry.copy_progress"
+                     + " GROUP BY schema_name, table_name HAVING count(*) = max(chunks)")) {
+            while (rs.next()) copied.put(new QualifiedName(rs.getString(1), rs.getString(2)), Lsn.parse(rs.getString(3)));
+        }
+        return copied;
+    }
+
+    /** Forgets partial progress of a table about to be copied again. */
+    public void forgetTable(Connection target, QualifiedName table) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("DELETE FROM ferry.copy_progress WHERE schema_name = ? AND table_name = ?")) {
+            s.setString(1, table.schema());
+            s.setString(2, table.name());
+            s.executeUpdate();
+        }
+    }
+
+    /** Totals of the copy, for the summary: tables, rows, bytes. */
+    public CopyTotals copyTotals(Connection target) throws SQLException {
+        Set<String> tables = new TreeSet<>();
+        long rows = 0;
+        long bytes = 0;
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT schema_name, table_name, rows, bytes FROM ferry.copy_progress")) {
+            while (rs.next()) {
+                tables.add(rs.getString(1) + "." + rs.getString(2));
+                rows += rs.getLong(3);
+                bytes += rs.getLong(4);
+            }
+        }
+        return new CopyTotals(tables.size(), rows, bytes);
+    }
+
+    public record CopyTotals(int tables, long rows, long bytes) {}
+}

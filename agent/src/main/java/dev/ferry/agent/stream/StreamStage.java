@@ -1,0 +1,277 @@
+package dev.ferry.agent.stream;
+
+import dev.ferry.agent.apply.Applier;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.TargetSession;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.replication.Lsn;
+import dev.ferry.replication.pgoutput.Begin;
+import dev.ferry.replication.pgoutput.Commit;
+import dev.ferry.replication.pgoutput.Delete;
+import dev.ferry.replication.pgoutput.Insert;
+import dev.ferry.replication.pgoutput.LogicalMessage;
+import dev.ferry.replication.pgoutput.Origin;
+import dev.ferry.replication.pgoutput.PgOutputDecoder;
+import dev.ferry.replication.pgoutput.PgOutputMessage;
+import dev.ferry.replication.pgoutput.Relation;
+import dev.ferry.replication.pgoutput.StreamAbort;
+import dev.ferry.replication.pgoutput.StreamCommit;
+import dev.ferry.replication.pgoutput.StreamStart;
+import dev.ferry.replication.pgoutput.StreamStop;
+import dev.ferry.replication.pgoutput.Streamed;
+import dev.ferry.replication.pgoutput.Truncate;
+import dev.ferry.replication.pgoutput.Type;
+import dev.ferry.replication.pgoutput.Update;
+import dev.ferry.replication.slot.ReplicationConnection;
+import dev.ferry.replication.slot.SlotName;
+import dev.ferry.replication.stream.ChangeStream;
+import dev.ferry.replication.stream.StreamOptions;
+import dev.ferry.replication.stream.WalMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import javax.sql.DataSource;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Follows the slot and applies each source transaction to the target until a cutover is requested and everything
+ * up to the cutover LSN is applied. Confirms to the source only what the target has committed. Runs on the calling
+ * thread, which owns the stream, the applier and their connections.
+ */
+public final class StreamStage {
+    private static final Logger log = LoggerFactory.getLogger("ferry.stream");
+    /** Commit the target transaction at a source commit once it holds this many changes or is this old. */
+    private static final long COMMIT_CHANGES = 20_000;
+    private static final long COMMIT_NANOS = Duration.ofMillis(500).toNanos();
+    private static final long HEARTBEAT_NANOS = Duration.ofSeconds(1).toNanos();
+    private static final long PROGRESS_NANOS = Duration.ofSeconds(30).toNanos();
+
+    private final MigrationConfig config;
+    private final Database source;
+    private final DataSource target;
+    private final StateStore state;
+    private final int sourceMajor;
+    private final Map<QualifiedName, Lsn> syncLsns;
+
+    // Per-run state, owned by the stream thread.
+    private Applier applier;
+    private ChangeStream stream;
+    private SpilledTransactions spilled;
+    private PgOutputDecoder replayDecoder;
+    private Lsn applied;
+    private boolean inTransaction;
+    private boolean skipping;
+    private Lsn transactionFinalLsn = Lsn.ZERO;
+    private long streamingXid;
+
+    /**
+     * @param syncLsns tables copied again after a restart, with the LSN their copy is consistent with: their changes in
+     *                 source transactions committed before it are already in the copy and are skipped
+     */
+    public StreamStage(MigrationConfig config, Database source, DataSource target, StateStore state, int sourceMajor,
+                       Map<QualifiedName, Lsn> syncLsns) {
+        this.config = config;
+        this.source = source;
+        this.target = target;
+        this.state = state;
+        this.sourceMajor = sourceMajor;
+        this.syncLsns = Map.copyOf(syncLsns);
+    }
+
+    /** What the stream reached when the cutover was drained. */
+    public record Drained(Lsn lsn, long transactions, long changes) {}
+
+    /** Streams from {@code startLsn} until a cutover is requested and drained. */
+    public Drained run(Lsn startLsn) throws SQLException {
+        StreamOptions options = StreamOptions.forServer(sourceMajor, List.of(config.publication(), config.insertOnlyPublication()));
+        applied = startLsn;
+        inTransaction = false;
+        skipping = false;
+        replayDecoder = new PgOutputDecoder(options.protocolVersion(), false);
+        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties());
+             Connection stateConnection = target.getConnection();
+             Connection applyConnection = target.getConnection();
+             Connection sourceLsnConnection = source.open();
+             SpilledTransactions spill = new SpilledTransactions(config.workDir().resolve("spill"))) {
+            stateConnection.setAutoCommit(true);
+            applyConnection.setAutoCommit(false);
+            TargetSession.configure(applyConnection, "target");
+            applyConnection.commit();
+            spilled = spill;
+            applier = new Applier(applyConnection, state, config.numericNanInf());
+            stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
+            log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
+                    options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
+            try {
+                return follow(stateConnection, sourceLsnConnection);
+            } finally {
+                applier.close();
+                closeQuietly();
+            }
+        }
+    }
+
+    private Drained follow(Connection stateConnection, Connection sourceLsnConnection) throws SQLException {
+        long nextHeartbeat = 0;
+        long nextProgress = System.nanoTime() + PROGRESS_NANOS;
+        Optional<Lsn> cutover = Optional.empty();
+        while (true) {
+            boolean busy = applier.hasUncommittedWork() || inTransaction;
+            Optional<WalMessage> message = stream.poll(busy ? Duration.ZERO : Duration.ofMillis(100));
+            if (message.isPresent()) {
+                handle(message.get());
+                if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
+            } else if (!inTransaction) {
+                // The stream has nothing ready: commit now rather than make the target wait for a full batch.
+                if (applier.hasUncommittedWork()) commitTarget();
+                confirmIdlePosition();
+            }
+            long now = System.nanoTime();
+            if (now >= nextHeartbeat) {
+                cutover = state.heartbeat(stateConnection, applied);
+                nextHeartbeat = now + HEARTBEAT_NANOS;
+            }
+            if (now >= nextProgress) {
+                logProgress(sourceLsnConnection);
+                nextProgress = now + PROGRESS_NANOS;
+            }
+            if (cutover.isPresent() && !inTransaction && !applier.hasUncommittedWork() && !applied.isBefore(cutover.get())) {
+                stream.confirm(applied);
+                stream.sendStatusNow();
+                state.heartbeat(stateConnection, applied);
+                log.info("drained to {} for the cutover (requested at {}): {} transactions, {} changes applied since this start",
+                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied());
+                return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
+            }
+        }
+    }
+
+    /** Dispatches one message; the only place that knows every kind the stream can carry. */
+    private void handle(WalMessage wal) {
+        PgOutputMessage message = wal.message();
+        if (message instanceof Begin begin) {
+            beginTransaction(begin.finalLsn(), begin.xid());
+        } else if (message instanceof Commit commit) {
+            endTransaction(commit.endLsn());
+        } else if (message instanceof StreamStart start) {
+            streamingXid = start.xid();
+        } else if (message instanceof Streamed streamed) {
+            spilled.append(streamingXid, streamed.xid(), wal.payload());
+        } else if (message instanceof StreamStop) {
+            // the next block may belong to another transaction; nothing to do until STREAM COMMIT or ABORT
+        } else if (message instanceof StreamCommit commit) {
+            replayStreamed(commit);
+        } else if (message instanceof StreamAbort abort) {
+            spilled.abort(abort.xid(), abort.subXid());
+        } else {
+            change(message);
+        }
+    }
+
+    private void beginTransaction(Lsn finalLsn, long xid) {
+        inTransaction = true;
+        transactionFinalLsn = finalLsn;
+        // Already applied before a restart (the slot may resend what was committed but not yet confirmed).
+        skipping = finalLsn.isBefore(applied);
+        MDC.put("lsn", " " + finalLsn);
+        if (log.isTraceEnabled()) log.trace("<- BEGIN xid {} commit at {}{}", xid, finalLsn, skipping ? " (already applied, skipped)" : "");
+    }
+
+    private void endTransaction(Lsn endLsn) {
+        inTransaction = false;
+        if (!skipping) applier.endSourceTransaction(endLsn);
+        skipping = false;
+        MDC.remove("lsn");
+    }
+
+    /** A row change, relation definition or other message inside a transaction. */
+    private void change(PgOutputMessage message) {
+        if (message instanceof Relation relation) {
+            applier.relation(relation);
+        } else if (message instanceof Insert insert) {
+            if (applies(insert.relationId())) applier.insert(insert);
+        } else if (message instanceof Update update) {
+            if (applies(update.relationId())) applier.update(update);
+        } else if (message instanceof Delete delete) {
+            if (applies(delete.relationId())) applier.delete(delete);
+        } else if (message instanceof Truncate truncate) {
+            List<Integer> ids = new ArrayList<>();
+            for (int id : truncate.relationIds()) if (applies(id)) ids.add(id);
+            if (!ids.isEmpty()) applier.truncate(new Truncate(ids, truncate.cascade(), truncate.restartIdentity()));
+        } else if (message instanceof Type || message instanceof Origin || message instanceof LogicalMessage) {
+            // nothing to apply: types are matched by name on the target, origins and messages carry no rows
+        } else {
+            throw new IllegalStateException("unhandled " + message);
+        }
+    }
+
+    private boolean applies(int relationId) {
+        if (skipping) return false;
+        Lsn sync = syncLsns.get(applier.relationName(relationId));
+        return sync == null || !transactionFinalLsn.isBefore(sync);
+    }
+
+    private void replayStreamed(StreamCommit commit) {
+        beginTransaction(commit.commitLsn(), commit.xid());
+        spilled.replay(commit.xid(), payload -> {
+            PgOutputMessage message = replayDecoder.decode(ByteBuffer.wrap(payload), true);
+            change(message instanceof Streamed streamed ? streamed.message() : message);
+        });
+        endTransaction(commit.endLsn());
+    }
+
+    private void commitTarget() {
+        Optional<Lsn> committed = applier.commit();
+        if (committed.isPresent()) {
+            applied = Lsn.max(applied, committed.get());
+            stream.confirm(applied);
+        }
+    }
+
+    /**
+     * With nothing in flight, everything the server has sent is applied, so its position can be confirmed too: this
+     * lets the slot release WAL on a quiet source, and lets a cutover finish when no transaction follows it.
+     */
+    private void confirmIdlePosition() {
+        if (applier.hasUncommittedWork()) return;
+        Lsn received = stream.lastReceivedLsn();
+        if (received.isAfter(applied)) {
+            applied = received;
+            stream.confirm(applied);
+        }
+    }
+
+    private void logProgress(Connection sourceLsnConnection) {
+        try (Statement s = sourceLsnConnection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            Lsn current = Lsn.parse(rs.getString(1));
+            long lag = Math.max(0, current.value() - applied.value());
+            log.info("streaming: applied {} (source at {}, lag {} bytes); {} transactions, {} changes since this start{}",
+                    applied, current, lag, applier.transactionsApplied(), applier.changesApplied(),
+                    spilled.isEmpty() ? "" : "; " + spilled.bytes() / 1024 + " kB of in-progress transactions spilled");
+        } catch (SQLException e) {
+            log.debug("could not read the source's WAL position for the progress line", e);
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            stream.close();
+        } catch (SQLException e) {
+            log.debug("closing the replication stream", e);
+        }
+    }
+}

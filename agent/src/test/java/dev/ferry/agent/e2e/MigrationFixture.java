@@ -1,0 +1,148 @@
+package dev.ferry.agent.e2e;
+
+import dev.ferry.agent.Migration;
+import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.cutover.CutoverRequest;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.demo.ComparisonResult;
+import dev.ferry.agent.demo.DatabaseComparison;
+import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.testing.Deadline;
+import dev.ferry.testing.TestPostgres;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One migration between a fresh database on a source server and one on a target server: builds the configuration,
+ * runs the agent in-process or as a child JVM (to be killed -9), requests the cutover and compares the databases.
+ */
+final class MigrationFixture {
+    final TestPostgres sourceServer;
+    final TestPostgres targetServer;
+    final String database;
+    final Path logDir;
+    final Database source;
+    final Database target;
+    final List<String> extraArgs = new ArrayList<>();
+
+    MigrationFixture(TestPostgres sourceServer, TestPostgres targetServer, String database) {
+        this.sourceServer = sourceServer;
+        this.targetServer = targetServer;
+        this.database = database;
+        sourceServer.createDatabase(database);
+        targetServer.createDatabase(database);
+        this.logDir = Path.of(System.getProperty("ferry.test.tmp", "target/test-tmp"), "logs-" + database).toAbsolutePath();
+        try {
+            Files.createDirectories(logDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.source = new Database(ConnectionSpec.parse("source", sourceServer.uri(database)), "source");
+        this.target = new Database(ConnectionSpec.parse("target", targetServer.uri(database)), "target");
+    }
+
+    MigrationConfig config(MigrationConfig.SchemaMode schemaMode, int jobs) {
+        return new MigrationConfig(source.spec(), target.spec(), jobs, logDir, logDir.resolveSibling("work-" + database), schemaMode,
+                MigrationConfig.NumericNanInf.KEEP, MigrationConfig.defaultSlotName(database), Set.of(), Set.of(), 0, Duration.ofSeconds(1));
+    }
+
+    /** The agent running in a thread of this JVM. */
+    final class InProcessAgent {
+        final Thread thread;
+        final AtomicReference<Object> outcome = new AtomicReference<>();
+
+        InProcessAgent(MigrationConfig config) {
+            thread = new Thread(() -> {
+                try {
+                    outcome.set(new Migration(config).run());
+                } catch (Throwable e) {
+                    outcome.set(e);
+                }
+            }, "test-agent-" + database);
+            thread.start();
+        }
+
+        String awaitSummary(Duration timeout) throws InterruptedException {
+            thread.join(timeout.toMillis());
+            Object result = outcome.get();
+            if (result instanceof Throwable failure) throw new AssertionError("the agent failed", failure);
+            if (result == null) throw new AssertionError("the agent did not finish within " + timeout);
+            return (String) result;
+        }
+
+        void failIfDead() {
+            if (outcome.get() instanceof Throwable failure) throw new AssertionError("the agent failed", failure);
+        }
+    }
+
+    InProcessAgent startInProcess(MigrationConfig config) {
+        return new InProcessAgent(config);
+    }
+
+    /** `ferry run` in a child JVM, so the test can kill it with SIGKILL like a crash. */
+    Process startChild(int jobs, String schemaMode) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.cli.Main", "run",
+                "--source", source.spec().masked().replace(":****", ""), "--target", target.spec().masked().replace(":****", ""),
+                "--jobs", String.valueOf(jobs), "--schema", schemaMode, "--log-dir", logDir.toString(),
+                "--work-dir", logDir.resolveSibling("work-" + database).toString()));
+        command.addAll(extraArgs);
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("child-console.log").toFile())).start();
+    }
+
+    Optional<MigrationState> state() {
+        try (Connection c = target.open()) {
+            return new StateStore().load(c);
+        } catch (SQLException e) {
+            return Optional.empty();
+        }
+    }
+
+    void awaitPhase(MigrationState.Phase phase, Duration timeout, Runnable whileWaiting) {
+        Deadline.await("phase " + phase.text(), timeout, () -> {
+            whileWaiting.run();
+            return state().filter(s -> s.phase() == phase && s.heartbeatAt().isPresent() || s.phase().compareTo(phase) > 0 && phase != MigrationState.Phase.STREAM).isPresent();
+        });
+    }
+
+    String cutover(Duration timeout) throws SQLException {
+        StringWriter progress = new StringWriter();
+        return new CutoverRequest(source, target).run(timeout, new PrintWriter(progress));
+    }
+
+    ComparisonResult compare() throws SQLException {
+        try (Connection s = source.open(); Connection t = target.open()) {
+            return DatabaseComparison.compare(s, t);
+        }
+    }
+
+    String log(String file) {
+        try {
+            Path path = logDir.resolve(file);
+            return Files.exists(path) ? Files.readString(path) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    long slotCount() {
+        return Long.parseLong(sourceServer.queryValue(database, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"));
+    }
+}

@@ -1,0 +1,46 @@
+package dev.ferry.agent.snapshot;
+
+import dev.ferry.agent.db.PhysicalTable;
+import dev.ferry.agent.db.QualifiedName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(10)
+class CopyPlanTest {
+    private static PhysicalTable table(String name, long bytes) {
+        return new PhysicalTable(new QualifiedName("public", name), List.of("id"), Set.of(), bytes);
+    }
+
+    @Test
+    void bigTableIsSplitIntoContiguousPageRangesCoveringEverything() {
+        CopyPlan plan = CopyPlan.plan(List.of(table("big", 1024L * 1024 * 1024), table("small", 1024)), 2, 15);
+        List<CopyChunk> big = plan.chunks().stream().filter(c -> c.table().name().name().equals("big")).toList();
+        assertTrue(big.size() > 2, "split into " + big.size());
+        List<CopyChunk> ordered = big.stream().sorted((a, b) -> Integer.compare(a.index(), b.index())).toList();
+        assertTrue(ordered.get(0).fromPage().isEmpty(), "first range starts at the beginning");
+        assertTrue(ordered.get(ordered.size() - 1).toPage().isEmpty(), "last range is open-ended");
+        for (int i = 1; i < ordered.size(); i++) {
+            assertEquals(ordered.get(i - 1).toPage().getAsLong(), ordered.get(i).fromPage().getAsLong(), "ranges are contiguous");
+        }
+        assertEquals("small", plan.chunks().get(plan.chunks().size() - 1).table().name().name(), "small work goes last");
+    }
+
+    @Test
+    void noSplitOnPostgres13WhichLacksTidRangeScans() {
+        CopyPlan plan = CopyPlan.plan(List.of(table("big", 1024L * 1024 * 1024)), 4, 13);
+        assertEquals(1, plan.chunks().size());
+        assertEquals("", plan.chunks().get(0).pageFilter());
+    }
+
+    @Test
+    void smallTablesAreNeverSplit() {
+        CopyPlan plan = CopyPlan.plan(List.of(table("a", 10L * 1024 * 1024), table("b", 5L * 1024 * 1024)), 2, 16);
+        assertEquals(2, plan.chunks().size());
+    }
+}
