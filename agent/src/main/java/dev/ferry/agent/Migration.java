@@ -9,6 +9,8 @@ import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.metrics.MigrationMetrics;
+import dev.ferry.agent.metrics.StatusServer;
 import dev.ferry.agent.preflight.CheckResult;
 import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
@@ -53,6 +55,7 @@ public final class Migration {
     private final Database target;
     private final StateStore state = new StateStore();
     private final SlotName slot;
+    private final MigrationMetrics metrics = new MigrationMetrics();
 
     public Migration(MigrationConfig config) {
         this.config = config;
@@ -79,7 +82,7 @@ public final class Migration {
         }
         if (existing.isEmpty()) preflight();
 
-        try (HikariDataSource pool = targetPool()) {
+        try (HikariDataSource pool = targetPool(); StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
             int sourceMajor;
             List<SourceTable> tables;
             try (Connection src = source.open()) {
@@ -127,7 +130,7 @@ public final class Migration {
             }
             if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPreData(Optional.of(created.snapshotName()));
             setPhase(Phase.COPY);
-            new SnapshotCopy(config, source, pool, state).copy(physical(tables), created.snapshotName(), created.consistentPoint(), sourceMajor);
+            new SnapshotCopy(config, source, pool, state, metrics).copy(physical(tables), created.snapshotName(), created.consistentPoint(), sourceMajor);
         }
         finishCopy(schema);
         return Map.of();
@@ -184,7 +187,7 @@ public final class Migration {
                 redo.stream().map(p -> p.name().toString()).collect(Collectors.joining(", ")));
         try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
             CreatedSlot resync = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
-            new SnapshotCopy(config, source, pool, state).copy(redo, resync.snapshotName(), resync.consistentPoint(), sourceMajor);
+            new SnapshotCopy(config, source, pool, state, metrics).copy(redo, resync.snapshotName(), resync.consistentPoint(), sourceMajor);
         }
     }
 
@@ -211,7 +214,7 @@ public final class Migration {
 
     private String streamUntilCutover(HikariDataSource pool, List<SourceTable> tables, int sourceMajor, Map<QualifiedName, Lsn> syncLsns) throws SQLException {
         Publications.warnAboutInsertOnly(tables.stream().filter(t -> !t.identified()).toList(), "stream");
-        StreamStage stream = new StreamStage(config, source, pool, state, sourceMajor, syncLsns);
+        StreamStage stream = new StreamStage(config, source, pool, state, sourceMajor, syncLsns, metrics);
         while (true) {
             Lsn start;
             try (Connection dst = target.open()) {
@@ -220,8 +223,8 @@ public final class Migration {
             StreamStage.Drained drained;
             try {
                 drained = stream.run(start);
-            } catch (SQLException e) {
-                if (!transient(e)) throw e;
+            } catch (SQLException | FerryException e) {
+                if (!isTransient(e)) throw e;
                 log.warn("lost a connection while streaming ({}); reconnecting in {} s. Nothing is lost: the stream resumes from the last applied transaction.",
                         e.getMessage(), RECONNECT_DELAY.toSeconds());
                 pause(RECONNECT_DELAY);
@@ -238,10 +241,17 @@ public final class Migration {
         }
     }
 
-    /** Connection-level failures (server restart, network drop) that a reconnect can cure. */
-    static boolean transient(SQLException e) {
-        String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
-        return sqlState.startsWith("08") || sqlState.startsWith("57P") || e.getCause() instanceof java.io.IOException;
+    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
+    static boolean isTransient(Exception failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) return true;
+            if (t instanceof SQLException e) {
+                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
+                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
+            }
+            if (t.getCause() == t) break;
+        }
+        return false;
     }
 
     private static void pause(Duration delay) {
@@ -281,6 +291,7 @@ public final class Migration {
         try (Connection dst = target.open()) {
             state.setPhase(dst, phase);
         }
+        metrics.phase(phase.text());
         log.info("phase: {}", phase.text());
     }
 

@@ -61,7 +61,8 @@ public final class CutoverRequest {
     }
 
     private void requireLiveAgent(Connection dst, MigrationState current) throws SQLException {
-        Duration silent = current.heartbeatAt().map(at -> Duration.between(at, databaseNow(dst))).orElse(Duration.ofDays(1));
+        Instant now = databaseNow(dst);
+        Duration silent = current.heartbeatAt().map(at -> Duration.between(at, now)).orElse(Duration.ofDays(1));
         if (silent.compareTo(AGENT_SILENT) > 0) {
             throw new FerryException("no ferry agent is running for this migration (last heartbeat "
                     + (current.heartbeatAt().isPresent() ? silent.toSeconds() + " s ago" : "never") + ").",

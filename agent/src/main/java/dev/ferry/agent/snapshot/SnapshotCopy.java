@@ -6,6 +6,7 @@ import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
+import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import org.slf4j.Logger;
@@ -38,12 +39,14 @@ public final class SnapshotCopy {
     private final Database source;
     private final DataSource target;
     private final StateStore state;
+    private final MigrationMetrics metrics;
 
-    public SnapshotCopy(MigrationConfig config, Database source, DataSource target, StateStore state) {
+    public SnapshotCopy(MigrationConfig config, Database source, DataSource target, StateStore state, MigrationMetrics metrics) {
         this.config = config;
         this.source = source;
         this.target = target;
         this.state = state;
+        this.metrics = metrics;
     }
 
     /**
@@ -96,6 +99,7 @@ public final class SnapshotCopy {
                 MDC.put("table", " " + chunk.table().name());
                 ChunkCopier.Result result = copier.copy(chunk);
                 progress.done(chunk, result);
+                metrics.copied(result.rows(), result.bytes());
                 MDC.remove("table");
             }
             try (Statement s = src.createStatement()) {

@@ -5,6 +5,7 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
+import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Begin;
@@ -56,7 +57,7 @@ public final class StreamStage {
     private static final long COMMIT_CHANGES = 20_000;
     private static final long COMMIT_NANOS = Duration.ofMillis(500).toNanos();
     private static final long HEARTBEAT_NANOS = Duration.ofSeconds(1).toNanos();
-    private static final long PROGRESS_NANOS = Duration.ofSeconds(30).toNanos();
+    private static final long PROGRESS_NANOS = Duration.ofSeconds(10).toNanos();
 
     private final MigrationConfig config;
     private final Database source;
@@ -64,6 +65,7 @@ public final class StreamStage {
     private final StateStore state;
     private final int sourceMajor;
     private final Map<QualifiedName, Lsn> syncLsns;
+    private final MigrationMetrics metrics;
 
     // Per-run state, owned by the stream thread.
     private Applier applier;
@@ -81,13 +83,14 @@ public final class StreamStage {
      *                 source transactions committed before it are already in the copy and are skipped
      */
     public StreamStage(MigrationConfig config, Database source, DataSource target, StateStore state, int sourceMajor,
-                       Map<QualifiedName, Lsn> syncLsns) {
+                       Map<QualifiedName, Lsn> syncLsns, MigrationMetrics metrics) {
         this.config = config;
         this.source = source;
         this.target = target;
         this.state = state;
         this.sourceMajor = sourceMajor;
         this.syncLsns = Map.copyOf(syncLsns);
+        this.metrics = metrics;
     }
 
     /** What the stream reached when the cutover was drained. */
@@ -128,8 +131,9 @@ public final class StreamStage {
         long nextProgress = System.nanoTime() + PROGRESS_NANOS;
         Optional<Lsn> cutover = Optional.empty();
         while (true) {
-            boolean busy = applier.hasUncommittedWork() || inTransaction;
-            Optional<WalMessage> message = stream.poll(busy ? Duration.ZERO : Duration.ofMillis(100));
+            // Between source transactions with work pending, do not wait: an empty poll is the cue to commit.
+            boolean commitPending = !inTransaction && applier.hasUncommittedWork();
+            Optional<WalMessage> message = stream.poll(commitPending ? Duration.ZERO : Duration.ofMillis(100));
             if (message.isPresent()) {
                 handle(message.get());
                 if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
@@ -233,11 +237,14 @@ public final class StreamStage {
     }
 
     private void commitTarget() {
+        long transactions = applier.transactionsApplied();
+        long changes = applier.changesApplied();
         Optional<Lsn> committed = applier.commit();
         if (committed.isPresent()) {
             applied = Lsn.max(applied, committed.get());
             stream.confirm(applied);
         }
+        metrics.applied(applier.transactionsApplied() - transactions, applier.changesApplied() - changes, applied.value());
     }
 
     /**
@@ -250,6 +257,7 @@ public final class StreamStage {
         if (received.isAfter(applied)) {
             applied = received;
             stream.confirm(applied);
+            metrics.applied(0, 0, applied.value());
         }
     }
 
@@ -258,6 +266,7 @@ public final class StreamStage {
              ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
             rs.next();
             Lsn current = Lsn.parse(rs.getString(1));
+            metrics.sourcePosition(current.value());
             long lag = Math.max(0, current.value() - applied.value());
             log.info("streaming: applied {} (source at {}, lag {} bytes); {} transactions, {} changes since this start{}",
                     applied, current, lag, applier.transactionsApplied(), applier.changesApplied(),

@@ -5,8 +5,7 @@ import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverRequest;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.demo.ComparisonResult;
-import dev.ferry.agent.demo.DatabaseComparison;
+import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.testing.Deadline;
@@ -91,6 +90,7 @@ final class MigrationFixture {
     }
 
     InProcessAgent startInProcess(MigrationConfig config) {
+        LogSetup.toDirectory(logDir, System.out, false);
         return new InProcessAgent(config);
     }
 
@@ -115,22 +115,9 @@ final class MigrationFixture {
         }
     }
 
-    void awaitPhase(MigrationState.Phase phase, Duration timeout, Runnable whileWaiting) {
-        Deadline.await("phase " + phase.text(), timeout, () -> {
-            whileWaiting.run();
-            return state().filter(s -> s.phase() == phase && s.heartbeatAt().isPresent() || s.phase().compareTo(phase) > 0 && phase != MigrationState.Phase.STREAM).isPresent();
-        });
-    }
-
     String cutover(Duration timeout) throws SQLException {
         StringWriter progress = new StringWriter();
         return new CutoverRequest(source, target).run(timeout, new PrintWriter(progress));
-    }
-
-    ComparisonResult compare() throws SQLException {
-        try (Connection s = source.open(); Connection t = target.open()) {
-            return DatabaseComparison.compare(s, t);
-        }
     }
 
     String log(String file) {
