@@ -78,9 +78,13 @@ public final class CutoverRequest {
         }
     }
 
+    /**
+     * The WAL insert position, not pg_current_wal_lsn(): that is only the write position, which lags transactions
+     * already committed when the source runs with synchronous_commit = off.
+     */
     private Lsn currentSourceLsn() throws SQLException {
         try (Connection src = source.open(); Statement s = src.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
             rs.next();
             return Lsn.parse(rs.getString(1));
         }
