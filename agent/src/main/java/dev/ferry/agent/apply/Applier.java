@@ -82,7 +82,7 @@ public final class Applier implements AutoCloseable {
         TargetRelation relation = statements.relation();
         Values row = values(relation, insert.row());
         String sql = relation.hasKey() ? statements.upsert(row.present) : statements.insert(row.present);
-        queue(new PendingRow(statements, sql, row.parameters(), false, row.bytes));
+        queue(new PendingRow(statements, sql, row.parameters(), relation.hasKey() ? keyOf(relation, row) : null, false, row.bytes));
     }
 
     public void update(Update update) {
@@ -94,7 +94,7 @@ public final class Applier implements AutoCloseable {
                     "UPDATE on " + relation.name() + " with REPLICA IDENTITY FULL carries no old row"));
             Values old = values(relation, oldTuple);
             queue(new PendingRow(statements, statements.updateOneMatching(next.present, old.present),
-                    concat(next.parameters(), old.parameters()), true, next.bytes + old.bytes));
+                    concat(next.parameters(), old.parameters()), null, true, next.bytes + old.bytes));
             return;
         }
         requireKey(relation, "UPDATE");
@@ -102,10 +102,10 @@ public final class Applier implements AutoCloseable {
             Values oldKey = values(relation, update.old().get());
             if (!sameKey(relation, oldKey, next)) {
                 // The primary key changed: remove the row under its old key, then write it under the new one.
-                queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, oldKey), true, oldKey.bytes));
+                queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey), true, oldKey.bytes));
             }
         }
-        queue(new PendingRow(statements, statements.upsert(next.present), next.parameters(), false, next.bytes));
+        queue(new PendingRow(statements, statements.upsert(next.present), next.parameters(), keyOf(relation, next), false, next.bytes));
     }
 
     public void delete(Delete delete) {
@@ -113,11 +113,11 @@ public final class Applier implements AutoCloseable {
         TargetRelation relation = statements.relation();
         Values old = values(relation, delete.old());
         if (relation.fullIdentity()) {
-            queue(new PendingRow(statements, statements.deleteOneMatching(old.present), old.parameters(), true, old.bytes));
+            queue(new PendingRow(statements, statements.deleteOneMatching(old.present), old.parameters(), null, true, old.bytes));
             return;
         }
         requireKey(relation, "DELETE");
-        queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, old), true, old.bytes));
+        queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, old), keyOf(relation, old), true, old.bytes));
     }
 
     public void truncate(Truncate truncate) {
@@ -292,6 +292,16 @@ public final class Applier implements AutoCloseable {
         String[] key = new String[relation.key().length];
         for (int i = 0; i < key.length; i++) key[i] = valueAt(values, relation.key()[i]);
         return key;
+    }
+
+    /** The row's key values as one string: NUL cannot occur in PostgreSQL text, so it separates them unambiguously. */
+    private static String keyOf(TargetRelation relation, Values values) {
+        StringBuilder key = new StringBuilder();
+        for (int column : relation.key()) {
+            String value = valueAt(values, column);
+            key.append(value == null ? "\u0001" : value).append('\u0000');
+        }
+        return key.toString();
     }
 
     private static String[] concat(String[] a, String[] b) {

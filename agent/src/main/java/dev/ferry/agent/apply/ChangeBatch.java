@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +25,7 @@ final class ChangeBatch {
     private static final Logger log = LoggerFactory.getLogger("ferry.apply");
 
     private final Connection target;
-    private final Map<RowStatements, List<PendingRow>> byRelation = new LinkedHashMap<>();
+    private final Map<RowStatements, Queue> byRelation = new LinkedHashMap<>();
     private final Map<String, PreparedStatement> prepared = new LinkedHashMap<>(64, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
@@ -36,15 +37,42 @@ final class ChangeBatch {
     private final Set<QualifiedName> driftReported = new HashSet<>();
     private int rows;
     private long bytes;
+    private long coalesced;
 
     ChangeBatch(Connection target) {
         this.target = target;
     }
 
+    /**
+     * Queues a change. On a coalescible relation an upsert replaces a still-queued upsert of the same key and shape:
+     * the later row state wins, as it would after both ran, and no other unique constraint can notice the difference.
+     */
     void add(PendingRow row) {
-        byRelation.computeIfAbsent(row.relation(), k -> new ArrayList<>()).add(row);
+        Queue queue = byRelation.computeIfAbsent(row.relation(), k -> new Queue());
+        if (row.key() != null && row.relation().relation().coalescible()) {
+            Integer previous = queue.lastByKey.get(row.key());
+            if (previous != null && queue.rows.get(previous).sql().equals(row.sql()) && !row.mustFindRow()) {
+                bytes += row.bytes() - queue.rows.get(previous).bytes();
+                queue.rows.set(previous, row);
+                coalesced++;
+                return;
+            }
+        }
+        if (row.key() != null) queue.lastByKey.put(row.key(), queue.rows.size());
+        queue.rows.add(row);
         rows++;
         bytes += row.bytes();
+    }
+
+    /** One relation's queued changes in order, and where each key's latest change sits. */
+    private static final class Queue {
+        final List<PendingRow> rows = new ArrayList<>();
+        final Map<String, Integer> lastByKey = new HashMap<>();
+    }
+
+    /** Upserts absorbed by a later upsert of the same key since this batch was created. */
+    long coalesced() {
+        return coalesced;
     }
 
     int rows() {
@@ -55,16 +83,24 @@ final class ChangeBatch {
         return bytes;
     }
 
-    /** Executes everything queued, in per-relation order, inside the open target transaction. */
+    /**
+     * Executes everything queued, in per-relation order, inside the open target transaction. Consecutive rows with
+     * the same statement go in one JDBC batch, which the driver sends as multi-row statements; a batch is cut where a
+     * key repeats, because one multi-row upsert may not touch the same row twice.
+     */
     void flush() throws SQLException {
-        for (Map.Entry<RowStatements, List<PendingRow>> entry : byRelation.entrySet()) {
-            List<PendingRow> queue = entry.getValue();
+        for (Queue queue : byRelation.values()) {
+            List<PendingRow> pending = queue.rows;
             int start = 0;
-            while (start < queue.size()) {
+            while (start < pending.size()) {
                 int end = start;
-                String sql = queue.get(start).sql();
-                while (end < queue.size() && queue.get(end).sql().equals(sql)) end++;
-                execute(queue.subList(start, end));
+                String sql = pending.get(start).sql();
+                Set<String> keys = new HashSet<>();
+                while (end < pending.size() && pending.get(end).sql().equals(sql)
+                        && (pending.get(end).key() == null || keys.add(pending.get(end).key()))) {
+                    end++;
+                }
+                execute(pending.subList(start, end));
                 start = end;
             }
         }

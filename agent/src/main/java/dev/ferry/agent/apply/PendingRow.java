@@ -3,7 +3,8 @@ package dev.ferry.agent.apply;
 /**
  * One row change waiting in the batch: a statement of a relation and its text parameters.
  *
+ * @param key         the row's key values joined, for keyed changes (null for REPLICA IDENTITY FULL and keyless rows)
  * @param mustFindRow an UPDATE or DELETE that should change exactly one row; finding none means the target has
  *                    drifted from the source, which ferry reports
  */
-record PendingRow(RowStatements relation, String sql, String[] parameters, boolean mustFindRow, long bytes) {}
+record PendingRow(RowStatements relation, String sql, String[] parameters, String key, boolean mustFindRow, long bytes) {}

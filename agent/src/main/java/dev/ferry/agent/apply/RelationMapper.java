@@ -23,6 +23,13 @@ final class RelationMapper {
             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
             WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped""";
 
+    /** Column sets of the target's unique indexes and exclusion constraints. */
+    private static final String UNIQUE_INDEXES = """
+            SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+            WHERE i.indrelid = ?::regclass AND (i.indisunique OR i.indisexclusion)
+            GROUP BY i.indexrelid""";
+
     private final Connection target;
 
     RelationMapper(Connection target) {
@@ -74,6 +81,22 @@ final class RelationMapper {
             numeric[i] = match.type().startsWith("numeric");
             if (column.partOfKey() && !full) key.add(i);
         }
-        return new TargetRelation(name, columns, types, key.stream().mapToInt(Integer::intValue).toArray(), full, numeric, partitioned);
+        java.util.Set<String> keyColumns = new java.util.TreeSet<>();
+        for (int k : key) keyColumns.add(columns.get(k));
+        boolean coalescible = !key.isEmpty() && onlyUniqueConstraintIs(name, keyColumns);
+        return new TargetRelation(name, columns, types, key.stream().mapToInt(Integer::intValue).toArray(), full, numeric, partitioned, coalescible);
+    }
+
+    private boolean onlyUniqueConstraintIs(QualifiedName name, java.util.Set<String> keyColumns) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement(UNIQUE_INDEXES)) {
+            s.setString(1, name.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    java.util.Set<String> columns = new java.util.TreeSet<>(java.util.Arrays.asList((String[]) rs.getArray(1).getArray()));
+                    if (!columns.equals(keyColumns)) return false;
+                }
+            }
+        }
+        return true;
     }
 }

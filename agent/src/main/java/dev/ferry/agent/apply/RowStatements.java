@@ -11,7 +11,8 @@ import java.util.Map;
  */
 final class RowStatements {
     private final TargetRelation relation;
-    private final Map<String, String> cache = new HashMap<>();
+    /** Per statement kind, SQL by the columns a change carries (BitSets are compared by content). */
+    private final Map<String, Map<Object, String>> cache = new HashMap<>();
 
     RowStatements(TargetRelation relation) {
         this.relation = relation;
@@ -23,7 +24,7 @@ final class RowStatements {
 
     /** INSERT ... ON CONFLICT (key) DO UPDATE of the present columns: replays an INSERT or UPDATE idempotently. */
     String upsert(BitSet present) {
-        return cache.computeIfAbsent("upsert" + present, k -> {
+        return cached("upsert", present, () -> {
             StringBuilder sql = insertPrefix(present);
             sql.append(" ON CONFLICT (");
             for (int i = 0; i < relation.key().length; i++) {
@@ -44,28 +45,34 @@ final class RowStatements {
 
     /** Plain INSERT, for tables without a key (REPLICA IDENTITY FULL, or insert-only tables): duplicates are allowed there. */
     String insert(BitSet present) {
-        return cache.computeIfAbsent("insert" + present, k -> insertPrefix(present).toString());
+        return cached("insert", present, () -> insertPrefix(present).toString());
     }
 
     /** DELETE of the row with the given key. */
     String deleteByKey() {
-        return cache.computeIfAbsent("delete-key", k -> "DELETE FROM " + relation.name() + " WHERE " + keyMatch());
-    }
-
-    /** UPDATE of the present new columns where the key matches; used when the old key differs from the new one. */
-    String updateByKey(BitSet present) {
-        return cache.computeIfAbsent("update-key" + present, k -> "UPDATE " + relation.name() + " SET " + assignments(present) + " WHERE " + keyMatch());
+        return cached("delete-key", "", () -> "DELETE FROM " + relation.name() + " WHERE " + keyMatch());
     }
 
     /** UPDATE of one row matched on all its old values (REPLICA IDENTITY FULL); parameters: new values, then old. */
     String updateOneMatching(BitSet present, BitSet oldPresent) {
-        return cache.computeIfAbsent("update-full" + present + oldPresent, k ->
+        return cached("update-full", java.util.List.of(present, oldPresent), () ->
                 "UPDATE " + relation.name() + " SET " + assignments(present) + " WHERE " + oneRowMatching(oldPresent));
     }
 
     /** DELETE of one row matched on all its old values (REPLICA IDENTITY FULL): duplicates are removed one at a time. */
     String deleteOneMatching(BitSet oldPresent) {
-        return cache.computeIfAbsent("delete-full" + oldPresent, k -> "DELETE FROM " + relation.name() + " WHERE " + oneRowMatching(oldPresent));
+        return cached("delete-full", oldPresent, () -> "DELETE FROM " + relation.name() + " WHERE " + oneRowMatching(oldPresent));
+    }
+
+    private String cached(String kind, Object shape, java.util.function.Supplier<String> build) {
+        Map<Object, String> byShape = cache.computeIfAbsent(kind, k -> new HashMap<>());
+        String sql = byShape.get(shape);
+        if (sql == null) {
+            sql = build.get();
+            byShape.put(shape, sql); // shapes are built per change and never modified afterwards
+
+        }
+        return sql;
     }
 
     private boolean isKey(int column) {

@@ -14,9 +14,11 @@ import java.util.List;
  * @param fullIdentity REPLICA IDENTITY FULL: rows are found by all their old values, one at a time
  * @param numeric      per column, whether it is of type numeric (NaN/Infinity handling)
  * @param partitioned  the target table is partitioned (ctid alone does not identify a row there)
+ * @param coalescible  the key is the target's only unique constraint, so changes to different keys commute and a
+ *                     later upsert of a key may replace an earlier one still waiting in the batch
  */
 record TargetRelation(QualifiedName name, List<String> columns, List<String> types, int[] key, boolean fullIdentity,
-                      boolean[] numeric, boolean partitioned) {
+                      boolean[] numeric, boolean partitioned, boolean coalescible) {
 
     boolean hasKey() {
         return key.length > 0;

@@ -1,5 +1,7 @@
 package dev.ferry.agent.stream;
 
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.apply.Applier;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
@@ -57,6 +59,9 @@ public final class StreamStage {
     private static final long COMMIT_CHANGES = 20_000;
     private static final long COMMIT_NANOS = Duration.ofMillis(500).toNanos();
     private static final long HEARTBEAT_NANOS = Duration.ofSeconds(1).toNanos();
+    /** The reader may run this far ahead of the apply thread. */
+    private static final int QUEUE_MESSAGES = 50_000;
+    private static final long QUEUE_BYTES = 32L * 1024 * 1024;
     private static final long PROGRESS_NANOS = Duration.ofSeconds(10).toNanos();
 
     private final MigrationConfig config;
@@ -69,7 +74,8 @@ public final class StreamStage {
 
     // Per-run state, owned by the stream thread.
     private Applier applier;
-    private ChangeStream stream;
+    private StreamReader reader;
+    private ReceiveQueue queue;
     private SpilledTransactions spilled;
     private PgOutputDecoder replayDecoder;
     private Lsn applied;
@@ -114,14 +120,22 @@ public final class StreamStage {
             applyConnection.commit();
             spilled = spill;
             applier = new Applier(applyConnection, state, config.numericNanInf());
-            stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
+            ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
+            queue = new ReceiveQueue(QUEUE_MESSAGES, QUEUE_BYTES);
+            reader = new StreamReader(stream, queue, startLsn);
+            Thread readerThread = new Thread(reader, "ferry-stream-reader");
+            readerThread.setDaemon(true);
+            readerThread.start();
             log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
                     options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
             try {
                 return follow(stateConnection, sourceLsnConnection);
             } finally {
+                reader.stop();
+                joinQuietly(readerThread);
+                readerThread.interrupt(); // in case it is blocked handing over to a queue nobody drains any more
                 applier.close();
-                closeQuietly();
+                closeQuietly(stream);
             }
         }
     }
@@ -131,16 +145,22 @@ public final class StreamStage {
         long nextProgress = System.nanoTime() + PROGRESS_NANOS;
         Optional<Lsn> cutover = Optional.empty();
         while (true) {
-            // Between source transactions with work pending, do not wait: an empty poll is the cue to commit.
+            // Between source transactions with work pending, do not wait: an empty queue is the cue to commit.
             boolean commitPending = !inTransaction && applier.hasUncommittedWork();
-            Optional<WalMessage> message = stream.poll(commitPending ? Duration.ZERO : Duration.ofMillis(100));
-            if (message.isPresent()) {
-                handle(message.get());
+            Optional<Received> received = take(commitPending ? Duration.ZERO : Duration.ofMillis(100));
+            if (received.isPresent() && received.get() instanceof Received.Message message) {
+                handle(message.wal());
                 if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
-            } else if (!inTransaction) {
-                // The stream has nothing ready: commit now rather than make the target wait for a full batch.
-                if (applier.hasUncommittedWork()) commitTarget();
-                confirmIdlePosition();
+            } else if (received.isPresent() && received.get() instanceof Received.Idle idle) {
+                if (!inTransaction) {
+                    if (applier.hasUncommittedWork()) commitTarget();
+                    confirmIdlePosition(idle.position());
+                }
+            } else if (received.isPresent() && received.get() instanceof Received.Failed failed) {
+                throw rethrow(failed.failure());
+            } else if (!inTransaction && applier.hasUncommittedWork()) {
+                // Nothing more has arrived: commit now rather than make the target wait for a full batch.
+                commitTarget();
             }
             long now = System.nanoTime();
             if (now >= nextHeartbeat) {
@@ -152,8 +172,8 @@ public final class StreamStage {
                 nextProgress = now + PROGRESS_NANOS;
             }
             if (cutover.isPresent() && !inTransaction && !applier.hasUncommittedWork() && !applied.isBefore(cutover.get())) {
-                stream.confirm(applied);
-                stream.sendStatusNow();
+                reader.confirm(applied);
+                reader.requestStatus();
                 state.heartbeat(stateConnection, applied);
                 log.info("drained to {} for the cutover (requested at {}): {} transactions, {} changes applied since this start",
                         applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied());
@@ -242,22 +262,46 @@ public final class StreamStage {
         Optional<Lsn> committed = applier.commit();
         if (committed.isPresent()) {
             applied = Lsn.max(applied, committed.get());
-            stream.confirm(applied);
+            reader.confirm(applied);
         }
         metrics.applied(applier.transactionsApplied() - transactions, applier.changesApplied() - changes, applied.value());
     }
 
     /**
-     * With nothing in flight, everything the server has sent is applied, so its position can be confirmed too: this
-     * lets the slot release WAL on a quiet source, and lets a cutover finish when no transaction follows it.
+     * With nothing in flight, everything the server sent before an idle marker is applied, so its position can be
+     * confirmed too: this lets the slot release WAL on a quiet source, and lets a cutover finish when no transaction
+     * follows it.
      */
-    private void confirmIdlePosition() {
+    private void confirmIdlePosition(Lsn received) {
         if (applier.hasUncommittedWork()) return;
-        Lsn received = stream.lastReceivedLsn();
         if (received.isAfter(applied)) {
             applied = received;
-            stream.confirm(applied);
+            reader.confirm(applied);
             metrics.applied(0, 0, applied.value());
+        }
+    }
+
+    private Optional<Received> take(Duration maxWait) {
+        try {
+            return queue.poll(maxWait);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FerryException("the stream was interrupted.", "ferry is shutting down.",
+                    "run the same `ferry run` again to resume from the last applied transaction.", ExitCode.INTERRUPTED, e);
+        }
+    }
+
+    private static SQLException rethrow(Exception failure) {
+        if (failure instanceof SQLException sql) return sql;
+        if (failure instanceof RuntimeException runtime) throw runtime;
+        return new SQLException("the replication stream failed: " + failure, "08006", failure);
+    }
+
+    private static void joinQuietly(Thread thread) {
+        try {
+            thread.join(Duration.ofSeconds(5).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -276,7 +320,7 @@ public final class StreamStage {
         }
     }
 
-    private void closeQuietly() {
+    private static void closeQuietly(ChangeStream stream) {
         try {
             stream.close();
         } catch (SQLException e) {

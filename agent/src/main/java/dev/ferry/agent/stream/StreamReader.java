@@ -1,0 +1,85 @@
+package dev.ferry.agent.stream;
+
+import dev.ferry.replication.Lsn;
+import dev.ferry.replication.stream.ChangeStream;
+import dev.ferry.replication.stream.WalMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The thread {@code ferry-stream-reader}: the only user of the {@link ChangeStream}. It keeps reading so the server
+ * never waits on ferry while the apply thread writes to the target, answers keepalives, and reports the position the
+ * apply thread has confirmed.
+ */
+final class StreamReader implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger("ferry.stream");
+    private static final Duration POLL = Duration.ofMillis(50);
+
+    private final ChangeStream stream;
+    private final ReceiveQueue queue;
+    private final AtomicReference<Lsn> confirmed;
+    private volatile boolean stopped;
+    private volatile boolean statusRequested;
+
+    StreamReader(ChangeStream stream, ReceiveQueue queue, Lsn start) {
+        this.stream = stream;
+        this.queue = queue;
+        this.confirmed = new AtomicReference<>(start);
+    }
+
+    /** Called by the apply thread: everything up to {@code lsn} is committed on the target. */
+    void confirm(Lsn lsn) {
+        confirmed.accumulateAndGet(lsn, Lsn::max);
+    }
+
+    /** Called by the apply thread: send a status update to the server now rather than at the next interval. */
+    void requestStatus() {
+        statusRequested = true;
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    @Override
+    public void run() {
+        Lsn lastIdle = Lsn.ZERO;
+        Lsn reported = Lsn.ZERO;
+        try {
+            while (!stopped) {
+                Lsn toConfirm = confirmed.get();
+                if (toConfirm.isAfter(reported)) {
+                    stream.confirm(toConfirm);
+                    reported = toConfirm;
+                }
+                if (statusRequested) {
+                    statusRequested = false;
+                    stream.sendStatusNow();
+                }
+                Optional<WalMessage> message = stream.poll(POLL);
+                if (message.isPresent()) {
+                    if (log.isTraceEnabled()) log.trace("<- {} at {}", message.get().message(), message.get().walStart());
+                    queue.put(new Received.Message(message.get()));
+                } else {
+                    Lsn position = stream.lastReceivedLsn();
+                    if (position.isAfter(lastIdle)) {
+                        queue.put(new Received.Idle(position));
+                        lastIdle = position;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            try {
+                queue.put(new Received.Failed(e));
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
