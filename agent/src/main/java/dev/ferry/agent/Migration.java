@@ -141,12 +141,10 @@ public final class Migration {
         log.info("resuming the migration with slot {} in phase {} (applied up to {})", current.slotName(), current.phase().text(), current.appliedLsn());
         requireSlot();
         SchemaCopy schema = new SchemaCopy(config);
+        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY && current.phase().compareTo(Phase.STREAM) < 0) schema.checkTools(sourceMajor);
         Phase phase = current.phase();
         if (phase == Phase.SCHEMA) {
-            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
-                schema.checkTools(sourceMajor);
-                schema.copyPreData(Optional.empty());
-            }
+            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPreData(Optional.empty());
             setPhase(Phase.COPY);
             phase = Phase.COPY;
         }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
@@ -53,11 +54,18 @@ class ChangeKindsTest {
     void everyKindOfChangeArrivesAndTheSourceKeepsWorking(int sourceMajor) throws Exception {
         assumeTrue(TestPostgres.available(sourceMajor), "no PostgreSQL " + sourceMajor + " binaries");
         try (TestPostgres source = TestPostgres.start(sourceMajor, java.util.Map.of())) {
-            migrate(source, "kinds" + sourceMajor);
+            migrate(source, "kinds" + sourceMajor, MigrationConfig.SchemaMode.EXISTING);
         }
     }
 
-    private void migrate(TestPostgres source, String db) throws Exception {
+    @Test
+    void schemaCopiedWithPgDumpIntoAnEmptyTarget() throws Exception {
+        try (TestPostgres source = TestPostgres.start()) {
+            migrate(source, "kinds_dumped", MigrationConfig.SchemaMode.COPY);
+        }
+    }
+
+    private void migrate(TestPostgres source, String db, MigrationConfig.SchemaMode schemaMode) throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, db);
         source.execute(db, SCHEMA,
                 "INSERT INTO public.accounts SELECT g, 'owner ' || g, g * 1.5, CASE WHEN g = 1 THEN repeat(md5('x'), 4000) END FROM generate_series(1, 1000) g",
@@ -66,9 +74,9 @@ class ChangeKindsTest {
                 "INSERT INTO \"Odd \"\"Schema\"\" Table\" VALUES (1, 'ü')",
                 "INSERT INTO public.measurements VALUES ('2024-06-01', 1, 20.5), ('2024-06-01', 2, 'NaN')",
                 "SELECT nextval('public.ticket_seq') FROM generate_series(1, 42)");
-        target.execute(db, SCHEMA);
+        if (schemaMode == MigrationConfig.SchemaMode.EXISTING) target.execute(db, SCHEMA);
 
-        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 2));
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(schemaMode, 2));
         Deadline.await("streaming", Duration.ofSeconds(90), () -> {
             agent.failIfDead();
             return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
