@@ -135,8 +135,9 @@ final class ChangeBatch {
 
     private void checkFound(PendingRow row, int changed) {
         if (row.mustFindRow() && changed == 0 && driftReported.add(row.relation().relation().name())) {
-            log.warn("{}: an UPDATE or DELETE from the source found no matching row on the target; the target has drifted from the source"
-                    + " (rows changed on the target by hand, or a table without a tuple identifier). Reported once per table.",
+            log.warn("{}: an UPDATE or DELETE from the source found no matching row on the target. Right after the copy this is expected"
+                    + " when the source TRUNCATEd the table while the copy began (TRUNCATE is not MVCC-safe); it heals when the stream applies"
+                    + " that TRUNCATE. Otherwise rows were changed on the target by hand: compare the table at cutover. Reported once per table.",
                     row.relation().relation().name());
         }
     }

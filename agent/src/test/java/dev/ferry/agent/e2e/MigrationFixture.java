@@ -5,6 +5,8 @@ import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverRequest;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.demo.ComparisonResult;
+import dev.ferry.agent.demo.DatabaseComparison;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
@@ -118,6 +120,12 @@ final class MigrationFixture {
     String cutover(Duration timeout) throws SQLException {
         StringWriter progress = new StringWriter();
         return new CutoverRequest(source, target).run(timeout, new PrintWriter(progress));
+    }
+
+    ComparisonResult compare() throws SQLException {
+        try (Connection s = source.open(); Connection t = target.open()) {
+            return DatabaseComparison.compare(s, t);
+        }
     }
 
     String log(String file) {
