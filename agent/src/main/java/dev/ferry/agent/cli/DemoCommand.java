@@ -29,7 +29,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path logs = logDir.toAbsolutePath().normalize();
-        LogSetup.toDirectory(logs, System.out, false);
+        LogSetup.toDirectory(logs, System.err, false);
         boolean identical = new Demo(logs, rows, spec.commandLine().getOut()).run();
         return identical ? ExitCode.OK : ExitCode.FAILED;
     }

@@ -32,7 +32,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MigrationConfig config = options.toConfig();
-        LogSetup.toDirectory(config.logDir(), System.out, verbose);
+        LogSetup.toDirectory(config.logDir(), System.err, verbose);
         String summary = new Migration(config).run();
         spec.commandLine().getOut().println(summary);
         spec.commandLine().getOut().println("logs: " + config.logDir());

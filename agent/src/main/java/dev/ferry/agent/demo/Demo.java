@@ -77,10 +77,9 @@ public final class Demo {
                 say("streaming: " + workload.transactions() + " source transactions so far; stopping the writer for the cutover");
                 workload.close();
                 say("ferry cutover ...");
-                String summary = new CutoverRequest(sourceDb, targetDb).run(Duration.ofMinutes(5), out);
+                new CutoverRequest(sourceDb, targetDb).run(Duration.ofMinutes(5), out); // the agent logs the summary
                 agent.join(Duration.ofMinutes(2).toMillis());
                 if (outcome.get() instanceof Throwable failure) throw new IllegalStateException("the agent failed", failure);
-                out.println(summary);
             }
 
             try (Connection s = sourceDb.open(); Connection t = targetDb.open()) {

@@ -77,7 +77,8 @@ public final class LogSetup {
         appender.setContext(context);
         appender.setName("console");
         appender.setEncoder(encoder(context, CONSOLE_PATTERN));
-        appender.setOutputStream(stream);
+        // Name the stream rather than hand it over: the appender closes a stream given to it when it starts.
+        appender.setTarget(stream == System.err ? "System.err" : "System.out");
         appender.addFilter(new Filter<>() {
             @Override
             public FilterReply decide(ILoggingEvent event) {
