@@ -84,6 +84,7 @@ class KillRecoveryTest {
         }
         ComparisonResult result = migration.compare();
         assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.assertLogsHideThePassword();
         assertEquals(0, migration.slotCount());
     }
 

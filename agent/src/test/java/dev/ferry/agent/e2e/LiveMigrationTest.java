@@ -62,6 +62,7 @@ class LiveMigrationTest {
         ComparisonResult result = migration.compare();
         assertTrue(result.tablesCompared() > 5, "compared " + result.tablesCompared());
         assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.assertLogsHideThePassword();
         assertEquals(0, migration.slotCount(), "slot dropped at cutover");
         assertEquals("0", source.queryValue("live", "SELECT count(*) FROM pg_publication"), "publications dropped at cutover");
         assertTrue(migration.log("stream.log").contains("no tuple identifier for UPDATE/DELETE in table"), "warning logged in stream.log");

@@ -53,8 +53,26 @@ final class MigrationFixture {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        this.source = new Database(ConnectionSpec.parse("source", sourceServer.uri(database)), "source");
-        this.target = new Database(ConnectionSpec.parse("target", targetServer.uri(database)), "target");
+        // The servers trust local logins, so a password is accepted and ignored: it lets tests check it never leaks.
+        this.source = new Database(ConnectionSpec.parse("source", withPassword(sourceServer.uri(database))), "source");
+        this.target = new Database(ConnectionSpec.parse("target", withPassword(targetServer.uri(database))), "target");
+    }
+
+    static final String PASSWORD = "s3cret-Pa55";
+
+    private static String withPassword(String uri) {
+        return uri.replace("postgres@", "postgres:" + PASSWORD + "@");
+    }
+
+    /** Fails if any log file mentions the password. */
+    void assertLogsHideThePassword() {
+        try (var files = Files.list(logDir)) {
+            for (Path file : files.toList()) {
+                if (Files.readString(file).contains(PASSWORD)) throw new AssertionError(file + " contains the password");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     MigrationConfig config(MigrationConfig.SchemaMode schemaMode, int jobs) {
@@ -101,7 +119,7 @@ final class MigrationFixture {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.cli.Main", "run",
-                "--source", source.spec().masked().replace(":****", ""), "--target", target.spec().masked().replace(":****", ""),
+                "--source", withPassword(sourceServer.uri(database)), "--target", withPassword(targetServer.uri(database)),
                 "--jobs", String.valueOf(jobs), "--schema", schemaMode, "--log-dir", logDir.toString(),
                 "--work-dir", logDir.resolveSibling("work-" + database).toString()));
         command.addAll(extraArgs);
