@@ -25,6 +25,11 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Single owner: exactly one thread may call all methods. Keepalives are read and answered, and status updates sent
  * every status interval, only while that thread is inside {@link #poll} (or calls {@link #sendStatusNow}); a caller
  * busy for longer than the server's {@code wal_sender_timeout} must poll or send status in between.
+ *
+ * <p>Every status update (periodic, forced, or the reply pgjdbc sends at once to a keepalive that asks for one)
+ * reports write = pgjdbc's last received position, flush = apply = the highest LSN passed to {@link #confirm}
+ * (nothing, 0/0, until the first confirm; the server then ignores it). pgjdbc's automatic flush, which would report
+ * a keepalive's position as flushed, is switched off.
  */
 public final class ChangeStream implements AutoCloseable {
     private static final long MIN_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -110,7 +115,8 @@ public final class ChangeStream implements AutoCloseable {
 
     /**
      * The highest LSN the server has told us about, from XLogData and keepalives. When the caller has applied every
-     * message it polled, nothing the publication covers lies before this position.
+     * message it polled, nothing the publication covers lies before this position, so confirming it lets the slot
+     * advance (and release WAL) while the published tables are quiet.
      */
     public Lsn lastReceivedLsn() { return lastReceived; }
 
