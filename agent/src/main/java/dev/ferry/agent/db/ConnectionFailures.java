@@ -24,6 +24,13 @@ public final class ConnectionFailures {
             return unreachable("cannot reach " + server + ":", "the connection to " + spec.host() + ":" + spec.port() + " was refused; no server listens there.",
                     "check the host and port in --" + role + " and that the server is running and accepts TCP connections.", e);
         }
+        String message = e.getMessage() == null ? "" : e.getMessage().toLowerCase();
+        if (message.contains("unsupported startup parameter") || message.contains("pgbouncer")) {
+            return new FerryException(server + " answers as a connection pooler (PgBouncer or similar): " + serverMessage(e),
+                    "ferry needs replication connections and long snapshot transactions, which poolers cannot carry.",
+                    "connect to the database directly: point --" + role + " at the server's own host and port, not the pooler's.",
+                    ExitCode.PREFLIGHT_FAILED, e);
+        }
         if (state.equals("28P01") || state.equals("28000")) {
             return unreachable("cannot log in to " + server + ":", "the server rejected user '" + spec.user() + "': " + serverMessage(e),
                     "check the user and password in --" + role + " (or ~/.pgpass) and pg_hba.conf on that server.", e);

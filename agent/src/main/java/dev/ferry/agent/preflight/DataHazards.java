@@ -28,7 +28,7 @@ final class DataHazards implements CheckFamily {
                 "copy them separately after the cutover (pg_dump --large-objects --data-only, or lo_export/lo_import), or store the data as bytea."));
 
         List<String> unlogged = column(c.source, """
-                SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u' ORDER BY 1""");
         results.add(unlogged.isEmpty()
                 ? pass("unlogged-tables", "no unlogged tables")
@@ -38,7 +38,7 @@ final class DataHazards implements CheckFamily {
                         + "\n(rewrites each table) or accept that they arrive empty."));
 
         List<String> generated = column(c.source, """
-                SELECT DISTINCT format('%I.%I', n.nspname, c.relname) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                SELECT DISTINCT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE a.attgenerated <> '' AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1""");
         results.add(pass("generated-columns", generated.isEmpty() ? "no generated columns"

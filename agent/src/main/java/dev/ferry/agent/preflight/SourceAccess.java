@@ -40,7 +40,7 @@ final class SourceAccess implements CheckFamily {
 
         if (!superuser) {
             List<String> notOwned = column(c.source, """
-                    SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence = 'p'
                       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry') AND n.nspname !~ '^pg_'
                       AND NOT pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY 1 LIMIT 20""");
@@ -69,6 +69,9 @@ final class SourceAccess implements CheckFamily {
             return pass("pooler", "a replication connection reaches the server directly (system " + rs.getString(1) + ")");
         } catch (SQLException e) {
             String message = e.getMessage() == null ? "" : e.getMessage();
+            if ("42501".equals(e.getSQLState()) || message.contains("replication role")) {
+                return pass("pooler", "not checked: the role may not open replication connections (see replication-privilege)");
+            }
             if (looksLikePooler(message)) {
                 return fail("pooler", "the source " + c.config.source().masked() + " answers as a connection pooler: " + message,
                         "poolers (PgBouncer, pgcat, RDS Proxy) cannot carry replication connections, which ferry's stream needs.",

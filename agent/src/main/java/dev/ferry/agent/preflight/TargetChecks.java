@@ -41,7 +41,8 @@ final class TargetChecks implements CheckFamily {
 
         List<String> tablespaces = column(c.source, """
                 SELECT DISTINCT t.spcname FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace
-                JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1""");
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' AND t.spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1""");
         results.add(tablespaces.isEmpty() ? pass("tablespaces", "the source uses only the default tablespace")
                 : warn("tablespaces", "source objects live in tablespaces " + String.join(", ", tablespaces),
                 "ferry restores without tablespaces: everything lands in the target's default tablespace.",
@@ -94,7 +95,7 @@ final class TargetChecks implements CheckFamily {
                     "ferry keeps one migration per target database.", "pass --slot " + stateSlot.get() + " to resume it, or migrate into another, empty database.");
         }
         List<String> existing = column(c.target, """
-                SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry')
                   AND n.nspname !~ '^pg_' ORDER BY 1""");
         if (c.config.schemaMode() == MigrationConfig.SchemaMode.COPY) {

@@ -26,13 +26,25 @@ final class ReceiveQueue {
 
     /** Blocks while full; a single item larger than the byte budget is still accepted once the queue is empty. */
     void put(Received item) throws InterruptedException {
+        while (!offer(item, Duration.ofDays(1))) {
+            // keep waiting
+        }
+    }
+
+    /** Like {@link #put}, giving up after {@code maxWait}; returns whether the item was queued. */
+    boolean offer(Received item, Duration maxWait) throws InterruptedException {
         long size = size(item);
+        long nanos = maxWait.toNanos();
         lock.lockInterruptibly();
         try {
-            while (!items.isEmpty() && (items.size() >= maxItems || bytes + size > maxBytes)) notFull.await();
+            while (!items.isEmpty() && (items.size() >= maxItems || bytes + size > maxBytes)) {
+                if (nanos <= 0) return false;
+                nanos = notFull.awaitNanos(nanos);
+            }
             items.addLast(item);
             bytes += size;
             notEmpty.signal();
+            return true;
         } finally {
             lock.unlock();
         }

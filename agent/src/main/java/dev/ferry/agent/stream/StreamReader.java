@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class StreamReader implements Runnable {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
     private static final Duration POLL = Duration.ofMillis(50);
+    private static final Duration BUSY_STATUS_EVERY = Duration.ofSeconds(5);
 
     private final ChangeStream stream;
     private final ReceiveQueue queue;
@@ -45,6 +46,17 @@ final class StreamReader implements Runnable {
         stopped = true;
     }
 
+    /**
+     * Queues an item; while the apply thread is too busy to take it, keeps telling the server ferry is alive, so a
+     * long target write does not trip wal_sender_timeout.
+     */
+    private void hand(Received item) throws InterruptedException, java.sql.SQLException {
+        while (!queue.offer(item, BUSY_STATUS_EVERY)) {
+            if (stopped) return;
+            stream.sendStatusNow();
+        }
+    }
+
     @Override
     public void run() {
         Lsn lastIdle = Lsn.ZERO;
@@ -63,11 +75,11 @@ final class StreamReader implements Runnable {
                 Optional<WalMessage> message = stream.poll(POLL);
                 if (message.isPresent()) {
                     if (log.isTraceEnabled()) log.trace("<- {} at {}", message.get().message(), message.get().walStart());
-                    queue.put(new Received.Message(message.get()));
+                    hand(new Received.Message(message.get()));
                 } else {
                     Lsn position = stream.lastReceivedLsn();
                     if (position.isAfter(lastIdle)) {
-                        queue.put(new Received.Idle(position));
+                        hand(new Received.Idle(position));
                         lastIdle = position;
                     }
                 }

@@ -93,7 +93,11 @@ public final class ChangeStream implements AutoCloseable {
             // returned, and to a keepalive's WAL end when that is higher; it can go backwards, so we keep the max.
             Lsn received = new Lsn(stream.getLastReceiveLSN().asLong());
             lastReceived = Lsn.max(lastReceived, received);
-            if (payload != null) return Optional.of(new WalMessage(received, decode(payload, received)));
+            if (payload != null) {
+                byte[] bytes = new byte[payload.remaining()];
+                payload.duplicate().get(bytes);
+                return Optional.of(new WalMessage(received, decode(payload, received), bytes));
+            }
             long left = deadline - System.nanoTime();
             if (left <= 0) return Optional.empty();
             LockSupport.parkNanos(Math.min(park, left));

@@ -7,5 +7,11 @@ import dev.ferry.replication.pgoutput.PgOutputMessage;
  * A decoded message with the WAL position the server sent it at (XLogData's start): for a change its record, for
  * Commit the end of the commit record. NOTE: the server sends 0/0 for messages written outside a change (Relation,
  * Type, and on some versions Begin), so use the LSNs inside Begin/Commit, not this, to track transactions.
+ * {@code payload} is the message's raw pgoutput bytes.
  */
-public record WalMessage(Lsn walStart, PgOutputMessage message) {}
+public record WalMessage(Lsn walStart, PgOutputMessage message, byte[] payload) {
+    /** A decoded message with its raw pgoutput bytes, which a consumer may keep (on disk, say) and decode again later. */
+    public WalMessage {
+        java.util.Objects.requireNonNull(payload, "payload");
+    }
+}
