@@ -1,16 +1,27 @@
 package dev.ferry.agent.schema;
 
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * Copies the schema with pg_dump and pg_restore: pre-data (types, tables, functions) before the data, post-data
- * (indexes, constraints, triggers) after it, so the copy does not maintain indexes row by row.
- * (Stub for the spine: the implementation lands with the schema stage.)
+ * (indexes, constraints, triggers) after it, so the copy does not maintain indexes row by row. Both halves are safe
+ * to run again after an interruption. Owners, privileges and tablespaces are not copied. Called from the stage
+ * runner's thread only.
  */
 public final class SchemaCopy {
+    private static final Logger log = LoggerFactory.getLogger("ferry.schema");
+
     private final MigrationConfig config;
+    private PgDumpTool tool;
 
     public SchemaCopy(MigrationConfig config) {
         this.config = config;
@@ -18,13 +29,67 @@ public final class SchemaCopy {
 
     /** Fails with the fix when pg_dump/pg_restore are missing or older than the source's major version. */
     public void checkTools(int sourceMajor) {
+        tool = PgDumpTool.find(sourceMajor);
+        log.info("schema: using pg_dump and pg_restore {} from {}", tool.version(), tool.pgDump().getParent());
     }
 
     /** Restores pre-data on the target; with a snapshot name the dump sees exactly the copy's snapshot. Safe to run again. */
     public void copyPreData(Optional<String> snapshotName) {
+        long start = System.nanoTime();
+        try (Connection source = new Database(config.source(), "source").open();
+             Connection target = new Database(config.target(), "target").open()) {
+            SchemaDump dump = new SchemaDump(config, tool(source), "pre-data");
+            dump.dump(snapshotName);
+            List<TocEntry> entries = dump.entries();
+            log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
+            PreDataRestore restore = new PreDataRestore(source, target);
+            restore.refuseToDropRows(entries);
+            List<TocEntry> selected = restore.select(entries);
+            long restoreStart = System.nanoTime();
+            dump.restore(selected, PreDataRestore.options(),
+                    "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
+                            + "the restore ran in one transaction, so nothing of it was left on the target.");
+            log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
+        } catch (SQLException e) {
+            throw catalogFailure("pre-data", e);
+        }
     }
 
     /** Builds indexes, constraints and triggers on the target after the data is in; skips what already exists. */
     public void copyPostData() {
+        long start = System.nanoTime();
+        try (Connection source = new Database(config.source(), "source").open();
+             Connection target = new Database(config.target(), "target").open()) {
+            SchemaDump dump = new SchemaDump(config, tool(source), "post-data");
+            dump.dump(Optional.empty());
+            List<TocEntry> entries = dump.entries();
+            PostDataRestore.Selection selection = new PostDataRestore(source, target, config.excludeTables()).select(entries);
+            log.info("post-data: dumped {} objects in {}; {} to build, {} already on the target", entries.size(), seconds(start),
+                    selection.restore().size(), selection.alreadyThere());
+            if (selection.restore().isEmpty()) return;
+            long restoreStart = System.nanoTime();
+            dump.restore(selection.restore(), PostDataRestore.options(config.jobs()),
+                    "fix what the message names (for a unique index or constraint: the duplicate rows on the target), then run ferry again: "
+                            + "indexes and constraints already built are kept and skipped.");
+            log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
+                    seconds(restoreStart), seconds(start));
+        } catch (SQLException e) {
+            throw catalogFailure("post-data", e);
+        }
+    }
+
+    private PgDumpTool tool(Connection source) throws SQLException {
+        if (tool == null) checkTools(Database.majorVersion(source));
+        return tool;
+    }
+
+    private static FerryException catalogFailure(String section, SQLException e) {
+        return new FerryException("could not read the catalogs while restoring " + section + ":",
+                e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")",
+                "check that both servers are reachable and the users may read pg_catalog, then run ferry again.", e);
+    }
+
+    private static String seconds(long startNanos) {
+        return String.format("%.1f s", (System.nanoTime() - startNanos) / 1e9);
     }
 }

@@ -1,0 +1,189 @@
+package dev.ferry.agent.schema;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.demo.ComparisonResult;
+import dev.ferry.agent.demo.DatabaseComparison;
+import dev.ferry.agent.demo.SampleDatabase;
+import dev.ferry.testing.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** pg_dump/pg_restore of the sample database between two real servers, including reruns after interruptions. */
+@Timeout(300)
+class SchemaCopyTest {
+    private static final String SOURCE_DB = "shop";
+    private static TestPostgres source;
+    private static TestPostgres target;
+
+    @TempDir
+    Path workDir;
+
+    @BeforeAll
+    static void startServers() throws Exception {
+        source = TestPostgres.start();
+        target = TestPostgres.start();
+        source.createDatabase(SOURCE_DB);
+        try (Connection c = source.connect(SOURCE_DB)) {
+            SampleDatabase.create(c, 300);
+        }
+        // What a migration adds to the source, none of which belongs on the target; plus an extension and objects
+        // only the post-data section carries.
+        source.execute(SOURCE_DB,
+                "CREATE SCHEMA ferry", "CREATE TABLE ferry.progress (id int PRIMARY KEY)",
+                "CREATE PUBLICATION ferry_shop_pub FOR TABLE app.orders",
+                "CREATE EXTENSION pg_trgm",
+                "CREATE INDEX customers_name_trgm_idx ON app.customers USING gin (name gin_trgm_ops)",
+                "CREATE STATISTICS app.orders_customer_status ON customer_id, status FROM app.orders",
+                "CREATE RULE settings_no_delete_of_key0 AS ON DELETE TO app.settings WHERE old.key = 'key.0' DO INSTEAD NOTHING",
+                "COMMENT ON INDEX app.orders_open_idx IS 'open orders only'");
+    }
+
+    @AfterAll
+    static void stopServers() {
+        if (source != null) source.close();
+        if (target != null) target.close();
+    }
+
+    private MigrationConfig config(String targetDb) {
+        return new MigrationConfig(ConnectionSpec.parse("source", source.uri(SOURCE_DB)), ConnectionSpec.parse("target", target.uri(targetDb)),
+                2, workDir, workDir, MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP, "ferry_shop",
+                Set.of(), Set.of(), 0, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void preDataThenDataThenPostDataReproducesTheSchema() throws Exception {
+        String db = target.createDatabase("full_copy");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'app'"), "indexes wait for post-data");
+        assertNull(target.queryValue(db, "SELECT nspname FROM pg_namespace WHERE nspname = 'ferry'"));
+        copyData(db);
+        copy.copyPostData();
+
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_publication"));
+        try (Connection a = source.connect(SOURCE_DB); Connection b = target.connect(db)) {
+            ComparisonResult result = DatabaseComparison.compare(a, b);
+            assertTrue(result.identical(), result.toString());
+        }
+    }
+
+    @Test
+    void preDataRunsAgainAfterCompleting() throws Exception {
+        String db = target.createDatabase("pre_twice");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        copy.copyPreData(Optional.empty());
+        assertEquals(preDataOf(source, SOURCE_DB), preDataOf(target, db));
+    }
+
+    @Test
+    void failedPreDataLeavesNothingAndRunsAgain() throws Exception {
+        String db = target.createDatabase("pre_failed");
+        // A type named like a table of the dump: the restore fails part-way, after creating types, functions and tables.
+        target.execute(db, "CREATE SCHEMA app", "CREATE TYPE app.settings AS ENUM ('x')");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        FerryException failure = assertThrows(FerryException.class, () -> copy.copyPreData(Optional.empty()));
+        assertTrue(failure.why().contains("settings"), failure.describe());
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname IN ('app', 'Ünïcode Schema') AND c.relkind IN ('r', 'p')"), "one transaction: nothing was left");
+
+        target.execute(db, "DROP TYPE app.settings");
+        copy.copyPreData(Optional.empty());
+        assertEquals(preDataOf(source, SOURCE_DB), preDataOf(target, db));
+    }
+
+    @Test
+    void preDataRefusesToDropRowsOnTheTarget() {
+        String db = target.createDatabase("pre_with_rows");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        target.execute(db, "INSERT INTO app.settings VALUES ('k', 'v')");
+        FerryException refused = assertThrows(FerryException.class, () -> copy.copyPreData(Optional.empty()));
+        assertEquals("the target already holds rows in \"app\".\"settings\".", refused.what());
+        assertEquals(ExitCode.BAD_INPUT, refused.exitCode());
+        assertEquals("1", target.queryValue(db, "SELECT count(*) FROM app.settings"));
+    }
+
+    @Test
+    void postDataRunsAgainAndBuildsOnlyWhatIsMissing() throws Exception {
+        String db = target.createDatabase("post_twice");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        copyData(db);
+        copy.copyPostData();
+        // What an interruption part-way through post-data leaves: some objects built, others not.
+        target.execute(db, "DROP INDEX app.orders_customer_idx", "ALTER TABLE app.order_lines DROP CONSTRAINT order_lines_order_id_fkey",
+                "DROP TRIGGER orders_audit ON app.orders", "DROP INDEX \"Ünïcode Schema\".\"Weird \"\"Index\"\" Ω\"",
+                "ALTER TABLE app.events DROP CONSTRAINT events_pkey");
+        copy.copyPostData();
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+        copy.copyPostData();
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+    }
+
+    @Test
+    void checkToolsNamesTheVersionFoundAndTheFix() {
+        FerryException tooOld = assertThrows(FerryException.class, () -> new SchemaCopy(config("postgres")).checkTools(99));
+        assertTrue(tooOld.what().matches("pg_dump \\d+\\.\\d+ is too old for the source, PostgreSQL 99\\."), tooOld.what());
+        assertTrue(tooOld.fix().contains("apt-get install postgresql-client-99"), tooOld.fix());
+        assertTrue(tooOld.fix().contains("--schema existing"), tooOld.fix());
+        assertEquals(ExitCode.BAD_INPUT, tooOld.exitCode());
+    }
+
+    @Test
+    void missingToolsAreNamed() {
+        FerryException missing = assertThrows(FerryException.class, () -> PgDumpTool.find(15, List.of(workDir)));
+        assertEquals("pg_dump and pg_restore were not found.", missing.what());
+        assertTrue(missing.fix().contains("postgresql-client-15"), missing.fix());
+    }
+
+    /** The rows, copied the way pg_dump does it, so post-data finds its tables filled. */
+    private void copyData(String db) throws Exception {
+        Path data = workDir.resolve("data.dump");
+        run("pg_dump", "--data-only", "--format=custom", "--exclude-schema=ferry", "--file=" + data, "--dbname=" + source.uri(SOURCE_DB));
+        run("pg_restore", "--data-only", "--exit-on-error", "--dbname=" + target.uri(db), data.toString());
+    }
+
+    private static String schemaOf(TestPostgres server, String db) throws Exception {
+        return dumpText(server, db, "--schema-only");
+    }
+
+    private static String preDataOf(TestPostgres server, String db) throws Exception {
+        return dumpText(server, db, "--section=pre-data");
+    }
+
+    private static String dumpText(TestPostgres server, String db, String what) throws Exception {
+        Process p = new ProcessBuilder("pg_dump", what, "--no-publications", "--no-subscriptions", "--exclude-schema=ferry", "--dbname=" + server.uri(db))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String text = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), "pg_dump of " + db);
+        return text.lines().filter(l -> !l.startsWith("--") && !l.isBlank() && !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict")).collect(Collectors.joining("\n"));
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ":\n" + output);
+    }
+}
