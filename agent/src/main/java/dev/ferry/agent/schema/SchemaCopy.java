@@ -66,13 +66,15 @@ public final class SchemaCopy {
             PostDataRestore.Selection selection = new PostDataRestore(source, target, config.excludeTables()).select(entries);
             log.info("post-data: dumped {} objects in {}; {} to build, {} already on the target", entries.size(), seconds(start),
                     selection.restore().size(), selection.alreadyThere());
-            if (selection.restore().isEmpty()) return;
-            long restoreStart = System.nanoTime();
-            dump.restore(selection.restore(), PostDataRestore.options(config.jobs()),
-                    "fix what the message names (for a unique index or constraint: the duplicate rows on the target), then run ferry again: "
-                            + "indexes and constraints already built are kept and skipped.");
-            log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
-                    seconds(restoreStart), seconds(start));
+            if (!selection.restore().isEmpty()) {
+                long restoreStart = System.nanoTime();
+                dump.restore(selection.restore(), PostDataRestore.options(config.jobs()),
+                        "fix what the message names (for a unique index or constraint: the duplicate rows on the target), then run ferry again: "
+                                + "indexes and constraints already built are kept and skipped.");
+                log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
+                        seconds(restoreStart), seconds(start));
+            }
+            MaterializedViewRefresh.refresh(source, target);
         } catch (SQLException e) {
             throw catalogFailure("post-data", e);
         }

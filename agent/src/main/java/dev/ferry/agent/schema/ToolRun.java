@@ -63,8 +63,9 @@ final class ToolRun {
             String tool = Path.of(command.get(0)).getFileName().toString();
             for (String line : stderr.split("\n")) {
                 if (line.isBlank()) continue;
-                if (exit != 0 || line.contains("warning") || line.contains("error")) log.warn("{}: {}", tool, line);
-                else log.info("{}: {}", tool, line);
+                String shown = line.startsWith(tool + ":") ? line : tool + ": " + line;
+                if (exit != 0 || line.contains("warning") || line.contains("error")) log.warn("{}", shown);
+                else log.info("{}", shown);
             }
             return new Result(exit, stderr);
         } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.DatabaseComparison;
 import dev.ferry.agent.demo.SampleDatabase;
@@ -17,6 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -55,7 +58,8 @@ class SchemaCopyTest {
                 "CREATE INDEX customers_name_trgm_idx ON app.customers USING gin (name gin_trgm_ops)",
                 "CREATE STATISTICS app.orders_customer_status ON customer_id, status FROM app.orders",
                 "CREATE RULE settings_no_delete_of_key0 AS ON DELETE TO app.settings WHERE old.key = 'key.0' DO INSTEAD NOTHING",
-                "COMMENT ON INDEX app.orders_open_idx IS 'open orders only'");
+                "COMMENT ON INDEX app.orders_open_idx IS 'open orders only'",
+                "CREATE MATERIALIZED VIEW app.orders_per_status AS SELECT status, count(*) AS orders FROM app.orders GROUP BY status");
     }
 
     @AfterAll
@@ -65,9 +69,13 @@ class SchemaCopyTest {
     }
 
     private MigrationConfig config(String targetDb) {
+        return config(targetDb, Set.of());
+    }
+
+    private MigrationConfig config(String targetDb, Set<QualifiedName> excludeTables) {
         return new MigrationConfig(ConnectionSpec.parse("source", source.uri(SOURCE_DB)), ConnectionSpec.parse("target", target.uri(targetDb)),
                 2, workDir, workDir, MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP, "ferry_shop",
-                Set.of(), Set.of(), 0, Duration.ofSeconds(10));
+                Set.of(), excludeTables, 0, Duration.ofSeconds(10));
     }
 
     @Test
@@ -82,10 +90,46 @@ class SchemaCopyTest {
 
         assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
         assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_publication"));
+        assertEquals(source.query(SOURCE_DB, "SELECT * FROM app.orders_per_status ORDER BY 1"),
+                target.query(db, "SELECT * FROM app.orders_per_status ORDER BY 1"), "materialized view refreshed on the target");
         try (Connection a = source.connect(SOURCE_DB); Connection b = target.connect(db)) {
             ComparisonResult result = DatabaseComparison.compare(a, b);
             assertTrue(result.identical(), result.toString());
         }
+    }
+
+    @Test
+    void excludedTablesStayOutAndForeignKeysToThemAreSkipped() throws Exception {
+        String db = target.createDatabase("excluded");
+        SchemaCopy copy = new SchemaCopy(config(db, Set.of(QualifiedName.parse("app.products"),
+                new QualifiedName("Ünïcode Schema", "Order \"Items\""))));
+        copy.copyPreData(Optional.empty());
+        copy.copyPostData();
+        assertEquals(List.of(List.of("Ünïcode Schema")), target.query(db, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'Ü%'"));
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_class WHERE relname IN ('products', 'Order \"Items\"')"));
+        assertEquals(List.of(List.of("order_lines_order_id_fkey"), List.of("order_lines_pkey")),
+                target.query(db, "SELECT conname FROM pg_constraint WHERE conrelid = 'app.order_lines'::regclass ORDER BY 1"));
+    }
+
+    @Test
+    void preDataSeesTheSchemaAsOfTheSnapshot() throws Exception {
+        String db = target.createDatabase("at_snapshot");
+        try (Connection holder = source.connect(SOURCE_DB); Statement s = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            ResultSet rs = s.executeQuery("SELECT pg_export_snapshot()");
+            rs.next();
+            String snapshot = rs.getString(1);
+            source.execute(SOURCE_DB, "CREATE TABLE app.created_after_snapshot (id int)");
+            try {
+                new SchemaCopy(config(db)).copyPreData(Optional.of(snapshot));
+            } finally {
+                holder.rollback();
+                source.execute(SOURCE_DB, "DROP TABLE app.created_after_snapshot");
+            }
+        }
+        assertEquals("t", target.queryValue(db, "SELECT to_regclass('app.orders') IS NOT NULL"));
+        assertEquals("t", target.queryValue(db, "SELECT to_regclass('app.created_after_snapshot') IS NULL"));
     }
 
     @Test
