@@ -5,6 +5,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.sql.Connection;
 import java.sql.Statement;
@@ -56,17 +58,20 @@ class SampleDatabaseTest {
         assertEquals("t", pg.queryValue(db, "SELECT last_value > 1000 FROM app.invoice_number_seq"));
     }
 
-    @Test
-    void sampleLeavesNumericInfinityOutOnPostgres13() throws Exception {
-        assumeTrue(TestPostgres.available(13), "no PostgreSQL 13 binaries");
-        try (TestPostgres pg13 = TestPostgres.start(13, Map.of())) {
-            String db = pg13.createDatabase("sample13");
-            try (Connection c = pg13.connect(db)) {
+    @ParameterizedTest
+    @ValueSource(ints = {13, 17})
+    void sampleAdaptsToOtherMajors(int major) throws Exception {
+        assumeTrue(TestPostgres.available(major), "no PostgreSQL " + major + " binaries");
+        try (TestPostgres other = TestPostgres.start(major, Map.of())) {
+            String db = other.createDatabase("sample" + major);
+            try (Connection c = other.connect(db)) {
                 SampleDatabase.create(c, 200);
             }
-            assertEquals("200", pg13.queryValue(db, "SELECT count(*) FROM app.orders"));
-            assertEquals(List.of(List.of("NaN")), pg13.query(db, "SELECT DISTINCT c_numeric::text FROM app.all_types WHERE c_numeric = 'NaN'"));
-            assertEquals("t", pg13.queryValue(db, "SELECT count(*) > 0 FROM app.all_types WHERE id % 8 IN (1, 2) AND c_numeric IS NULL"));
+            assertEquals("200", other.queryValue(db, "SELECT count(*) FROM app.orders"));
+            // numeric Infinity exists from PostgreSQL 14 on; on 13 those rows hold NULL
+            String infinities = other.queryValue(db, "SELECT count(*) FROM app.all_types WHERE c_numeric::text LIKE '%Infinity'");
+            assertEquals(major >= 14, Long.parseLong(infinities) > 0, infinities + " Infinity values on " + major);
+            assertEquals("t", other.queryValue(db, "SELECT count(*) > 0 FROM app.all_types WHERE c_numeric::text = 'NaN'"));
         }
     }
 

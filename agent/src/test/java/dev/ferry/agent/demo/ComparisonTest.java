@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * with itself.
  */
 @Timeout(240)
-class DatabaseComparisonTest {
+class ComparisonTest {
     private static final String DB = "shop";
     private static TestPostgres source;
     private static TestPostgres target;
