@@ -2,7 +2,10 @@ package dev.ferry.agent.demo;
 
 import java.util.List;
 
-/** The outcome of comparing two databases: what was compared and every difference found, described for a person. */
+/**
+ * What {@link DatabaseComparison} found: how much it compared, and one line per difference (table or sequence
+ * named and quoted, differing rows shown as text, bounded in number).
+ */
 public record ComparisonResult(int tablesCompared, long rowsCompared, List<String> differences) {
     public ComparisonResult {
         differences = List.copyOf(differences);
@@ -10,5 +13,11 @@ public record ComparisonResult(int tablesCompared, long rowsCompared, List<Strin
 
     public boolean identical() {
         return differences.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+        String head = tablesCompared + " tables, " + rowsCompared + " rows compared";
+        return identical() ? head + ": identical" : head + ", " + differences.size() + " differences:\n  " + String.join("\n  ", differences);
     }
 }

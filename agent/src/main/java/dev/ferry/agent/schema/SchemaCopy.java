@@ -2,37 +2,27 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.Database;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * Copies the schema with pg_dump and pg_restore: pre-data (types, tables, functions, sequences) before the data,
- * post-data (indexes, constraints, triggers) after it, so the copy does not maintain indexes row by row and the
- * indexes are built in parallel at the end. Objects come without owners, privileges or tablespaces.
- * Both steps can run again after a crash: objects that already exist on the target are left as they are.
+ * Copies the schema with pg_dump and pg_restore: pre-data (types, tables, functions) before the data, post-data
+ * (indexes, constraints, triggers) after it, so the copy does not maintain indexes row by row. Both halves are safe
+ * to run again after an interruption. Owners, privileges and tablespaces are not copied. Called from the stage
+ * runner's thread only.
  */
 public final class SchemaCopy {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
-    /**
-     * What pg_restore may report on a rerun without it being a failure: the object is there from the first attempt,
-     * or the restoring role may not comment on an extension it does not own.
-     */
-    private static final List<String> HARMLESS = List.of("already exists", "is already a partition", "multiple primary keys",
-            "must be owner of extension");
-
     private final MigrationConfig config;
-    private PgTools tools;
+    private PgDumpTool tool;
 
     public SchemaCopy(MigrationConfig config) {
         this.config = config;
@@ -40,70 +30,69 @@ public final class SchemaCopy {
 
     /** Fails with the fix when pg_dump/pg_restore are missing or older than the source's major version. */
     public void checkTools(int sourceMajor) {
-        tools = PgTools.find(sourceMajor);
-        log.info("using {} (version {}) and {}", tools.pgDump(), tools.major(), tools.pgRestore());
+        tool = PgDumpTool.find(sourceMajor);
+        log.info("schema: using pg_dump and pg_restore {} from {}", tool.version(), tool.pgDump().getParent());
     }
 
     /** Restores pre-data on the target; with a snapshot name the dump sees exactly the copy's snapshot. Safe to run again. */
     public void copyPreData(Optional<String> snapshotName) {
-        Path dump = dump("pre-data", snapshotName);
-        restore("pre-data", dump, 1);
+        long start = System.nanoTime();
+        try (Connection source = new Database(config.source(), "source").open();
+             Connection target = new Database(config.target(), "target").open()) {
+            SchemaDump dump = new SchemaDump(config, tool(source), "pre-data");
+            dump.dump(snapshotName);
+            List<TocEntry> entries = dump.entries();
+            log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
+            PreDataRestore restore = new PreDataRestore(source, target);
+            restore.refuseToDropRows(entries);
+            List<TocEntry> selected = restore.select(entries);
+            long restoreStart = System.nanoTime();
+            dump.restore(selected, PreDataRestore.options(),
+                    "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
+                            + "the restore ran in one transaction, so nothing of it was left on the target.");
+            log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
+        } catch (SQLException e) {
+            throw catalogFailure("pre-data", e);
+        }
     }
 
     /** Builds indexes, constraints and triggers on the target after the data is in; skips what already exists. */
     public void copyPostData() {
-        Path dump = dump("post-data", Optional.empty());
-        restore("post-data", dump, config.jobs());
+        long start = System.nanoTime();
+        try (Connection source = new Database(config.source(), "source").open();
+             Connection target = new Database(config.target(), "target").open()) {
+            SchemaDump dump = new SchemaDump(config, tool(source), "post-data");
+            dump.dump(Optional.empty());
+            List<TocEntry> entries = dump.entries();
+            PostDataRestore.Selection selection = new PostDataRestore(source, target, config.excludeTables()).select(entries);
+            log.info("post-data: dumped {} objects in {}; {} to build, {} already on the target", entries.size(), seconds(start),
+                    selection.restore().size(), selection.alreadyThere());
+            if (!selection.restore().isEmpty()) {
+                long restoreStart = System.nanoTime();
+                dump.restore(selection.restore(), PostDataRestore.options(config.jobs()),
+                        "fix what the message names (for a unique index or constraint: the duplicate rows on the target), then run ferry again: "
+                                + "indexes and constraints already built are kept and skipped.");
+                log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
+                        seconds(restoreStart), seconds(start));
+            }
+            MaterializedViewRefresh.refresh(source, target);
+        } catch (SQLException e) {
+            throw catalogFailure("post-data", e);
+        }
     }
 
-    private Path dump(String section, Optional<String> snapshotName) {
-        requireTools();
-        Path file = config.workDir().resolve(section + ".dump");
-        try {
-            Files.createDirectories(config.workDir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the work directory " + config.workDir(), e);
-        }
-        List<String> command = new ArrayList<>(List.of(tools.pgDump().toString(), "--schema-only", "--section=" + section,
-                "--format=custom", "--file=" + file, "--exclude-schema=ferry", "--no-tablespaces"));
-        snapshotName.ifPresent(name -> command.add("--snapshot=" + name));
-        for (QualifiedName excluded : config.excludeTables()) command.add("--exclude-table=" + excluded);
-        command.add("--dbname=" + config.source().libpqUri());
-        ToolRun.Result result = ToolRun.run(command, config.source());
-        if (result.exitCode() != 0) {
-            throw new FerryException("pg_dump of the source's " + section + " schema failed (exit " + result.exitCode() + ").",
-                    lastLines(result.errorLines()),
-                    "fix what pg_dump says (schema.log has its whole output), then run the same `ferry run` again.");
-        }
-        log.info("dumped the source's {} schema in {} s", section, String.format("%.1f", result.seconds()));
-        return file;
+    private PgDumpTool tool(Connection source) throws SQLException {
+        if (tool == null) checkTools(Database.majorVersion(source));
+        return tool;
     }
 
-    private void restore(String section, Path dump, int jobs) {
-        List<String> command = new ArrayList<>(List.of(tools.pgRestore().toString(), "--section=" + section,
-                "--no-owner", "--no-privileges", "--no-tablespaces", "--jobs=" + jobs,
-                "--dbname=" + config.target().libpqUri(), dump.toString()));
-        ToolRun.Result result = ToolRun.run(command, config.target());
-        List<String> errors = result.errorLines().stream().filter(line -> line.contains("ERROR:")).toList();
-        List<String> harmful = errors.stream().filter(line -> HARMLESS.stream().noneMatch(line::contains)).toList();
-        if (result.exitCode() != 0 && (!harmful.isEmpty() || errors.isEmpty())) {
-            throw new FerryException("restoring the " + section + " schema on the target failed.",
-                    (harmful.isEmpty() ? lastLines(result.errorLines()) : harmful.stream().limit(5).collect(Collectors.joining("\n"))),
-                    "fix the cause on the target (schema.log has pg_restore's whole output), then run the same `ferry run` again; "
-                            + "objects already restored are kept.");
-        }
-        if (!errors.isEmpty()) {
-            log.info("{}: {} objects existed already on the target (an earlier attempt restored them) and were kept", section, errors.size());
-        }
-        log.info("restored the {} schema on the target in {} s{}", section, String.format("%.1f", result.seconds()),
-                jobs > 1 ? " with " + jobs + " parallel jobs" : "");
+    private static FerryException catalogFailure(String section, SQLException e) {
+        return new FerryException("could not read the catalogs while restoring " + section + ":",
+                e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")",
+                "check that both servers are reachable and the users may read pg_catalog, then run ferry again.", e);
     }
 
-    private void requireTools() {
-        if (tools == null) throw new IllegalStateException("checkTools must run before the schema is copied");
-    }
-
-    private static String lastLines(List<String> lines) {
-        return lines.stream().skip(Math.max(0, lines.size() - 5)).collect(Collectors.joining("\n"));
+    private static String seconds(long startNanos) {
+        return String.format("%.1f s", (System.nanoTime() - startNanos) / 1e9);
     }
 }

@@ -1,48 +1,81 @@
 package dev.ferry.agent.schema;
 
-import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Runs one pg_dump or pg_restore and collects what it printed. The password travels in the child's environment
- * (PGPASSWORD), never on its command line, where `ps` would show it.
+ * Runs one pg_dump or pg_restore and waits for it. Output goes to files (no pipe can fill up and stall the tool);
+ * stderr is logged line by line on {@code ferry.schema}. Commands never carry a password: the URI has none, and
+ * the password travels in the environment ({@code PGPASSWORD}).
  */
 final class ToolRun {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
-    record Result(int exitCode, List<String> errorLines, double seconds) {}
+    /** What the tool printed on stderr, and its exit status. */
+    record Result(int exitCode, String stderr) {
+        boolean ok() { return exitCode == 0; }
 
-    static Result run(List<String> command, ConnectionSpec connection) {
-        long started = System.nanoTime();
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        builder.environment().putAll(connection.libpqEnvironment());
-        builder.environment().put("PGAPPNAME", "ferry");
-        log.debug("running {}", String.join(" ", command));
-        try {
-            Process process = builder.start();
-            process.getOutputStream().close();
-            List<String> lines = new ArrayList<>();
-            try (var reader = process.inputReader(StandardCharsets.UTF_8)) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    lines.add(line);
-                    log.debug("{}: {}", command.get(0).substring(command.get(0).lastIndexOf('/') + 1), line);
+        /** The lines that say what went wrong, without pg_restore's progress chatter. */
+        String errors() {
+            StringBuilder out = new StringBuilder();
+            for (String line : stderr.split("\n")) {
+                if (line.contains("error") || line.contains("ERROR") || line.contains("FATAL") || line.contains("DETAIL")
+                        || line.contains("HINT") || line.contains("Command was") || line.contains("TOC entry")) {
+                    out.append(out.length() == 0 ? "" : "\n").append(line.strip());
                 }
             }
-            int exit = process.waitFor();
-            return new Result(exit, lines, (System.nanoTime() - started) / 1e9);
+            return out.length() == 0 ? stderr.strip() : out.toString();
+        }
+    }
+
+    private ToolRun() {}
+
+    /**
+     * @param stdout where standard output goes (a listing, or null to discard it)
+     * @param stderrFile where standard error is kept while the tool runs
+     */
+    static Result run(List<String> command, Map<String, String> environment, Path stdout, Path stderrFile) {
+        log.debug("running {}", String.join(" ", command));
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectError(stderrFile.toFile())
+                .redirectOutput(stdout == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stdout.toFile()));
+        builder.environment().putAll(environment);
+        builder.environment().put("PGAPPNAME", "ferry-schema");
+        Process process;
+        try {
+            process = builder.start();
         } catch (IOException e) {
-            throw new UncheckedIOException("could not run " + command.get(0), e);
+            throw new FerryException("could not start " + command.get(0) + ".", e.getMessage(),
+                    "check that the file exists and is executable, then run ferry again.", ExitCode.FAILED, e);
+        }
+        try {
+            int exit = process.waitFor();
+            String stderr = Files.readString(stderrFile, StandardCharsets.UTF_8);
+            String tool = Path.of(command.get(0)).getFileName().toString();
+            for (String line : stderr.split("\n")) {
+                if (line.isBlank()) continue;
+                String shown = line.startsWith(tool + ":") ? line : tool + ": " + line;
+                if (exit != 0 || line.contains("warning") || line.contains("error")) log.warn("{}", shown);
+                else log.info("{}", shown);
+            }
+            return new Result(exit, stderr);
         } catch (InterruptedException e) {
+            process.destroy();
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running " + command.get(0), e);
+            throw new FerryException(command.get(0) + " was interrupted.", "ferry was asked to stop while the schema was being copied.",
+                    "run the same command again; the schema stage picks up where it stopped.", ExitCode.INTERRUPTED, e);
+        } catch (IOException e) {
+            throw new FerryException("could not read what " + command.get(0) + " printed.", e.getMessage(),
+                    "check that the work directory is writable, then run ferry again.", ExitCode.FAILED, e);
         }
     }
 }

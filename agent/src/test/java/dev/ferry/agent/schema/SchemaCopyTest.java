@@ -1,96 +1,233 @@
 package dev.ferry.agent.schema;
 
+import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.demo.ComparisonResult;
+import dev.ferry.agent.demo.DatabaseComparison;
+import dev.ferry.agent.demo.SampleDatabase;
 import dev.ferry.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** pg_dump / pg_restore of pre-data and post-data against real servers, including reruns after a crash. */
-@Timeout(120)
+/** pg_dump/pg_restore of the sample database between two real servers, including reruns after interruptions. */
+@Timeout(300)
 class SchemaCopyTest {
-    private static final String OBJECTS = """
-            CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');
-            CREATE TABLE public.parent (id bigserial PRIMARY KEY, name text UNIQUE, m public.mood, total numeric GENERATED ALWAYS AS (id * 2) STORED);
-            CREATE TABLE public.child (id int PRIMARY KEY, parent_id bigint REFERENCES public.parent (id) ON DELETE CASCADE, note text);
-            CREATE INDEX child_note ON public.child (note);
-            CREATE TABLE public.events (at date NOT NULL, v int) PARTITION BY RANGE (at);
-            CREATE TABLE public.events_2024 PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE VIEW public.named AS SELECT id, name FROM public.parent;
-            CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
-            CREATE TRIGGER child_touch BEFORE UPDATE ON public.child FOR EACH ROW EXECUTE FUNCTION public.touch();
-            """;
-
+    private static final String SOURCE_DB = "shop";
     private static TestPostgres source;
     private static TestPostgres target;
 
+    @TempDir
+    Path workDir;
+
     @BeforeAll
-    static void start() {
+    static void startServers() throws Exception {
         source = TestPostgres.start();
         target = TestPostgres.start();
+        source.createDatabase(SOURCE_DB);
+        try (Connection c = source.connect(SOURCE_DB)) {
+            SampleDatabase.create(c, 300);
+        }
+        // What a migration adds to the source, none of which belongs on the target; plus an extension and objects
+        // only the post-data section carries.
+        source.execute(SOURCE_DB,
+                "CREATE SCHEMA ferry", "CREATE TABLE ferry.progress (id int PRIMARY KEY)",
+                "CREATE PUBLICATION ferry_shop_pub FOR TABLE app.orders",
+                "CREATE EXTENSION pg_trgm",
+                "CREATE INDEX customers_name_trgm_idx ON app.customers USING gin (name gin_trgm_ops)",
+                "CREATE STATISTICS app.orders_customer_status ON customer_id, status FROM app.orders",
+                "CREATE RULE settings_no_delete_of_key0 AS ON DELETE TO app.settings WHERE old.key = 'key.0' DO INSTEAD NOTHING",
+                "COMMENT ON INDEX app.orders_open_idx IS 'open orders only'",
+                "CREATE MATERIALIZED VIEW app.orders_per_status AS SELECT status, count(*) AS orders FROM app.orders GROUP BY status");
     }
 
     @AfterAll
-    static void stop() {
+    static void stopServers() {
         if (source != null) source.close();
         if (target != null) target.close();
     }
 
-    private static SchemaCopy schemaCopy(String db) {
-        MigrationConfig config = new MigrationConfig(ConnectionSpec.parse("source", source.uri(db)), ConnectionSpec.parse("target", target.uri(db)),
-                2, Path.of("target/test-tmp/schema-logs"), Path.of("target/test-tmp/schema-work-" + db).toAbsolutePath(),
-                MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP, "ferry_" + db, Set.of(), Set.of(), 0, Duration.ofSeconds(1));
-        SchemaCopy copy = new SchemaCopy(config);
-        copy.checkTools(source.major());
-        return copy;
+    private MigrationConfig config(String targetDb) {
+        return config(targetDb, Set.of());
     }
 
-    private static String catalog(TestPostgres server, String db) {
-        return server.query(db, """
-                SELECT string_agg(c.relkind::text || ' ' || c.relname, ', ' ORDER BY c.relname) FROM pg_class c
-                JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'""").toString()
-                + server.query(db, "SELECT string_agg(conname, ', ' ORDER BY conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace")
-                + server.query(db, "SELECT string_agg(tgname, ', ' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal");
+    private MigrationConfig config(String targetDb, Set<QualifiedName> excludeTables) {
+        return new MigrationConfig(ConnectionSpec.parse("source", source.uri(SOURCE_DB)), ConnectionSpec.parse("target", target.uri(targetDb)),
+                2, workDir, workDir, MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP, "ferry_shop",
+                Set.of(), excludeTables, 0, Duration.ofSeconds(10));
     }
 
     @Test
-    void preDataThenPostDataReproducesTheSchemaAndRerunsAreHarmless() {
-        source.createDatabase("schema_ok");
-        target.createDatabase("schema_ok");
-        source.execute("schema_ok", OBJECTS);
-        SchemaCopy copy = schemaCopy("schema_ok");
-
+    void preDataThenDataThenPostDataReproducesTheSchema() throws Exception {
+        String db = target.createDatabase("full_copy");
+        SchemaCopy copy = new SchemaCopy(config(db));
         copy.copyPreData(Optional.empty());
-        assertEquals("0", target.queryValue("schema_ok", "SELECT count(*) FROM pg_indexes WHERE indexname = 'child_note'"), "indexes wait for post-data");
-        copy.copyPreData(Optional.empty()); // a restart during pre-data runs it again
-        copy.copyPostData();
-        target.execute("schema_ok", "DROP INDEX public.child_note"); // as if killed halfway through post-data
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'app'"), "indexes wait for post-data");
+        assertNull(target.queryValue(db, "SELECT nspname FROM pg_namespace WHERE nspname = 'ferry'"));
+        copyData(db);
         copy.copyPostData();
 
-        assertEquals(catalog(source, "schema_ok"), catalog(target, "schema_ok"));
-        target.execute("schema_ok", "INSERT INTO public.parent (name, m) VALUES ('x', 'happy')");
-        assertEquals("2", target.queryValue("schema_ok", "SELECT total FROM public.parent"), "generated column computed on the target");
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_publication"));
+        assertEquals(source.query(SOURCE_DB, "SELECT * FROM app.orders_per_status ORDER BY 1"),
+                target.query(db, "SELECT * FROM app.orders_per_status ORDER BY 1"), "materialized view refreshed on the target");
+        try (Connection a = source.connect(SOURCE_DB); Connection b = target.connect(db)) {
+            ComparisonResult result = DatabaseComparison.compare(a, b);
+            assertTrue(result.identical(), result.toString());
+        }
     }
 
     @Test
-    void missingToolsForANewerSourceNameTheVersionAndTheFix() {
-        MigrationConfig config = new MigrationConfig(ConnectionSpec.parse("source", source.uri("postgres")), ConnectionSpec.parse("target", target.uri("x")),
-                1, Path.of("target"), Path.of("target"), MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP,
-                "ferry_x", Set.of(), Set.of(), 0, Duration.ofSeconds(1));
-        FerryException e = assertThrows(FerryException.class, () -> new SchemaCopy(config).checkTools(99));
-        assertTrue(e.describe().contains("postgresql-client-99"), e.describe());
-        assertTrue(e.describe().contains("--schema existing"), e.describe());
+    void excludedTablesStayOutAndForeignKeysToThemAreSkipped() throws Exception {
+        String db = target.createDatabase("excluded");
+        SchemaCopy copy = new SchemaCopy(config(db, Set.of(QualifiedName.parse("app.products"),
+                new QualifiedName("Ünïcode Schema", "Order \"Items\""))));
+        copy.copyPreData(Optional.empty());
+        copy.copyPostData();
+        assertEquals(List.of(List.of("Ünïcode Schema")), target.query(db, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'Ü%'"));
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_class WHERE relname IN ('products', 'Order \"Items\"')"));
+        assertEquals(List.of(List.of("order_lines_order_id_fkey"), List.of("order_lines_pkey")),
+                target.query(db, "SELECT conname FROM pg_constraint WHERE conrelid = 'app.order_lines'::regclass ORDER BY 1"));
+    }
+
+    @Test
+    void preDataSeesTheSchemaAsOfTheSnapshot() throws Exception {
+        String db = target.createDatabase("at_snapshot");
+        try (Connection holder = source.connect(SOURCE_DB); Statement s = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            ResultSet rs = s.executeQuery("SELECT pg_export_snapshot()");
+            rs.next();
+            String snapshot = rs.getString(1);
+            source.execute(SOURCE_DB, "CREATE TABLE app.created_after_snapshot (id int)");
+            try {
+                new SchemaCopy(config(db)).copyPreData(Optional.of(snapshot));
+            } finally {
+                holder.rollback();
+                source.execute(SOURCE_DB, "DROP TABLE app.created_after_snapshot");
+            }
+        }
+        assertEquals("t", target.queryValue(db, "SELECT to_regclass('app.orders') IS NOT NULL"));
+        assertEquals("t", target.queryValue(db, "SELECT to_regclass('app.created_after_snapshot') IS NULL"));
+    }
+
+    @Test
+    void preDataRunsAgainAfterCompleting() throws Exception {
+        String db = target.createDatabase("pre_twice");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        copy.copyPreData(Optional.empty());
+        assertEquals(preDataOf(source, SOURCE_DB), preDataOf(target, db));
+    }
+
+    @Test
+    void failedPreDataLeavesNothingAndRunsAgain() throws Exception {
+        String db = target.createDatabase("pre_failed");
+        // A type named like a table of the dump: the restore fails part-way, after creating types, functions and tables.
+        target.execute(db, "CREATE SCHEMA app", "CREATE TYPE app.settings AS ENUM ('x')");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        FerryException failure = assertThrows(FerryException.class, () -> copy.copyPreData(Optional.empty()));
+        assertTrue(failure.why().contains("settings"), failure.describe());
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname IN ('app', 'Ünïcode Schema') AND c.relkind IN ('r', 'p')"), "one transaction: nothing was left");
+
+        target.execute(db, "DROP TYPE app.settings");
+        copy.copyPreData(Optional.empty());
+        assertEquals(preDataOf(source, SOURCE_DB), preDataOf(target, db));
+    }
+
+    @Test
+    void preDataRefusesToDropRowsOnTheTarget() {
+        String db = target.createDatabase("pre_with_rows");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        target.execute(db, "INSERT INTO app.settings VALUES ('k', 'v')");
+        FerryException refused = assertThrows(FerryException.class, () -> copy.copyPreData(Optional.empty()));
+        assertEquals("the target already holds rows in \"app\".\"settings\".", refused.what());
+        assertEquals(ExitCode.BAD_INPUT, refused.exitCode());
+        assertEquals("1", target.queryValue(db, "SELECT count(*) FROM app.settings"));
+    }
+
+    @Test
+    void postDataRunsAgainAndBuildsOnlyWhatIsMissing() throws Exception {
+        String db = target.createDatabase("post_twice");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        copyData(db);
+        copy.copyPostData();
+        // What an interruption part-way through post-data leaves: some objects built, others not.
+        target.execute(db, "DROP INDEX app.orders_customer_idx", "ALTER TABLE app.order_lines DROP CONSTRAINT order_lines_order_id_fkey",
+                "DROP TRIGGER orders_audit ON app.orders", "DROP INDEX \"Ünïcode Schema\".\"Weird \"\"Index\"\" Ω\"",
+                "ALTER TABLE app.events DROP CONSTRAINT events_pkey");
+        copy.copyPostData();
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+        copy.copyPostData();
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+    }
+
+    @Test
+    void checkToolsNamesTheVersionFoundAndTheFix() {
+        FerryException tooOld = assertThrows(FerryException.class, () -> new SchemaCopy(config("postgres")).checkTools(99));
+        assertTrue(tooOld.what().matches("pg_dump \\d+\\.\\d+ is too old for the source, PostgreSQL 99\\."), tooOld.what());
+        assertTrue(tooOld.fix().contains("apt-get install postgresql-client-99"), tooOld.fix());
+        assertTrue(tooOld.fix().contains("--schema existing"), tooOld.fix());
+        assertEquals(ExitCode.BAD_INPUT, tooOld.exitCode());
+    }
+
+    @Test
+    void missingToolsAreNamed() {
+        FerryException missing = assertThrows(FerryException.class, () -> PgDumpTool.find(15, List.of(workDir)));
+        assertEquals("pg_dump and pg_restore were not found.", missing.what());
+        assertTrue(missing.fix().contains("postgresql-client-15"), missing.fix());
+    }
+
+    /** The rows, copied the way pg_dump does it, so post-data finds its tables filled. */
+    private void copyData(String db) throws Exception {
+        Path data = workDir.resolve("data.dump");
+        run("pg_dump", "--data-only", "--format=custom", "--exclude-schema=ferry", "--file=" + data, "--dbname=" + source.uri(SOURCE_DB));
+        run("pg_restore", "--data-only", "--exit-on-error", "--dbname=" + target.uri(db), data.toString());
+    }
+
+    private static String schemaOf(TestPostgres server, String db) throws Exception {
+        return dumpText(server, db, "--schema-only");
+    }
+
+    private static String preDataOf(TestPostgres server, String db) throws Exception {
+        return dumpText(server, db, "--section=pre-data");
+    }
+
+    private static String dumpText(TestPostgres server, String db, String what) throws Exception {
+        Process p = new ProcessBuilder("pg_dump", what, "--no-publications", "--no-subscriptions", "--exclude-schema=ferry", "--dbname=" + server.uri(db))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String text = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), "pg_dump of " + db);
+        return text.lines().filter(l -> !l.startsWith("--") && !l.isBlank() && !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict")).collect(Collectors.joining("\n"));
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ":\n" + output);
     }
 }

@@ -1,0 +1,73 @@
+package dev.ferry.agent.schema;
+
+import dev.ferry.agent.db.QualifiedName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Chooses which post-data entries (indexes, constraints, triggers, rules, policies, statistics) still have to be
+ * built on the target. Ferry may be stopped in the middle of building them; on the next run every object that
+ * exists on the target under the same name and table is skipped, so only the missing ones are built.
+ */
+final class PostDataRestore {
+    private static final Logger log = LoggerFactory.getLogger("ferry.schema");
+    /** Catalogs whose objects are matched by name on the target; entries of other kinds are restored every time. */
+    private static final Set<Long> CHECKED = Set.of(TocEntry.PG_CLASS, TocEntry.PG_CONSTRAINT, TocEntry.PG_TRIGGER,
+            TocEntry.PG_REWRITE, TocEntry.PG_POLICY, TocEntry.PG_STATISTIC_EXT);
+
+    private final Connection source;
+    private final Connection target;
+    private final Set<QualifiedName> excludedTables;
+
+    PostDataRestore(Connection source, Connection target, Set<QualifiedName> excludedTables) {
+        this.source = source;
+        this.target = target;
+        this.excludedTables = excludedTables;
+    }
+
+    /** The choice: entries to restore, and how many were already on the target. */
+    record Selection(List<TocEntry> restore, int alreadyThere) {}
+
+    Selection select(List<TocEntry> entries) throws SQLException {
+        Map<Long, Map<Long, CatalogObject>> names = new HashMap<>();
+        for (long catalog : CHECKED) names.put(catalog, CatalogObject.lookUp(source, catalog, PreDataRestore.oids(entries, catalog)));
+        List<TocEntry> restore = new ArrayList<>();
+        int alreadyThere = 0;
+        for (TocEntry entry : entries) {
+            if (entry.catalog() == TocEntry.PG_EVENT_TRIGGER) {
+                log.warn("post-data: event trigger in {} is not copied; create it on the target by hand if the application needs it", entry.line());
+                continue;
+            }
+            if (entry.isSourceOnly()) continue;
+            CatalogObject object = names.getOrDefault(entry.catalog(), Map.of()).get(entry.oid());
+            if (object == null) {
+                // INDEX ATTACH (a no-op when already attached), comments, materialized view data: safe to run again.
+                restore.add(entry);
+                continue;
+            }
+            if (object.referencedTable().filter(excludedTables::contains).isPresent()) {
+                log.warn("post-data: {} is not created: it references {}, which is excluded from the migration", object, object.references());
+                continue;
+            }
+            if (object.existsOn(target)) {
+                log.debug("post-data: {} already exists on the target", object);
+                alreadyThere++;
+            } else {
+                restore.add(entry);
+            }
+        }
+        return new Selection(restore, alreadyThere);
+    }
+
+    static List<String> options(int jobs) {
+        return List.of("--jobs=" + jobs);
+    }
+}

@@ -1,0 +1,105 @@
+package dev.ferry.agent.schema;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.QualifiedName;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One section of the source's schema as a pg_dump custom-format file in the work directory, its table of contents,
+ * and pg_restore runs of a chosen part of it into the target.
+ */
+final class SchemaDump {
+    private final MigrationConfig config;
+    private final PgDumpTool tool;
+    private final String section;
+    private final Path file;
+
+    /** @param section "pre-data" or "post-data" */
+    SchemaDump(MigrationConfig config, PgDumpTool tool, String section) {
+        this.config = config;
+        this.tool = tool;
+        this.section = section;
+        this.file = config.workDir().resolve(section + ".dump");
+    }
+
+    String section() { return section; }
+
+    /**
+     * Dumps the section from the source. Ferry's own schema, the excluded tables, and the source's publications and
+     * subscriptions (ferry's among them) stay out of it.
+     */
+    void dump(Optional<String> snapshotName) {
+        createWorkDir();
+        List<String> command = new ArrayList<>(List.of(tool.pgDump().toString(), "--schema-only", "--section=" + section,
+                "--format=custom", "--no-publications", "--no-subscriptions", "--exclude-schema=ferry", "--file=" + file));
+        snapshotName.ifPresent(name -> command.add("--snapshot=" + name));
+        for (QualifiedName table : config.excludeTables()) command.add("--exclude-table=" + table); // quoted: a literal pattern
+        command.add("--dbname=" + config.source().libpqUri());
+        ToolRun.Result result = ToolRun.run(command, config.source().libpqEnvironment(), null, config.workDir().resolve(section + ".dump.log"));
+        if (!result.ok()) {
+            throw new FerryException("pg_dump could not dump the " + section + " schema of " + config.source().masked() + ":",
+                    result.errors(),
+                    snapshotName.isPresent()
+                            ? "if the message names the snapshot, the slot's snapshot was released before the dump; run ferry again to start over. Otherwise fix what it names and run ferry again."
+                            : "fix what the message names (often a permission: the user needs to read every table's definition), then run ferry again.",
+                    ExitCode.FAILED, null);
+        }
+    }
+
+    /** The dump's table of contents, as {@code pg_restore -l} prints it. */
+    List<TocEntry> entries() {
+        Path listing = config.workDir().resolve(section + ".toc");
+        ToolRun.Result result = ToolRun.run(List.of(tool.pgRestore().toString(), "--list", file.toString()), Map.of(), listing,
+                config.workDir().resolve(section + ".toc.log"));
+        if (!result.ok()) {
+            throw new FerryException("pg_restore could not read " + file + ":", result.errors(),
+                    "delete the file and run ferry again; it will be dumped anew.", ExitCode.FAILED, null);
+        }
+        try {
+            return TocEntry.parse(Files.readString(listing, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new FerryException("could not read " + listing + ".", e.getMessage(), "check the work directory, then run ferry again.", ExitCode.FAILED, e);
+        }
+    }
+
+    /** Restores exactly {@code selected} into the target with pg_restore's {@code options}; fails with the tool's message. */
+    void restore(List<TocEntry> selected, List<String> options, String fix) {
+        Path list = config.workDir().resolve(section + ".restore.list");
+        StringBuilder text = new StringBuilder("; entries ferry restores; the others already exist on the target or are not copied\n");
+        for (TocEntry e : selected) text.append(e.line()).append('\n');
+        try {
+            Files.writeString(list, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new FerryException("could not write " + list + ".", e.getMessage(), "check the work directory, then run ferry again.", ExitCode.FAILED, e);
+        }
+        List<String> command = new ArrayList<>(List.of(tool.pgRestore().toString(), "--no-owner", "--no-privileges", "--no-tablespaces",
+                "--section=" + section, "--exit-on-error", "--use-list=" + list));
+        command.addAll(options);
+        command.add("--dbname=" + config.target().libpqUri());
+        command.add(file.toString());
+        ToolRun.Result result = ToolRun.run(command, config.target().libpqEnvironment(), null, config.workDir().resolve(section + ".restore.log"));
+        if (!result.ok()) {
+            throw new FerryException("pg_restore could not restore the " + section + " schema into " + config.target().masked() + ":",
+                    result.errors(), fix, ExitCode.FAILED, null);
+        }
+    }
+
+    private void createWorkDir() {
+        try {
+            Files.createDirectories(config.workDir());
+        } catch (IOException e) {
+            throw new FerryException("could not create the work directory '" + config.workDir() + "'.", e.getMessage(),
+                    "pass --work-dir with a writable directory.", ExitCode.BAD_INPUT, e);
+        }
+    }
+}
