@@ -91,7 +91,9 @@ final class RowStatements {
             columns.append(relation.quotedColumn(i));
             values.append(relation.parameter(i));
         }
-        return new StringBuilder("INSERT INTO ").append(relation.name()).append(" (").append(columns).append(") VALUES (").append(values).append(')');
+        // The source already chose every value, identity columns included: GENERATED ALWAYS must not replace it.
+        return new StringBuilder("INSERT INTO ").append(relation.name()).append(" (").append(columns).append(") OVERRIDING SYSTEM VALUE VALUES (")
+                .append(values).append(')');
     }
 
     private String assignments(BitSet present) {

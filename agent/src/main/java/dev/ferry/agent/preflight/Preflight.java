@@ -28,7 +28,17 @@ public final class Preflight {
         List<CheckResult> results = new ArrayList<>();
         try (PreflightContext context = new PreflightContext(config)) {
             for (CheckFamily family : FAMILIES) {
-                for (CheckResult result : family.run(context)) {
+                List<CheckResult> rows;
+                try {
+                    rows = family.run(context);
+                } catch (SQLException e) {
+                    // One family's failure must not hide what the others find: report it and go on.
+                    rows = List.of(CheckFamily.fail(family.getClass().getSimpleName().toLowerCase(),
+                            "these checks could not run: " + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")",
+                            "a catalog query failed, so preflight cannot vouch for what it checks.",
+                            "check that both roles may read the system catalogs, then run `ferry preflight` again."));
+                }
+                for (CheckResult result : rows) {
                     results.add(result);
                     logRow(result);
                 }

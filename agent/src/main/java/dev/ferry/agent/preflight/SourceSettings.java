@@ -76,7 +76,8 @@ final class SourceSettings implements CheckFamily {
 
     /** WAL bytes per second written on the source, sampled over one second. */
     private static long walRate(PreflightContext c) throws SQLException {
-        String position = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint";
+        // A standby has no insert position; its replay position moves at the primary's write rate.
+        String position = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint";
         long before = number(c.source, position);
         try {
             Thread.sleep(1000);

@@ -10,7 +10,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /**
  * Copies the schema with pg_dump and pg_restore: pre-data (types, tables, functions) before the data, post-data

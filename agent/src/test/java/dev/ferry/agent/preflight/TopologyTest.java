@@ -3,7 +3,6 @@ package dev.ferry.agent.preflight;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.testing.Deadline;
 import dev.ferry.testing.TestPostgres;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -27,22 +26,38 @@ class TopologyTest {
 
     @Test
     void standbySourceFailsWithTheExplanation() throws Exception {
-        assumeTrue(Files.isExecutable(DEBIAN_BIN.resolve("pg_basebackup")), "pg_basebackup 15 is not installed (apt-get install postgresql-client-15)");
+        assumeTrue(Files.isExecutable(DEBIAN_BIN.resolve("pg_basebackup")) && Files.isExecutable(DEBIAN_BIN.resolve("postgres")),
+                "Debian's PostgreSQL 15 server is not installed (apt-get install postgresql-15)");
         try (TestPostgres primary = TestPostgres.start(); TestPostgres target = TestPostgres.start()) {
             Path standbyData = Files.createTempDirectory("ferry-standby-");
-            Process backup = new ProcessBuilder(DEBIAN_BIN.resolve("pg_basebackup").toString(), "-h", "localhost", "-p", String.valueOf(primary.port()),
-                    "-U", "postgres", "-D", standbyData.toString(), "-R", "-X", "stream").inheritIO().start();
-            assertTrue(backup.waitFor(60, TimeUnit.SECONDS) && backup.exitValue() == 0, "pg_basebackup");
-            try (EmbeddedPostgres standby = EmbeddedPostgres.builder().setDataDirectory(standbyData).setCleanDataDirectory(false)
-                    .setServerConfig("hot_standby", "on").setPGStartupWait(Duration.ofSeconds(60)).start()) {
+            run(DEBIAN_BIN.resolve("pg_basebackup").toString(), "-h", "localhost", "-p", String.valueOf(primary.port()),
+                    "-U", "postgres", "-D", standbyData.toString(), "-R", "-X", "stream");
+            // Debian's server refuses to run as root: hand the copy to the postgres user.
+            run("chown", "-R", "postgres", standbyData.toString());
+            run("chmod", "700", standbyData.toString());
+            int port;
+            try (ServerSocket free = new ServerSocket(0)) {
+                port = free.getLocalPort();
+            }
+            run("runuser", "-u", "postgres", "--", DEBIAN_BIN.resolve("pg_ctl").toString(), "-D", standbyData.toString(), "-w", "-t", "60",
+                    "-l", standbyData.resolve("server.log").toString(), "-o", "-p " + port + " -k /tmp -c listen_addresses=127.0.0.1 -c max_wal_senders=20 -c max_replication_slots=20 -c max_connections=100", "start");
+            try {
                 target.createDatabase("from_standby");
-                PreflightTest.Outcome report = ferry("preflight", "--source", "postgres://postgres@localhost:" + standby.getPort() + "/postgres",
+                PreflightTest.Outcome report = ferry("preflight", "--source", "postgres://postgres@127.0.0.1:" + port + "/postgres",
                         "--target", target.uri("from_standby"));
                 assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out() + report.err());
-                assertTrue(report.out().contains("FAIL source-is-standby: the source postgres://postgres@localhost:" + standby.getPort() + "/postgres is a standby"), report.out());
+                assertTrue(report.out().contains("FAIL source-is-standby: the source postgres://postgres@127.0.0.1:" + port + "/postgres is a standby"), report.out());
                 assertTrue(report.out().contains("point --source at the primary"), report.out());
+            } finally {
+                run("runuser", "-u", "postgres", "--", DEBIAN_BIN.resolve("pg_ctl").toString(), "-D", standbyData.toString(), "-m", "immediate", "stop");
             }
         }
+    }
+
+    private static void run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertTrue(process.waitFor(90, TimeUnit.SECONDS), String.join(" ", command) + " timed out");
+        assertEquals(0, process.exitValue(), String.join(" ", command) + " failed");
     }
 
     @Test
