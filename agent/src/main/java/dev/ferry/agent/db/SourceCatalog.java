@@ -31,7 +31,7 @@ public final class SourceCatalog {
             LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
             WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry')
-              AND n.nspname !~ '^pg_(toast|temp_)'
+              AND n.nspname !~ '^pg_(toast|temp_)' AND n.nspname !~ '^_?timescaledb'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             ORDER BY n.nspname, c.relname""";
 

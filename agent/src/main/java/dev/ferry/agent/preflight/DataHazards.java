@@ -46,7 +46,8 @@ final class DataHazards implements CheckFamily {
 
         results.add(numericInfinity(c));
 
-        List<String> eventTriggers = column(c.source, "SELECT evtname FROM pg_event_trigger ORDER BY 1");
+        List<String> eventTriggers = column(c.source, "SELECT evtname FROM pg_event_trigger e WHERE NOT EXISTS (SELECT 1 FROM pg_depend d"
+                + " WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = e.oid AND d.deptype = 'e') ORDER BY 1");
         results.add(warn("ddl", eventTriggers.isEmpty() ? "DDL during the migration is not replicated"
                         : "DDL during the migration is not replicated, and event triggers " + String.join(", ", eventTriggers) + " are not copied",
                 "a table created or altered on the source after the start is not followed; an altered column stops the stream with a message naming it.",

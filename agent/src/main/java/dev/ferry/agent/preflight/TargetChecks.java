@@ -97,7 +97,9 @@ final class TargetChecks implements CheckFamily {
         List<String> existing = column(c.target, """
                 SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry')
-                  AND n.nspname !~ '^pg_' ORDER BY 1""");
+                  AND n.nspname !~ '^pg_' AND n.nspname !~ '^_?timescaledb'
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                ORDER BY 1""");
         if (c.config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
             return existing.isEmpty() ? pass("target-empty", "the target database has no tables")
                     : fail("target-empty", "the target already has " + existing.size() + " tables: " + String.join(", ", existing.stream().limit(10).toList())

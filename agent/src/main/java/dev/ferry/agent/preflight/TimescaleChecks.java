@@ -19,6 +19,14 @@ final class TimescaleChecks implements CheckFamily {
     public List<CheckResult> run(PreflightContext c) throws SQLException {
         if (!hasExtension(c.source, "timescaledb")) return List.of();
         List<CheckResult> results = new ArrayList<>();
+        List<String> hypertables = column(c.source, "SELECT format('%I.%I', hypertable_schema, hypertable_name) FROM timescaledb_information.hypertables ORDER BY 1");
+        if (!hypertables.isEmpty()) {
+            results.add(fail("timescaledb-hypertables", "hypertables " + String.join(", ", hypertables) + " cannot be migrated by this version of ferry",
+                    "their rows live in chunk tables that TimescaleDB's own catalog creates; ferry copies and streams plain tables and partitions only,"
+                            + " so these would arrive empty on the target.",
+                    "migrate them separately (the FAQ's pg_dump/pg_restore steps, or timescaledb-backfill), and leave them out here with --exclude-table;"
+                            + " or pass --accept-risk timescaledb-hypertables to migrate the rest of the database."));
+        }
         String sourceVersion = value(c.source, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").orElseThrow();
         Optional<String> targetInstalled = value(c.target, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'");
         List<String> targetAvailable = column(c.target, "SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY 1 DESC");
@@ -64,7 +72,11 @@ final class TimescaleChecks implements CheckFamily {
                 "changes to already compressed chunks (mutable compression: INSERT, UPDATE, DELETE on them) are the hardest to follow live.",
                 "avoid writing into compressed chunks during the migration, and verify those hypertables after the cutover."));
 
-        boolean partial = value(c.source, "SELECT exists (SELECT 1 FROM timescaledb_information.continuous_aggregates WHERE NOT finalized)").orElse("f").equals("t");
+        // TimescaleDB 2.x before 2.7 could create partial aggregates; versions that dropped the column have only finalized ones.
+        boolean hasFinalized = !column(c.source, "SELECT 1 FROM information_schema.columns WHERE table_schema = 'timescaledb_information'"
+                + " AND table_name = 'continuous_aggregates' AND column_name = 'finalized'").isEmpty();
+        boolean partial = hasFinalized && value(c.source,
+                "SELECT exists (SELECT 1 FROM timescaledb_information.continuous_aggregates WHERE NOT finalized)").orElse("f").equals("t");
         results.add(partial
                 ? fail("timescaledb-caggs", "the source has partial (pre-2.7 format) continuous aggregates",
                 "moved across versions they fail with 'insufficient data left in message'.",

@@ -1,0 +1,63 @@
+package dev.ferry.agent.preflight;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.testing.DebianPostgres;
+import dev.ferry.testing.TestPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.Map;
+
+import static dev.ferry.agent.preflight.PreflightTest.ferry;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The TimescaleDB checks against a real TimescaleDB: two versions side by side reproduce a version mismatch. Skips
+ * where ../shared/timescaledb/install.sh has not installed it. (Through Testcontainers' timescale/timescaledb-ha
+ * where a Docker engine exists: none does on these machines.)
+ */
+@Timeout(180)
+class TimescaleTest {
+    @Test
+    void versionMismatchJobsAndCompressionAreReported() {
+        assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 is not installed");
+        assumeTrue(DebianPostgres.timescaleAvailable(), "TimescaleDB is not installed: run ../shared/timescaledb/install.sh");
+        try (DebianPostgres server = DebianPostgres.start(Map.of("shared_preload_libraries", "timescaledb", "timescaledb.telemetry_level", "off"))) {
+            server.execute("postgres", "CREATE DATABASE tsdb_source", "CREATE DATABASE tsdb_target");
+            server.execute("tsdb_source", "CREATE EXTENSION timescaledb VERSION '2.25.2'",
+                    "CREATE TABLE public.conditions (time timestamptz NOT NULL, device int, temperature float8)",
+                    "SELECT create_hypertable('public.conditions', 'time')",
+                    "INSERT INTO public.conditions SELECT now() - g * interval '1 minute', g % 10, g FROM generate_series(1, 1000) g",
+                    "ALTER TABLE public.conditions SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')",
+                    "SELECT add_compression_policy('public.conditions', interval '7 days')");
+            server.execute("tsdb_target", "CREATE EXTENSION timescaledb VERSION '2.22.1'");
+
+            PreflightTest.Outcome report = ferry("preflight", "--source", server.uri("tsdb_source"), "--target", server.uri("tsdb_target"));
+            assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out() + report.err());
+            String text = report.out();
+            assertTrue(text.contains("FAIL timescaledb-version: TimescaleDB 2.25.2 on the source, but the target has 2.22.1 installed"), text);
+            assertTrue(text.contains("CREATE EXTENSION timescaledb VERSION '2.25.2'"), text);
+            assertTrue(text.contains("WARN timescaledb-jobs: 1 TimescaleDB background jobs"), text);
+            assertTrue(text.contains("alter_job(id::integer, scheduled => false)"), text);
+            assertTrue(text.contains("WARN timescaledb-compression: 1 hypertables use compression"), text);
+            assertTrue(text.contains("PASS timescaledb-caggs"), text);
+            assertTrue(text.contains("FAIL timescaledb-hypertables: hypertables public.conditions"), text);
+            assertTrue(text.contains("PASS target-empty"), "extension catalog tables do not count: " + text);
+            assertFalse(text.contains("_hyper_1_1_chunk"), "chunks are not user tables: " + text);
+        }
+    }
+
+    @Test
+    void timescaleChecksAreSilentOnPlainPostgres() {
+        try (TestPostgres plain = TestPostgres.start()) {
+            plain.createDatabase("plain_src");
+            plain.createDatabase("plain_dst");
+            PreflightTest.Outcome report = ferry("preflight", "--source", plain.uri("plain_src"), "--target", plain.uri("plain_dst"));
+            assertEquals(ExitCode.OK, report.code(), report.out());
+            assertFalse(report.out().contains("timescaledb"), report.out());
+        }
+    }
+}
