@@ -1,14 +1,13 @@
 package dev.ferry.agent.cli;
 
 import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.testing.FerryCommand;
 import dev.ferry.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,19 +30,14 @@ class CommandLineTest {
         if (server != null) server.close();
     }
 
-    private record Outcome(int code, String out, String err) {}
-
-    private static Outcome ferry(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Outcome(code, out.toString(), err.toString());
+    private static FerryCommand ferry(String... args) {
+        return FerryCommand.run(args);
     }
 
     @Test
     void everyCommandHasHelpWithAnExample() {
         for (String command : new String[] {"run", "preflight", "cutover", "status"}) {
-            Outcome help = ferry(command, "--help");
+            FerryCommand help = ferry(command, "--help");
             assertEquals(0, help.code(), command);
             assertTrue(help.out().contains("Example"), command + " --help shows an example:\n" + help.out());
         }
@@ -51,7 +45,7 @@ class CommandLineTest {
 
     @Test
     void malformedSourceUriIsBadInputWithoutThePassword() {
-        Outcome outcome = ferry("run", "--source", "mysql://root:hunter2@db/app", "--target", server.uri("cli_target"));
+        FerryCommand outcome = ferry("run", "--source", "mysql://root:hunter2@db/app", "--target", server.uri("cli_target"));
         assertEquals(ExitCode.BAD_INPUT, outcome.code(), outcome.err());
         assertTrue(outcome.err().contains("--source"), outcome.err());
         assertFalse(outcome.err().contains("hunter2"), outcome.err());
@@ -59,14 +53,14 @@ class CommandLineTest {
 
     @Test
     void unknownOptionValueIsBadInput() {
-        Outcome outcome = ferry("run", "--source", server.uri("cli_source"), "--target", server.uri("cli_target"), "--numeric-nan-inf", "maybe");
+        FerryCommand outcome = ferry("run", "--source", server.uri("cli_source"), "--target", server.uri("cli_target"), "--numeric-nan-inf", "maybe");
         assertEquals(ExitCode.BAD_INPUT, outcome.code());
         assertTrue(outcome.err().contains("keep|null"), outcome.err());
     }
 
     @Test
     void unreachableTargetSaysSoAndExitsFour() {
-        Outcome outcome = ferry("status", "--target", "postgres://u:secret@127.0.0.1:1/app");
+        FerryCommand outcome = ferry("status", "--target", "postgres://u:secret@127.0.0.1:1/app");
         assertEquals(ExitCode.UNREACHABLE, outcome.code(), outcome.err());
         assertTrue(outcome.err().contains("refused"), outcome.err());
         assertFalse(outcome.err().contains("secret"), outcome.err());
@@ -74,7 +68,7 @@ class CommandLineTest {
 
     @Test
     void cutoverWithoutARunningMigrationFailsClearly() {
-        Outcome outcome = ferry("cutover", "--source", server.uri("cli_source"), "--target", server.uri("cli_target"), "--timeout", "5s");
+        FerryCommand outcome = ferry("cutover", "--source", server.uri("cli_source"), "--target", server.uri("cli_target"), "--timeout", "5s");
         assertEquals(ExitCode.FAILED, outcome.code());
         assertTrue(outcome.err().contains("no migration is running"), outcome.err());
         assertEquals("0", server.queryValue("cli_source", "SELECT count(*) FROM pg_replication_slots"), "nothing created");

@@ -1,15 +1,13 @@
 package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.ExitCode;
-import dev.ferry.agent.cli.Main;
+import dev.ferry.agent.testing.FerryCommand;
 import dev.ferry.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,13 +32,8 @@ class PreflightTest {
         for (TestPostgres server : new TestPostgres[] {healthy, walReplica, target}) if (server != null) server.close();
     }
 
-    record Outcome(int code, String out, String err) {}
-
-    static Outcome ferry(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Outcome(code, out.toString(), err.toString());
+    static FerryCommand ferry(String... args) {
+        return FerryCommand.run(args);
     }
 
     @Test
@@ -61,7 +54,7 @@ class PreflightTest {
         target.execute("bad", "CREATE TABLE public.leftover (id int)");
         String[] args = {"--source", walReplica.uri("bad").replace("postgres@", "migrator:pw@"), "--target", target.uri("bad")};
 
-        Outcome report = ferry(concat(new String[] {"preflight"}, args));
+        FerryCommand report = ferry(concat(new String[] {"preflight"}, args));
         assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out() + report.err());
         String text = report.out();
         for (String expected : new String[] {
@@ -78,11 +71,11 @@ class PreflightTest {
         }
         assertTrue(!text.contains(":pw@"), "password masked");
 
-        Outcome json = ferry(concat(new String[] {"preflight", "--json"}, args));
+        FerryCommand json = ferry(concat(new String[] {"preflight", "--json"}, args));
         assertTrue(json.out().startsWith("{\"ok\":false,\"checks\":["), json.out());
         assertTrue(json.out().contains("\"check\":\"wal-level\",\"status\":\"FAIL\""), json.out());
 
-        Outcome run = ferry(concat(new String[] {"run", "--log-dir", "target/test-tmp/logs-preflight-bad"}, args));
+        FerryCommand run = ferry(concat(new String[] {"run", "--log-dir", "target/test-tmp/logs-preflight-bad"}, args));
         assertEquals(ExitCode.PREFLIGHT_FAILED, run.code(), run.err());
         assertTrue(run.err().contains("ALTER SYSTEM SET wal_level = logical"), run.err());
         assertEquals("0", walReplica.queryValue("bad", "SELECT count(*) FROM pg_publication"), "no publication created");
@@ -95,7 +88,7 @@ class PreflightTest {
         healthy.createDatabase("good");
         healthy.execute("good", "CREATE TABLE public.t (id int PRIMARY KEY, x numeric)", "INSERT INTO public.t VALUES (1, 1)");
         target.createDatabase("good");
-        Outcome report = ferry("preflight", "--source", healthy.uri("good"), "--target", target.uri("good"));
+        FerryCommand report = ferry("preflight", "--source", healthy.uri("good"), "--target", target.uri("good"));
         assertEquals(ExitCode.OK, report.code(), report.out());
         assertTrue(report.out().contains("preflight passed"), report.out());
         assertTrue(!report.out().contains("FAIL"), report.out());
@@ -108,11 +101,11 @@ class PreflightTest {
             healthy.execute("inf", "CREATE TABLE public.prices (id int PRIMARY KEY, amount numeric)", "INSERT INTO public.prices VALUES (1, 'Infinity')");
             target13.createDatabase("inf");
             String[] args = {"preflight", "--source", healthy.uri("inf"), "--target", target13.uri("inf")};
-            Outcome report = ferry(args);
+            FerryCommand report = ferry(args);
             assertTrue(report.out().contains("FAIL numeric-infinity: numeric Infinity values in \"public\".\"prices\".\"amount\""), report.out());
             assertTrue(report.out().contains("--numeric-nan-inf null"), report.out());
             assertTrue(report.out().contains("FAIL target-version"), report.out());
-            Outcome accepted = ferry(concat(args, new String[] {"--numeric-nan-inf", "null", "--accept-risk", "target-version"}));
+            FerryCommand accepted = ferry(concat(args, new String[] {"--numeric-nan-inf", "null", "--accept-risk", "target-version"}));
             assertEquals(ExitCode.OK, accepted.code(), accepted.out());
             assertTrue(accepted.out().contains("FAIL (accepted) target-version"), accepted.out());
         }

@@ -35,7 +35,7 @@ class TimescaleTest {
                     "SELECT add_compression_policy('public.conditions', interval '7 days')");
             server.execute("tsdb_target", "CREATE EXTENSION timescaledb VERSION '2.22.1'");
 
-            PreflightTest.Outcome report = ferry("preflight", "--source", server.uri("tsdb_source"), "--target", server.uri("tsdb_target"));
+            dev.ferry.agent.testing.FerryCommand report = ferry("preflight", "--source", server.uri("tsdb_source"), "--target", server.uri("tsdb_target"));
             assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out() + report.err());
             String text = report.out();
             assertTrue(text.contains("FAIL timescaledb-version: TimescaleDB 2.25.2 on the source, but the target has 2.22.1 installed"), text);
@@ -55,7 +55,7 @@ class TimescaleTest {
         try (TestPostgres plain = TestPostgres.start()) {
             plain.createDatabase("plain_src");
             plain.createDatabase("plain_dst");
-            PreflightTest.Outcome report = ferry("preflight", "--source", plain.uri("plain_src"), "--target", plain.uri("plain_dst"));
+            dev.ferry.agent.testing.FerryCommand report = ferry("preflight", "--source", plain.uri("plain_src"), "--target", plain.uri("plain_dst"));
             assertEquals(ExitCode.OK, report.code(), report.out());
             assertFalse(report.out().contains("timescaledb"), report.out());
         }

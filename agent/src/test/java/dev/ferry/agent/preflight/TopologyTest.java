@@ -43,7 +43,7 @@ class TopologyTest {
                     "-l", standbyData.resolve("server.log").toString(), "-o", "-p " + port + " -k /tmp -c listen_addresses=127.0.0.1 -c max_wal_senders=20 -c max_replication_slots=20 -c max_connections=100", "start");
             try {
                 target.createDatabase("from_standby");
-                PreflightTest.Outcome report = ferry("preflight", "--source", "postgres://postgres@127.0.0.1:" + port + "/postgres",
+                dev.ferry.agent.testing.FerryCommand report = ferry("preflight", "--source", "postgres://postgres@127.0.0.1:" + port + "/postgres",
                         "--target", target.uri("from_standby"));
                 assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out() + report.err());
                 assertTrue(report.out().contains("FAIL source-is-standby: the source postgres://postgres@127.0.0.1:" + port + "/postgres is a standby"), report.out());
@@ -87,7 +87,7 @@ class TopologyTest {
                         return false;
                     }
                 });
-                PreflightTest.Outcome report = ferry("preflight", "--source", "postgres://postgres@127.0.0.1:" + port + "/pooled",
+                dev.ferry.agent.testing.FerryCommand report = ferry("preflight", "--source", "postgres://postgres@127.0.0.1:" + port + "/pooled",
                         "--target", server.uri("postgres"));
                 assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out() + report.err());
                 String all = report.out() + report.err();
