@@ -74,17 +74,19 @@ final class SourceSettings implements CheckFamily {
                 "keep ferry running; raise max_slot_wal_keep_size if the source writes heavily during the copy.");
     }
 
-    /** WAL bytes per second written on the source, sampled over one second. */
+    /** WAL bytes per second written on the source, sampled over a fifth of a second. */
     private static long walRate(PreflightContext c) throws SQLException {
         // A standby has no insert position; its replay position moves at the primary's write rate.
         String position = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint";
         long before = number(c.source, position);
+        long started = System.nanoTime();
         try {
-            Thread.sleep(1000);
+            Thread.sleep(200);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return Math.max(0, number(c.source, position) - before);
+        long written = Math.max(0, number(c.source, position) - before);
+        return (long) (written / Math.max(1e-3, (System.nanoTime() - started) / 1e9));
     }
 
     private CheckResult timeouts(PreflightContext c) throws SQLException {

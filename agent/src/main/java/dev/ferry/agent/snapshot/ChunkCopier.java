@@ -45,7 +45,11 @@ final class ChunkCopier {
     Result copy(CopyChunk chunk) throws SQLException, IOException {
         long started = System.nanoTime();
         long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
-        String copyOut = "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT";
+        // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection.
+        boolean plain = chunk.count() == 1 && (numericNanInf == NumericNanInf.KEEP || chunk.table().numericColumns().isEmpty());
+        String copyOut = plain
+                ? "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") TO STDOUT"
+                : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT";
         String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN";
         long rows;
         CountingStream counter;
