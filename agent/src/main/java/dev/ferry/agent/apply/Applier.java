@@ -53,6 +53,7 @@ public final class Applier implements AutoCloseable {
     private long openedNanos;
     private long changesApplied;
     private long transactionsApplied;
+    private long targetCommits;
 
     /** @param target a connection in manual-commit mode, configured by TargetSession */
     public Applier(Connection target, StateStore state, NumericNanInf numericNanInf) {
@@ -175,6 +176,7 @@ public final class Applier implements AutoCloseable {
         }
         changesApplied += uncommittedChanges;
         transactionsApplied += uncommittedTransactions;
+        targetCommits++;
         uncommittedChanges = 0;
         uncommittedTransactions = 0;
         return completedEnd;
@@ -196,6 +198,12 @@ public final class Applier implements AutoCloseable {
     public long changesApplied() { return changesApplied; }
 
     public long transactionsApplied() { return transactionsApplied; }
+
+    /** Target transactions committed: fewer than source transactions when batching pays. */
+    public long targetCommits() { return targetCommits; }
+
+    /** Queued upserts that a later upsert of the same key replaced before they ran. */
+    public long coalesced() { return batch.coalesced(); }
 
     /** NaN/Infinity values written as NULL per table (--numeric-nan-inf null). */
     public Map<QualifiedName, Long> nanInfNulled() { return Map.copyOf(nanInfNulled); }

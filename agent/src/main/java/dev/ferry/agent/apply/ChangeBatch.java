@@ -70,7 +70,7 @@ final class ChangeBatch {
         final Map<String, Integer> lastByKey = new HashMap<>();
     }
 
-    /** Upserts absorbed by a later upsert of the same key since this batch was created. */
+    /** Upserts absorbed by a later upsert of the same key, in total. */
     long coalesced() {
         return coalesced;
     }

@@ -175,8 +175,10 @@ public final class StreamStage {
                 reader.confirm(applied);
                 reader.requestStatus();
                 state.heartbeat(stateConnection, applied);
-                log.info("drained to {} for the cutover (requested at {}): {} transactions, {} changes applied since this start",
-                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied());
+                // NOTE: tests read "in N target transactions" and "upserts coalesced" from this line.
+                log.info("drained to {} for the cutover (requested at {}): {} source transactions, {} changes applied since this start,"
+                                + " in {} target transactions, {} upserts coalesced",
+                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied(), applier.targetCommits(), applier.coalesced());
                 return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
             }
         }
