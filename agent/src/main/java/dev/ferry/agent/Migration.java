@@ -216,12 +216,12 @@ public final class Migration {
         Publications.warnAboutInsertOnly(tables.stream().filter(t -> !t.identified()).toList(), "stream");
         StreamStage stream = new StreamStage(config, source, pool, state, sourceMajor, syncLsns, metrics);
         while (true) {
-            Lsn start;
-            try (Connection dst = target.open()) {
-                start = state.load(dst).orElseThrow().appliedLsn();
-            }
             StreamStage.Drained drained;
             try {
+                Lsn start;
+                try (Connection dst = target.open()) {
+                    start = state.load(dst).orElseThrow().appliedLsn();
+                }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
                 if (!isTransient(e)) throw e;
