@@ -77,6 +77,6 @@ final class ReceiveQueue {
     }
 
     private static long size(Received item) {
-        return item instanceof Received.Message m ? m.wal().payload().length + 64L : 64L;
+        return item instanceof Received.Messages m ? m.bytes() + 64L * m.wals().size() : 64L;
     }
 }

@@ -3,10 +3,12 @@ package dev.ferry.agent.stream;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.stream.WalMessage;
 
+import java.util.List;
+
 /** What the reader thread hands the apply thread, in stream order. */
 sealed interface Received {
-    /** A message from the slot. */
-    record Message(WalMessage wal) implements Received {}
+    /** Messages from the slot, in order: handed over in batches so the threads do not wake each other per message. */
+    record Messages(List<WalMessage> wals, long bytes) implements Received {}
 
     /**
      * The stream was idle: the server has sent everything up to {@code position}. Handled in order, so once the apply

@@ -7,6 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -19,6 +21,8 @@ final class StreamReader implements Runnable {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
     private static final Duration POLL = Duration.ofMillis(50);
     private static final Duration BUSY_STATUS_EVERY = Duration.ofSeconds(5);
+    private static final int BATCH_MESSAGES = 1024;
+    private static final long BATCH_BYTES = 1024 * 1024;
 
     private final ChangeStream stream;
     private final ReceiveQueue queue;
@@ -61,6 +65,8 @@ final class StreamReader implements Runnable {
     public void run() {
         Lsn lastIdle = Lsn.ZERO;
         Lsn reported = Lsn.ZERO;
+        List<WalMessage> batch = new ArrayList<>();
+        long batchBytes = 0;
         try {
             while (!stopped) {
                 Lsn toConfirm = confirmed.get();
@@ -72,10 +78,21 @@ final class StreamReader implements Runnable {
                     statusRequested = false;
                     stream.sendStatusNow();
                 }
-                Optional<WalMessage> message = stream.poll(POLL);
+                // Wait only when nothing is gathered; otherwise hand over what arrived as soon as the socket is quiet.
+                Optional<WalMessage> message = stream.poll(batch.isEmpty() ? POLL : Duration.ZERO);
                 if (message.isPresent()) {
                     if (log.isTraceEnabled()) log.trace("<- {} at {}", message.get().message(), message.get().walStart());
-                    hand(new Received.Message(message.get()));
+                    batch.add(message.get());
+                    batchBytes += message.get().payload().length;
+                    if (batch.size() >= BATCH_MESSAGES || batchBytes >= BATCH_BYTES) {
+                        hand(new Received.Messages(batch, batchBytes));
+                        batch = new ArrayList<>();
+                        batchBytes = 0;
+                    }
+                } else if (!batch.isEmpty()) {
+                    hand(new Received.Messages(batch, batchBytes));
+                    batch = new ArrayList<>();
+                    batchBytes = 0;
                 } else {
                     Lsn position = stream.lastReceivedLsn();
                     if (position.isAfter(lastIdle)) {

@@ -148,9 +148,11 @@ public final class StreamStage {
             // Between source transactions with work pending, do not wait: an empty queue is the cue to commit.
             boolean commitPending = !inTransaction && applier.hasUncommittedWork();
             Optional<Received> received = take(commitPending ? Duration.ZERO : Duration.ofMillis(100));
-            if (received.isPresent() && received.get() instanceof Received.Message message) {
-                handle(message.wal());
-                if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
+            if (received.isPresent() && received.get() instanceof Received.Messages messages) {
+                for (WalMessage wal : messages.wals()) {
+                    handle(wal);
+                    if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
+                }
             } else if (received.isPresent() && received.get() instanceof Received.Idle idle) {
                 if (!inTransaction) {
                     if (applier.hasUncommittedWork()) commitTarget();
