@@ -102,10 +102,12 @@ public final class Migration {
             PreflightReport report = new Preflight(config).run();
             List<CheckResult> blocking = report.blockingFailures(config.acceptRisks());
             if (!blocking.isEmpty()) {
-                throw new FerryException("preflight failed: " + blocking.stream().map(CheckResult::check).collect(Collectors.joining(", ")) + ".",
-                        blocking.stream().map(r -> r.check() + ": " + r.summary()).collect(Collectors.joining("\n")),
-                        "fix what preflight.log says (or run `ferry preflight` to see every check), then run again. Nothing was created on either server."
-                                + " To go ahead anyway: --accept-risk CHECK.", ExitCode.PREFLIGHT_FAILED, null);
+                throw new FerryException("preflight failed: " + blocking.stream().map(CheckResult::check).collect(Collectors.joining(", "))
+                        + ". Nothing was created on either server.",
+                        blocking.stream().map(r -> r.check() + ": " + r.summary() + (r.why().isBlank() ? "" : " (" + r.why() + ")")).collect(Collectors.joining("\n")),
+                        blocking.stream().map(r -> r.check() + ": " + r.fix()).collect(Collectors.joining("\n"))
+                                + "\nthen run again (`ferry preflight` shows every check). To go ahead anyway: --accept-risk CHECK.",
+                        ExitCode.PREFLIGHT_FAILED, null);
             }
         } finally {
             MDC.remove("stage");

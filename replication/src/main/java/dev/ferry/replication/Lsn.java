@@ -1,26 +1,29 @@
 package dev.ferry.replication;
 
-/** A WAL position. {@link #toString()} prints it exactly as {@code pg_current_wal_lsn()} does: {@code 16/B374D848}. */
+/**
+ * A position in the write-ahead log: an unsigned 64-bit byte offset, written by PostgreSQL as two hexadecimal
+ * halves ({@code 16/B374D848}).
+ */
 public record Lsn(long value) implements Comparable<Lsn> {
     public static final Lsn ZERO = new Lsn(0);
 
-    /** Parses {@code 16/B374D848}; anything else throws, naming the input. */
+    /** Parses PostgreSQL's text form, e.g. {@code "16/B374D848"}; anything else throws, naming the input. */
     public static Lsn parse(String text) {
-        if (text == null) throw new IllegalArgumentException("LSN is missing");
+        if (text == null) throw new IllegalArgumentException("LSN must not be null");
         int slash = text.indexOf('/');
-        if (slash <= 0 || slash == text.length() - 1) throw new IllegalArgumentException("not an LSN: '" + text + "' (expected like 16/B374D848)");
-        try {
-            long high = Long.parseLong(text.substring(0, slash), 16);
-            long low = Long.parseLong(text.substring(slash + 1), 16);
-            if (high < 0 || high > 0xFFFFFFFFL || low < 0 || low > 0xFFFFFFFFL) throw new NumberFormatException();
-            return new Lsn((high << 32) | low);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not an LSN: '" + text + "' (expected like 16/B374D848)", e);
+        if (slash < 1 || slash == text.length() - 1 || slash != text.lastIndexOf('/')) {
+            throw new IllegalArgumentException("malformed LSN \"" + text + "\": expected two hexadecimal halves like 16/B374D848");
         }
+        long high = parseHalf(text, text.substring(0, slash));
+        long low = parseHalf(text, text.substring(slash + 1));
+        return new Lsn(high << 32 | low);
     }
 
-    public static Lsn max(Lsn a, Lsn b) {
-        return a.compareTo(b) >= 0 ? a : b;
+    private static long parseHalf(String text, String half) {
+        if (half.length() > 8 || !half.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            throw new IllegalArgumentException("malformed LSN \"" + text + "\": \"" + half + "\" is not a 32-bit hexadecimal number");
+        }
+        return Long.parseLong(half, 16);
     }
 
     @Override
@@ -28,14 +31,13 @@ public record Lsn(long value) implements Comparable<Lsn> {
         return Long.compareUnsigned(value, other.value);
     }
 
-    public boolean isBefore(Lsn other) {
-        return compareTo(other) < 0;
-    }
+    public boolean isBefore(Lsn other) { return compareTo(other) < 0; }
 
-    public boolean isAfter(Lsn other) {
-        return compareTo(other) > 0;
-    }
+    public boolean isAfter(Lsn other) { return compareTo(other) > 0; }
 
+    public static Lsn max(Lsn a, Lsn b) { return a.compareTo(b) >= 0 ? a : b; }
+
+    /** Exactly what {@code pg_current_wal_lsn()} prints: upper-case hexadecimal halves without leading zeros. */
     @Override
     public String toString() {
         return Long.toHexString(value >>> 32).toUpperCase() + "/" + Long.toHexString(value & 0xFFFFFFFFL).toUpperCase();

@@ -34,9 +34,18 @@ public final class LogSetup {
 
     /** Console only (commands that do not run a migration). */
     public static void consoleOnly(PrintStream console, boolean verbose) {
+        consoleFrom(console, verbose ? Level.DEBUG : Level.INFO);
+    }
+
+    /** Console showing only errors: for commands whose output is a report of their own. */
+    public static void errorsOnly(PrintStream console) {
+        consoleFrom(console, Level.ERROR);
+    }
+
+    private static void consoleFrom(PrintStream console, Level threshold) {
         LoggerContext context = reset();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO));
+        root.addAppender(console(context, console, threshold));
         quietLibraries(context);
     }
 

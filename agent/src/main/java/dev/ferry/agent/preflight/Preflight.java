@@ -1,14 +1,23 @@
 package dev.ferry.agent.preflight;
 
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Inspects both servers read-only and reports every known migration hazard. Creates nothing on either server.
- * (Stub for the spine; the full set of checks is issue 4.)
+ * Inspects both servers read-only and reports every known migration hazard with its fix. Creates nothing on either
+ * server: its connections are read-only, and the one replication connection only runs IDENTIFY_SYSTEM.
  */
 public final class Preflight {
+    private static final Logger log = LoggerFactory.getLogger("ferry.preflight");
+    private static final List<CheckFamily> FAMILIES = List.of(new SourceAccess(), new SourceSettings(), new Versions(),
+            new TargetChecks(), new TupleIdentifiers(), new DataHazards(), new TimescaleChecks(), new SizeEstimate());
+
     private final MigrationConfig config;
 
     public Preflight(MigrationConfig config) {
@@ -16,6 +25,24 @@ public final class Preflight {
     }
 
     public PreflightReport run() {
-        return new PreflightReport(List.of());
+        List<CheckResult> results = new ArrayList<>();
+        try (PreflightContext context = new PreflightContext(config)) {
+            for (CheckFamily family : FAMILIES) {
+                for (CheckResult result : family.run(context)) {
+                    results.add(result);
+                    logRow(result);
+                }
+            }
+        } catch (SQLException e) {
+            throw new FerryException("preflight could not finish: " + e.getMessage(), "a catalog query failed (SQLSTATE " + e.getSQLState() + ").",
+                    "check that both roles may read the system catalogs; nothing was created on either server.", e);
+        }
+        return new PreflightReport(results);
+    }
+
+    private void logRow(CheckResult result) {
+        String line = PreflightReport.renderRow(result, config.acceptRisks());
+        if (result.status() == CheckResult.Status.PASS) log.info("{}", line);
+        else log.warn("{}", line);
     }
 }

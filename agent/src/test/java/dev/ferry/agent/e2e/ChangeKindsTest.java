@@ -76,7 +76,8 @@ class ChangeKindsTest {
                 "SELECT nextval('public.ticket_seq') FROM generate_series(1, 42)");
         if (schemaMode == MigrationConfig.SchemaMode.EXISTING) target.execute(db, SCHEMA);
 
-        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(schemaMode, 2));
+        // A newer source than target needs the risk accepted; this schema restores on both.
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(schemaMode, 2, "target-version"));
         Deadline.await("streaming", Duration.ofSeconds(90), () -> {
             agent.failIfDead();
             return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();

@@ -75,9 +75,9 @@ final class MigrationFixture {
         }
     }
 
-    MigrationConfig config(MigrationConfig.SchemaMode schemaMode, int jobs) {
+    MigrationConfig config(MigrationConfig.SchemaMode schemaMode, int jobs, String... acceptedRisks) {
         return new MigrationConfig(source.spec(), target.spec(), jobs, logDir, logDir.resolveSibling("work-" + database), schemaMode,
-                MigrationConfig.NumericNanInf.KEEP, MigrationConfig.defaultSlotName(database), Set.of(), Set.of(), 0, Duration.ofSeconds(1));
+                MigrationConfig.NumericNanInf.KEEP, MigrationConfig.defaultSlotName(database), Set.of(acceptedRisks), Set.of(), 0, Duration.ofSeconds(1));
     }
 
     /** The agent running in a thread of this JVM. */

@@ -49,17 +49,19 @@ class NumericNanInfTest {
     @Test
     void keepStopsWithAMessageThatNamesTheOption() throws Exception {
         MigrationFixture migration = prepare("naninf_keep");
-        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1));
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1, "target-version"));
         AssertionError failed = assertThrows(AssertionError.class, () -> agent.awaitSummary(Duration.ofSeconds(60)));
         FerryException cause = (FerryException) failed.getCause();
+        assertTrue(cause.describe().contains("numeric-infinity"), "preflight stops it before anything is created: " + cause.describe());
         assertTrue(cause.describe().contains("--numeric-nan-inf null"), cause.describe());
         assertTrue(cause.describe().contains("\"public\".\"prices\""), cause.describe());
+        assertEquals(0, migration.slotCount(), "nothing created on the source");
     }
 
     @Test
     void nullWritesNullForNumericNanAndInfinityAndCountsThem() throws Exception {
         MigrationFixture migration = prepare("naninf_null");
-        MigrationConfig keep = migration.config(MigrationConfig.SchemaMode.EXISTING, 1);
+        MigrationConfig keep = migration.config(MigrationConfig.SchemaMode.EXISTING, 1, "target-version");
         MigrationConfig nulls = new MigrationConfig(keep.source(), keep.target(), keep.jobs(), keep.logDir(), keep.workDir(), keep.schemaMode(),
                 MigrationConfig.NumericNanInf.NULL, keep.slotName(), keep.acceptRisks(), keep.excludeTables(), 0, keep.statusInterval());
         MigrationFixture.InProcessAgent agent = migration.startInProcess(nulls);

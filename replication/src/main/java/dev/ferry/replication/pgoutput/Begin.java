@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** BEGIN: a transaction whose commit record is at {@code finalLsn}. */
+/** Start of a transaction; {@code finalLsn} is the LSN of its commit record. */
 public record Begin(Lsn finalLsn, Instant commitTime, long xid) implements PgOutputMessage {}

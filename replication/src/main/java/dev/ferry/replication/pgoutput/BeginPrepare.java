@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** BEGIN PREPARE (two-phase commit, protocol 3+). */
+/** Start of a transaction prepared for two-phase commit (protocol 3+, two_phase slot). */
 public record BeginPrepare(Lsn prepareLsn, Lsn endLsn, Instant prepareTime, long xid, String gid) implements PgOutputMessage {}

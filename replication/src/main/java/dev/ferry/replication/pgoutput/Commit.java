@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** COMMIT: the commit record is at {@code commitLsn}; {@code endLsn} is the position just after it. */
+/** End of a transaction; {@code endLsn} (the end of the commit record) is the position to confirm once it is applied. */
 public record Commit(int flags, Lsn commitLsn, Lsn endLsn, Instant commitTime) implements PgOutputMessage {}

@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** COMMIT PREPARED (two-phase commit, protocol 3+). */
+/** COMMIT PREPARED of an earlier prepared transaction. */
 public record CommitPrepared(int flags, Lsn commitLsn, Lsn endLsn, Instant commitTime, long xid, String gid) implements PgOutputMessage {}

@@ -1,4 +1,4 @@
 package dev.ferry.replication.pgoutput;
 
-/** DELETE of the row identified by {@code old}: its key, or its full old row with REPLICA IDENTITY FULL. */
+/** A removed row, identified by its replica identity key ('K') or its whole old row ('O'). */
 public record Delete(int relationId, Tuple old) implements PgOutputMessage {}

@@ -1,4 +1,4 @@
 package dev.ferry.replication.pgoutput;
 
-/** INSERT of {@code row}. */
+/** A new row. */
 public record Insert(int relationId, Tuple row) implements PgOutputMessage {}

@@ -2,5 +2,5 @@ package dev.ferry.replication.pgoutput;
 
 import dev.ferry.replication.Lsn;
 
-/** ORIGIN: the transaction was replayed from another node (replication origin {@code name}). */
+/** The replication origin the transaction came from, sent after Begin (or StreamStart) when it has one. */
 public record Origin(Lsn commitLsn, String name) implements PgOutputMessage {}

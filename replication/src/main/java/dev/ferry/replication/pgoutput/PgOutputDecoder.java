@@ -1,18 +1,18 @@
 package dev.ferry.replication.pgoutput;
 
-import dev.ferry.replication.Lsn;
-
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Decodes pgoutput messages, protocol versions 1 to 4. Pure: bytes in, message out, no state between calls; the
- * caller says whether the message sits inside a stream block, where changes carry their transaction's xid.
- * Formats: https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
+ * Turns one pgoutput payload (the data of one XLogData message) into a {@link PgOutputMessage}. Pure and
+ * stateless: whether a payload lies inside a stream block is the caller's knowledge, passed to {@link #decode}.
+ * Safe to share between threads.
+ *
+ * @see <a href="https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html">Logical Replication Message Formats</a>
  */
 public final class PgOutputDecoder {
     static final byte BEGIN = 'B';
@@ -38,178 +38,181 @@ public final class PgOutputDecoder {
     static final byte TUPLE_NEW = 'N';
     static final byte TUPLE_KEY = 'K';
     static final byte TUPLE_OLD = 'O';
+
     static final byte TUPLE_NULL = 'n';
     static final byte TUPLE_UNCHANGED_TOAST = 'u';
     static final byte TUPLE_TEXT = 't';
     static final byte TUPLE_BINARY = 'b';
 
-    private static final int TRUNCATE_CASCADE = 1;
-    private static final int TRUNCATE_RESTART_IDENTITY = 2;
-    /** Microseconds between the Unix epoch and PostgreSQL's, 2000-01-01. */
-    private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
+    static final int RELATION_COLUMN_KEY = 1;
+    static final int TRUNCATE_CASCADE = 1;
+    static final int TRUNCATE_RESTART_IDENTITY = 2;
+    static final int MESSAGE_TRANSACTIONAL = 1;
 
     private final int protocolVersion;
     private final boolean parallelStreaming;
 
+    /**
+     * @param protocolVersion   the {@code proto_version} the stream was started with, 1 to 4
+     * @param parallelStreaming whether it was started with {@code streaming 'parallel'}: only then (and only with
+     *                          protocol 4) does StreamAbort carry the abort LSN and time
+     */
     public PgOutputDecoder(int protocolVersion, boolean parallelStreaming) {
-        if (protocolVersion < 1 || protocolVersion > 4) throw new IllegalArgumentException("unsupported pgoutput protocol version " + protocolVersion);
+        if (protocolVersion < 1 || protocolVersion > 4) {
+            throw new IllegalArgumentException("unsupported pgoutput protocol version " + protocolVersion + ": expected 1 to 4");
+        }
         this.protocolVersion = protocolVersion;
         this.parallelStreaming = parallelStreaming;
     }
 
-    public int protocolVersion() {
-        return protocolVersion;
-    }
-
-    /** Decodes one message; {@code payload} is consumed from its position. */
+    /**
+     * Decodes one payload without moving {@code payload}'s position.
+     *
+     * @param insideStreamBlock whether a StreamStart arrived and its StreamStop has not: changes then carry the xid of
+     *                          their (sub)transaction and are returned wrapped in {@link Streamed}
+     * @throws IllegalArgumentException for an unknown message or tuple byte, or a truncated payload
+     */
     public PgOutputMessage decode(ByteBuffer payload, boolean insideStreamBlock) {
-        byte kind = payload.get();
-        switch (kind) {
-            case BEGIN: return new Begin(lsn(payload), time(payload), uint32(payload));
-            case COMMIT: return new Commit(payload.get(), lsn(payload), lsn(payload), time(payload));
-            case ORIGIN: return new Origin(lsn(payload), string(payload));
-            case STREAM_START: return new StreamStart(uint32(payload), payload.get() == 1);
-            case STREAM_STOP: return new StreamStop();
-            case STREAM_COMMIT: return new StreamCommit(uint32(payload), payload.get(), lsn(payload), lsn(payload), time(payload));
-            case STREAM_ABORT: return streamAbort(payload);
-            case BEGIN_PREPARE: return new BeginPrepare(lsn(payload), lsn(payload), time(payload), uint32(payload), string(payload));
-            case PREPARE: return new Prepare(payload.get(), lsn(payload), lsn(payload), time(payload), uint32(payload), string(payload));
-            case COMMIT_PREPARED: return new CommitPrepared(payload.get(), lsn(payload), lsn(payload), time(payload), uint32(payload), string(payload));
-            case ROLLBACK_PREPARED: return new RollbackPrepared(payload.get(), lsn(payload), lsn(payload), time(payload), time(payload), uint32(payload), string(payload));
-            case STREAM_PREPARE: return new StreamPrepare(payload.get(), lsn(payload), lsn(payload), time(payload), uint32(payload), string(payload));
-            default: break;
-        }
-        // The remaining kinds carry the xid of their (sub)transaction first when streamed.
-        if (insideStreamBlock) {
-            long xid = uint32(payload);
-            return new Streamed(xid, change(kind, payload, true));
-        }
-        return change(kind, payload, false);
-    }
-
-    private PgOutputMessage change(byte kind, ByteBuffer payload, boolean streamed) {
-        switch (kind) {
-            case RELATION: return relation(payload);
-            case TYPE: return new Type(payload.getInt(), string(payload), string(payload));
-            case INSERT: {
-                int relationId = payload.getInt();
-                expect(payload.get(), TUPLE_NEW, "INSERT");
-                return new Insert(relationId, tuple(payload));
+        PayloadReader in = new PayloadReader(payload);
+        byte kind = in.int8();
+        try {
+            PgOutputMessage message = decode(kind, in, insideStreamBlock);
+            if (in.remaining() != 0) {
+                throw new IllegalArgumentException(in.remaining() + " unread bytes after pgoutput message " + describe(kind));
             }
-            case UPDATE: return update(payload);
-            case DELETE: {
-                int relationId = payload.getInt();
-                byte which = payload.get();
-                if (which != TUPLE_KEY && which != TUPLE_OLD) throw unexpected(which, "DELETE");
-                return new Delete(relationId, tuple(payload));
-            }
-            case TRUNCATE: {
-                int count = payload.getInt();
-                int options = payload.get();
-                List<Integer> ids = new ArrayList<>(count);
-                for (int i = 0; i < count; i++) ids.add(payload.getInt());
-                return new Truncate(ids, (options & TRUNCATE_CASCADE) != 0, (options & TRUNCATE_RESTART_IDENTITY) != 0);
-            }
-            case MESSAGE: {
-                boolean transactional = (payload.get() & 1) != 0;
-                Lsn lsn = lsn(payload);
-                String prefix = string(payload);
-                byte[] content = new byte[payload.getInt()];
-                payload.get(content);
-                return new LogicalMessage(transactional, lsn, prefix, content);
-            }
-            default:
-                throw new IllegalArgumentException("unknown pgoutput message kind '" + (char) kind + "' (byte " + kind + ")"
-                        + (streamed ? " inside a stream block" : "") + ", protocol version " + protocolVersion);
+            return message;
+        } catch (BufferUnderflowException e) {
+            throw new IllegalArgumentException("truncated pgoutput message " + describe(kind) + " of " + payload.remaining() + " bytes", e);
         }
     }
 
-    private StreamAbort streamAbort(ByteBuffer payload) {
-        long xid = uint32(payload);
-        long subXid = uint32(payload);
+    private PgOutputMessage decode(byte kind, PayloadReader in, boolean insideStreamBlock) {
+        // Inside a stream block, changes and the messages describing them start with the (sub)transaction's xid.
+        if (insideStreamBlock && carriesXidWhenStreamed(kind)) {
+            long xid = in.xid();
+            return new Streamed(xid, decodeChange(kind, in));
+        }
+        if (kind == BEGIN) return new Begin(in.lsn(), in.timestamp(), in.xid());
+        if (kind == COMMIT) return new Commit(in.int8(), in.lsn(), in.lsn(), in.timestamp());
+        if (kind == ORIGIN) return new Origin(in.lsn(), in.string());
+        if (kind == STREAM_START) return new StreamStart(in.xid(), in.int8() == 1);
+        if (kind == STREAM_STOP) return new StreamStop();
+        if (kind == STREAM_COMMIT) return new StreamCommit(in.xid(), in.int8(), in.lsn(), in.lsn(), in.timestamp());
+        if (kind == STREAM_ABORT) return streamAbort(in);
+        if (kind == BEGIN_PREPARE) return new BeginPrepare(in.lsn(), in.lsn(), in.timestamp(), in.xid(), in.string());
+        if (kind == PREPARE) return new Prepare(in.int8(), in.lsn(), in.lsn(), in.timestamp(), in.xid(), in.string());
+        if (kind == COMMIT_PREPARED) return new CommitPrepared(in.int8(), in.lsn(), in.lsn(), in.timestamp(), in.xid(), in.string());
+        if (kind == ROLLBACK_PREPARED) {
+            return new RollbackPrepared(in.int8(), in.lsn(), in.lsn(), in.timestamp(), in.timestamp(), in.xid(), in.string());
+        }
+        if (kind == STREAM_PREPARE) return new StreamPrepare(in.int8(), in.lsn(), in.lsn(), in.timestamp(), in.xid(), in.string());
+        return decodeChange(kind, in);
+    }
+
+    private static boolean carriesXidWhenStreamed(byte kind) {
+        return kind == RELATION || kind == TYPE || kind == INSERT || kind == UPDATE || kind == DELETE
+                || kind == TRUNCATE || kind == MESSAGE;
+    }
+
+    private PgOutputMessage decodeChange(byte kind, PayloadReader in) {
+        if (kind == RELATION) return relation(in);
+        if (kind == TYPE) return new Type(in.int32(), in.string(), in.string());
+        if (kind == INSERT) return insert(in);
+        if (kind == UPDATE) return update(in);
+        if (kind == DELETE) return delete(in);
+        if (kind == TRUNCATE) return truncate(in);
+        if (kind == MESSAGE) return message(in);
+        throw new IllegalArgumentException("unknown pgoutput message byte " + describe(kind) + " (protocol version " + protocolVersion + ")");
+    }
+
+    private StreamAbort streamAbort(PayloadReader in) {
+        long xid = in.xid();
+        long subXid = in.xid();
         if (protocolVersion >= 4 && parallelStreaming) {
-            return new StreamAbort(xid, subXid, Optional.of(lsn(payload)), Optional.of(time(payload)));
+            return new StreamAbort(xid, subXid, Optional.of(in.lsn()), Optional.of(in.timestamp()));
         }
         return new StreamAbort(xid, subXid, Optional.empty(), Optional.empty());
     }
 
-    private Relation relation(ByteBuffer payload) {
-        int relationId = payload.getInt();
-        String namespace = string(payload);
-        String name = string(payload);
-        char replicaIdentity = (char) payload.get();
-        int count = payload.getShort() & 0xFFFF;
+    private static Relation relation(PayloadReader in) {
+        int relationId = in.int32();
+        String namespace = in.string();
+        String name = in.string();
+        char replicaIdentity = (char) in.int8();
+        int count = in.int16();
         List<Relation.Column> columns = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            boolean key = (payload.get() & 1) != 0;
-            columns.add(new Relation.Column(key, string(payload), payload.getInt(), payload.getInt()));
+            boolean key = (in.int8() & RELATION_COLUMN_KEY) != 0;
+            columns.add(new Relation.Column(key, in.string(), in.int32(), in.int32()));
         }
         return new Relation(relationId, namespace, name, replicaIdentity, columns);
     }
 
-    private Update update(ByteBuffer payload) {
-        int relationId = payload.getInt();
-        byte which = payload.get();
+    private static Update update(PayloadReader in) {
+        int relationId = in.int32();
+        byte marker = in.int8();
         Optional<Tuple> old = Optional.empty();
-        if (which == TUPLE_KEY || which == TUPLE_OLD) {
-            old = Optional.of(tuple(payload));
-            which = payload.get();
+        if (marker == TUPLE_KEY || marker == TUPLE_OLD) {
+            old = Optional.of(tuple(in));
+            marker = in.int8();
         }
-        expect(which, TUPLE_NEW, "UPDATE");
-        return new Update(relationId, old, tuple(payload));
+        if (marker != TUPLE_NEW) throw unexpectedTupleMarker(marker, "UPDATE", relationId);
+        return new Update(relationId, old, tuple(in));
     }
 
-    private static Tuple tuple(ByteBuffer payload) {
-        int count = payload.getShort() & 0xFFFF;
+    private static Delete delete(PayloadReader in) {
+        int relationId = in.int32();
+        byte marker = in.int8();
+        if (marker != TUPLE_KEY && marker != TUPLE_OLD) throw unexpectedTupleMarker(marker, "DELETE", relationId);
+        return new Delete(relationId, tuple(in));
+    }
+
+    private static Insert insert(PayloadReader in) {
+        int relationId = in.int32();
+        byte marker = in.int8();
+        if (marker != TUPLE_NEW) throw unexpectedTupleMarker(marker, "INSERT", relationId);
+        return new Insert(relationId, tuple(in));
+    }
+
+    private static Truncate truncate(PayloadReader in) {
+        int count = in.int32();
+        int options = in.int8();
+        List<Integer> relationIds = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) relationIds.add(in.int32());
+        return new Truncate(relationIds, (options & TRUNCATE_CASCADE) != 0, (options & TRUNCATE_RESTART_IDENTITY) != 0);
+    }
+
+    private static LogicalMessage message(PayloadReader in) {
+        boolean transactional = (in.int8() & MESSAGE_TRANSACTIONAL) != 0;
+        var lsn = in.lsn();
+        String prefix = in.string();
+        byte[] content = in.bytes(in.int32());
+        return new LogicalMessage(transactional, lsn, prefix, content);
+    }
+
+    private static Tuple tuple(PayloadReader in) {
+        int count = in.int16();
         List<TupleValue> values = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            byte kind = payload.get();
-            switch (kind) {
-                case TUPLE_NULL -> values.add(new TupleValue.Null());
-                case TUPLE_UNCHANGED_TOAST -> values.add(new TupleValue.UnchangedToast());
-                case TUPLE_TEXT -> {
-                    int length = payload.getInt();
-                    values.add(new TupleValue.Text(new String(payload.array(), payload.arrayOffset() + payload.position(), length, StandardCharsets.UTF_8)));
-                    payload.position(payload.position() + length);
-                }
-                case TUPLE_BINARY -> {
-                    byte[] value = new byte[payload.getInt()];
-                    payload.get(value);
-                    values.add(new TupleValue.Binary(value));
-                }
-                default -> throw unexpected(kind, "tuple column " + i);
-            }
-        }
+        for (int i = 0; i < count; i++) values.add(value(in));
         return new Tuple(values);
     }
 
-    private static void expect(byte actual, byte expected, String where) {
-        if (actual != expected) throw unexpected(actual, where);
+    private static TupleValue value(PayloadReader in) {
+        byte kind = in.int8();
+        if (kind == TUPLE_NULL) return new TupleValue.Null();
+        if (kind == TUPLE_UNCHANGED_TOAST) return new TupleValue.UnchangedToast();
+        if (kind == TUPLE_TEXT) return new TupleValue.Text(new String(in.bytes(in.int32()), StandardCharsets.UTF_8));
+        if (kind == TUPLE_BINARY) return new TupleValue.Binary(in.bytes(in.int32()));
+        throw new IllegalArgumentException("unknown pgoutput tuple value byte " + describe(kind));
     }
 
-    private static IllegalArgumentException unexpected(byte kind, String where) {
-        return new IllegalArgumentException("unexpected byte '" + (char) kind + "' (" + kind + ") in " + where);
+    private static IllegalArgumentException unexpectedTupleMarker(byte marker, String change, int relationId) {
+        return new IllegalArgumentException("unexpected tuple marker " + describe(marker) + " in " + change
+                + " of relation " + Integer.toUnsignedString(relationId));
     }
 
-    private static Lsn lsn(ByteBuffer payload) {
-        return new Lsn(payload.getLong());
-    }
-
-    private static long uint32(ByteBuffer payload) {
-        return payload.getInt() & 0xFFFFFFFFL;
-    }
-
-    private static Instant time(ByteBuffer payload) {
-        long micros = payload.getLong() + POSTGRES_EPOCH_MICROS;
-        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
-    }
-
-    private static String string(ByteBuffer payload) {
-        int start = payload.position();
-        int end = start;
-        while (payload.get(end) != 0) end++;
-        String value = new String(payload.array(), payload.arrayOffset() + start, end - start, StandardCharsets.UTF_8);
-        payload.position(end + 1);
-        return value;
+    private static String describe(byte kind) {
+        char c = (char) (kind & 0xFF);
+        return (c >= 0x20 && c < 0x7F ? "'" + c + "' " : "") + String.format("(0x%02X)", kind & 0xFF);
     }
 }

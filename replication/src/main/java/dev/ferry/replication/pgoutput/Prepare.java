@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** PREPARE (two-phase commit, protocol 3+). */
+/** PREPARE TRANSACTION of the transaction opened by BeginPrepare. */
 public record Prepare(int flags, Lsn prepareLsn, Lsn endLsn, Instant prepareTime, long xid, String gid) implements PgOutputMessage {}

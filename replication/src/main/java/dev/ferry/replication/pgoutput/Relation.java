@@ -3,15 +3,15 @@ package dev.ferry.replication.pgoutput;
 import java.util.List;
 
 /**
- * RELATION: the definition of a published relation, sent before its first change and after any change to it.
- *
- * @param replicaIdentity {@code d} default (primary key), {@code n} nothing, {@code f} full, {@code i} index
+ * Describes a relation before its first change in a session (and again after its definition changes).
+ * {@code replicaIdentity} is {@code pg_class.relreplident}: 'd' default, 'n' nothing, 'f' full, 'i' index.
  */
-public record Relation(int relationId, String namespace, String name, char replicaIdentity, List<Column> columns) implements PgOutputMessage {
+public record Relation(int relationId, String namespace, String name, char replicaIdentity, List<Column> columns)
+        implements PgOutputMessage {
     public Relation {
         columns = List.copyOf(columns);
     }
 
-    /** A column; {@code partOfKey} when it belongs to the replica identity. */
+    /** {@code partOfKey}: the column belongs to the replica identity, so it appears in 'K' old tuples. */
     public record Column(boolean partOfKey, String name, int typeOid, int typeModifier) {}
 }

@@ -4,5 +4,6 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** ROLLBACK PREPARED (two-phase commit, protocol 3+). */
-public record RollbackPrepared(int flags, Lsn prepareEndLsn, Lsn rollbackEndLsn, Instant prepareTime, Instant rollbackTime, long xid, String gid) implements PgOutputMessage {}
+/** ROLLBACK PREPARED of an earlier prepared transaction. */
+public record RollbackPrepared(int flags, Lsn prepareEndLsn, Lsn rollbackEndLsn, Instant prepareTime, Instant rollbackTime,
+                               long xid, String gid) implements PgOutputMessage {}

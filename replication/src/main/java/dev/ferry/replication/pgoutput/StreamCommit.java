@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** STREAM COMMIT: the streamed transaction {@code xid} committed. */
+/** Commit of a transaction whose changes were streamed earlier in blocks. */
 public record StreamCommit(long xid, int flags, Lsn commitLsn, Lsn endLsn, Instant commitTime) implements PgOutputMessage {}

@@ -4,5 +4,5 @@ import dev.ferry.replication.Lsn;
 
 import java.time.Instant;
 
-/** STREAM PREPARE (two-phase commit of a streamed transaction, protocol 3+). */
+/** PREPARE TRANSACTION of a transaction whose changes were streamed earlier. */
 public record StreamPrepare(int flags, Lsn prepareLsn, Lsn endLsn, Instant prepareTime, long xid, String gid) implements PgOutputMessage {}

@@ -1,4 +1,4 @@
 package dev.ferry.replication.pgoutput;
 
-/** STREAM START: the following messages, up to STREAM STOP, belong to in-progress transaction {@code xid}. */
+/** Opens a block of changes of an in-progress transaction (protocol 2+); until StreamStop, messages arrive as {@link Streamed}. */
 public record StreamStart(long xid, boolean firstSegment) implements PgOutputMessage {}

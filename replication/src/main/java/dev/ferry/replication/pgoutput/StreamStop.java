@@ -1,4 +1,4 @@
 package dev.ferry.replication.pgoutput;
 
-/** STREAM STOP: ends a block of an in-progress transaction. */
+/** Closes the block opened by the last StreamStart. */
 public record StreamStop() implements PgOutputMessage {}

@@ -2,7 +2,7 @@ package dev.ferry.replication.pgoutput;
 
 import java.util.List;
 
-/** A row as the protocol sends it: one value per column of its relation. */
+/** The values of one row, one per column of its Relation, in column order. */
 public record Tuple(List<TupleValue> values) {
     public Tuple {
         values = List.copyOf(values);

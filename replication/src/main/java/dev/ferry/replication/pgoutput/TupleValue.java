@@ -1,16 +1,32 @@
 package dev.ferry.replication.pgoutput;
 
-/** One column value of a tuple. */
+import java.util.Arrays;
+
+/** One column value of a {@link Tuple}, in PostgreSQL's text (or binary) form, never converted. */
 public sealed interface TupleValue {
-    /** The value in the type's text output form. */
     record Text(String value) implements TupleValue {}
 
-    /** The value in the type's binary form (only when binary transfer was asked for). */
-    record Binary(byte[] value) implements TupleValue {}
+    /** Binary send/recv form; pgoutput sends it only when the subscriber asks for binary. Copied in and out. */
+    record Binary(byte[] value) implements TupleValue {
+        public Binary {
+            value = value.clone();
+        }
 
-    /** SQL NULL. */
+        @Override
+        public byte[] value() { return value.clone(); }
+
+        @Override
+        public boolean equals(Object o) { return o instanceof Binary b && Arrays.equals(value, b.value); }
+
+        @Override
+        public int hashCode() { return Arrays.hashCode(value); }
+
+        @Override
+        public String toString() { return "Binary[" + value.length + " bytes]"; }
+    }
+
     record Null() implements TupleValue {}
 
-    /** A TOASTed value the change did not touch: the target keeps its current value. */
+    /** A TOASTed value the change did not touch and the server did not send: the target keeps its current value. */
     record UnchangedToast() implements TupleValue {}
 }

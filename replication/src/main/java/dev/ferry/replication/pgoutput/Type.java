@@ -1,4 +1,4 @@
 package dev.ferry.replication.pgoutput;
 
-/** TYPE: a non-built-in type used by a published relation. */
+/** Names a non-built-in type (enum, domain, composite...) before a relation using it is described. */
 public record Type(int typeOid, String namespace, String name) implements PgOutputMessage {}

@@ -2,5 +2,8 @@ package dev.ferry.replication.pgoutput;
 
 import java.util.Optional;
 
-/** UPDATE to {@code next}; {@code old} is the old key (replica identity changed) or the full old row (REPLICA IDENTITY FULL). */
+/**
+ * A changed row. {@code old} is the replica identity key ('K', when the key changed) or the whole old row
+ * ('O', REPLICA IDENTITY FULL); absent when the server sent neither.
+ */
 public record Update(int relationId, Optional<Tuple> old, Tuple next) implements PgOutputMessage {}

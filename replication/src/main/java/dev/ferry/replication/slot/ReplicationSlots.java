@@ -11,68 +11,92 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 
-/** Creates, inspects and drops logical replication slots using the pgoutput plugin. */
+/** Creates, inspects and drops pgoutput logical replication slots of the current database. */
 public final class ReplicationSlots {
+    /** PostgreSQL's SQLSTATE for "replication slot does not exist". */
+    private static final String UNDEFINED_OBJECT = "42704";
+    private static final Duration DROP_POLL = Duration.ofMillis(50);
+
     private ReplicationSlots() {}
 
     /**
-     * CREATE_REPLICATION_SLOT on a replication connection, exporting a snapshot. The snapshot stays importable only
-     * while {@code replicationConnection} stays open and runs no other command.
+     * Runs CREATE_REPLICATION_SLOT for pgoutput on a {@link ReplicationConnection} and exports a snapshot.
+     * The snapshot stays usable only while {@code replicationConnection} stays open and idle: the next command on
+     * it (including START_REPLICATION) ends it, so copy workers must import it first.
+     *
+     * @param temporary   a temporary slot is dropped by the server when the connection closes or fails
+     * @param serverMajor PostgreSQL 15 changed the syntax for exporting the snapshot
      */
-    public static CreatedSlot create(Connection replicationConnection, SlotName name, boolean temporary, int serverMajor) throws SQLException {
-        String sql = "CREATE_REPLICATION_SLOT " + name + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput"
-                + (serverMajor >= 15 ? " (SNAPSHOT 'export')" : " EXPORT_SNAPSHOT");
-        try (Statement s = replicationConnection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+    public static CreatedSlot create(Connection replicationConnection, SlotName name, boolean temporary, int serverMajor)
+            throws SQLException {
+        String export = serverMajor >= 15 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT";
+        String command = "CREATE_REPLICATION_SLOT " + name + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput " + export;
+        try (Statement statement = replicationConnection.createStatement();
+             ResultSet rs = statement.executeQuery(command)) {
             if (!rs.next()) throw new SQLException("CREATE_REPLICATION_SLOT " + name + " returned no row");
-            return new CreatedSlot(name, Lsn.parse(rs.getString("consistent_point")), rs.getString("snapshot_name"));
+            String snapshot = rs.getString("snapshot_name");
+            if (snapshot == null) throw new SQLException("CREATE_REPLICATION_SLOT " + name + " exported no snapshot");
+            return new CreatedSlot(name, Lsn.parse(rs.getString("consistent_point")), snapshot);
         }
     }
 
+    /** Whether the slot exists in the current database, according to {@code pg_replication_slots}. */
     public static boolean exists(Connection regular, SlotName name) throws SQLException {
         return describe(regular, name).isPresent();
     }
 
+    /** The slot's row of {@code pg_replication_slots} in the current database; empty if there is none. */
     public static Optional<SlotState> describe(Connection regular, SlotName name) throws SQLException {
-        boolean hasWalStatus = majorVersion(regular) >= 13;
-        try (PreparedStatement s = regular.prepareStatement("SELECT plugin, database, active, restart_lsn::text, confirmed_flush_lsn::text, "
-                + (hasWalStatus ? "wal_status" : "NULL::text") + " FROM pg_replication_slots WHERE slot_name = ?")) {
-            s.setString(1, name.value());
-            try (ResultSet rs = s.executeQuery()) {
+        String sql = "SELECT plugin, database, active, restart_lsn::text, confirmed_flush_lsn::text, wal_status"
+                + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()";
+        try (PreparedStatement statement = regular.prepareStatement(sql)) {
+            statement.setString(1, name.value());
+            try (ResultSet rs = statement.executeQuery()) {
                 if (!rs.next()) return Optional.empty();
                 return Optional.of(new SlotState(name, rs.getString(1), rs.getString(2), rs.getBoolean(3),
-                        Optional.ofNullable(rs.getString(4)).map(Lsn::parse), Optional.ofNullable(rs.getString(5)).map(Lsn::parse),
-                        Optional.ofNullable(rs.getString(6))));
+                        optionalLsn(rs.getString(4)), optionalLsn(rs.getString(5)), Optional.ofNullable(rs.getString(6))));
             }
         }
     }
 
-    /** Drops the slot once no process uses it, waiting up to {@code waitForInactive}; does nothing if it is gone. */
+    private static Optional<Lsn> optionalLsn(String text) {
+        return Optional.ofNullable(text).map(Lsn::parse);
+    }
+
+    /**
+     * Drops the slot once no walsender uses it. A consumer that just closed its stream may still hold the slot for a
+     * moment while its walsender exits, so this waits up to {@code waitForInactive} for {@code active = false}.
+     * Does nothing if the slot does not exist.
+     *
+     * @throws SQLException if the slot stays active past the wait, naming the process holding it
+     */
     public static void drop(Connection regular, SlotName name, Duration waitForInactive) throws SQLException {
         long deadline = System.nanoTime() + waitForInactive.toNanos();
         while (true) {
             Optional<SlotState> state = describe(regular, name);
             if (state.isEmpty()) return;
-            if (!state.get().active()) {
-                try (PreparedStatement s = regular.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
-                    s.setString(1, name.value());
-                    s.execute();
-                    return;
-                } catch (SQLException e) {
-                    // 55006: it became active again between the check and the drop; wait and retry
-                    if (!"55006".equals(e.getSQLState()) || System.nanoTime() > deadline) throw e;
-                }
-            } else if (System.nanoTime() > deadline) {
-                throw new SQLException("replication slot " + name + " is still in use after " + waitForInactive.toSeconds() + " s", "55006");
+            if (!state.get().active()) break;
+            if (System.nanoTime() > deadline) {
+                throw new SQLException("replication slot " + name + " is still active after " + waitForInactive
+                        + " (held by process " + activePid(regular, name) + "); stop its consumer, then drop it again");
             }
-            LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+            LockSupport.parkNanos(DROP_POLL.toNanos());
+        }
+        try (PreparedStatement statement = regular.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+            statement.setString(1, name.value());
+            statement.execute();
+        } catch (SQLException e) {
+            // A temporary slot can vanish between the check and the drop when its session ends.
+            if (!UNDEFINED_OBJECT.equals(e.getSQLState())) throw e;
         }
     }
 
-    private static int majorVersion(Connection connection) throws SQLException {
-        try (Statement s = connection.createStatement();
-             ResultSet rs = s.executeQuery("SELECT current_setting('server_version_num')::int / 10000")) {
-            rs.next();
-            return rs.getInt(1);
+    private static String activePid(Connection regular, SlotName name) throws SQLException {
+        try (PreparedStatement statement = regular.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?")) {
+            statement.setString(1, name.value());
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next() ? String.valueOf(rs.getObject(1)) : "none";
+            }
         }
     }
 }

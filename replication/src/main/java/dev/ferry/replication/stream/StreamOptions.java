@@ -1,31 +1,43 @@
 package dev.ferry.replication.stream;
 
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
- * Options of pgoutput for one stream.
- *
- * @param streaming ask the server to stream big in-progress transactions (protocol 2+, PostgreSQL 14+)
- * @param messages  also send logical decoding messages (PostgreSQL 14+)
+ * What START_REPLICATION asks pgoutput for: the protocol version, the publications to follow, whether in-progress
+ * transactions are streamed in blocks (protocol 2+), and whether {@code pg_logical_emit_message} messages are sent.
  */
 public record StreamOptions(int protocolVersion, List<String> publications, boolean streaming, boolean messages) {
     public StreamOptions {
+        if (protocolVersion < 1 || protocolVersion > 4) {
+            throw new IllegalArgumentException("unsupported pgoutput protocol version " + protocolVersion + ": expected 1 to 4");
+        }
+        if (publications.isEmpty()) throw new IllegalArgumentException("at least one publication is required");
+        if (streaming && protocolVersion < 2) {
+            throw new IllegalArgumentException("streaming in-progress transactions needs protocol version 2 or later, not " + protocolVersion);
+        }
         publications = List.copyOf(publications);
     }
 
-    /** The highest protocol the server speaks: 13 -> 1, 14 -> 2, 15 -> 3, 16+ -> 4; streaming on 14+ (not parallel). */
+    /**
+     * The highest protocol the server supports: 13 -> 1, 14 -> 2, 15 -> 3, 16+ -> 4. Streaming is 'on' (not
+     * 'parallel', so changes of one transaction never interleave with another's) and messages are on from 14.
+     */
     public static StreamOptions forServer(int serverMajor, List<String> publications) {
-        int version = serverMajor >= 16 ? 4 : serverMajor == 15 ? 3 : serverMajor == 14 ? 2 : 1;
-        return new StreamOptions(version, publications, serverMajor >= 14, serverMajor >= 14);
+        if (serverMajor < 13) throw new IllegalArgumentException("PostgreSQL " + serverMajor + " is not supported: need 13 or later");
+        int protocol = serverMajor == 13 ? 1 : serverMajor == 14 ? 2 : serverMajor == 15 ? 3 : 4;
+        return new StreamOptions(protocol, publications, serverMajor >= 14, serverMajor >= 14);
     }
 
-    /** The publication_names option: each name double-quoted, comma-separated. */
-    String publicationNames() {
-        StringBuilder names = new StringBuilder();
-        for (String publication : publications) {
-            if (names.length() > 0) names.append(',');
-            names.append('"').append(publication.replace("\"", "\"\"")).append('"');
-        }
-        return names.toString();
+    /**
+     * The {@code publication_names} option value: a comma-separated list of identifiers, each double-quoted so case,
+     * commas and spaces survive. pgjdbc wraps option values in single quotes without escaping them, so single quotes
+     * are doubled here.
+     */
+    String publicationNamesOption() {
+        return publications.stream()
+                .map(name -> '"' + name.replace("\"", "\"\"") + '"')
+                .collect(Collectors.joining(","))
+                .replace("'", "''");
     }
 }

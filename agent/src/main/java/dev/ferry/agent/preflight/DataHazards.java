@@ -1,0 +1,112 @@
+package dev.ferry.agent.preflight;
+
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.PhysicalTable;
+import dev.ferry.agent.db.QualifiedName;
+
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.ferry.agent.preflight.CheckFamily.fail;
+import static dev.ferry.agent.preflight.CheckFamily.pass;
+import static dev.ferry.agent.preflight.CheckFamily.warn;
+import static dev.ferry.agent.preflight.PreflightContext.column;
+import static dev.ferry.agent.preflight.PreflightContext.number;
+
+/** Data that logical replication cannot carry, or that the target cannot store. */
+final class DataHazards implements CheckFamily {
+    @Override
+    public List<CheckResult> run(PreflightContext c) throws SQLException {
+        List<CheckResult> results = new ArrayList<>();
+        long largeObjects = number(c.source, "SELECT count(*) FROM pg_largeobject_metadata");
+        results.add(largeObjects == 0
+                ? pass("large-objects", "no large objects")
+                : warn("large-objects", largeObjects + " large objects (pg_largeobject) on the source are not migrated",
+                "logical replication does not carry large objects, so they would be missing on the target.",
+                "copy them separately after the cutover (pg_dump --large-objects --data-only, or lo_export/lo_import), or store the data as bytea."));
+
+        List<String> unlogged = column(c.source, """
+                SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u' ORDER BY 1""");
+        results.add(unlogged.isEmpty()
+                ? pass("unlogged-tables", "no unlogged tables")
+                : warn("unlogged-tables", "unlogged tables are not migrated: " + String.join(", ", unlogged),
+                "unlogged tables are not written to WAL, so neither a slot nor a publication can follow them; their schema is copied, not their rows.",
+                unlogged.stream().map(t -> "ALTER TABLE " + t + " SET LOGGED;").reduce((a, b) -> a + "\n" + b).orElse("")
+                        + "\n(rewrites each table) or accept that they arrive empty."));
+
+        List<String> generated = column(c.source, """
+                SELECT DISTINCT format('%I.%I', n.nspname, c.relname) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE a.attgenerated <> '' AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1""");
+        results.add(pass("generated-columns", generated.isEmpty() ? "no generated columns"
+                : "generated columns in " + String.join(", ", generated) + " are handled: ferry leaves them out of the copy and the stream, and the target computes them"));
+
+        results.add(numericInfinity(c));
+
+        List<String> eventTriggers = column(c.source, "SELECT evtname FROM pg_event_trigger ORDER BY 1");
+        results.add(warn("ddl", eventTriggers.isEmpty() ? "DDL during the migration is not replicated"
+                        : "DDL during the migration is not replicated, and event triggers " + String.join(", ", eventTriggers) + " are not copied",
+                "a table created or altered on the source after the start is not followed; an altered column stops the stream with a message naming it.",
+                "freeze schema changes until the cutover; if one happens, apply the same DDL on the target and run `ferry run` again."
+                        + (eventTriggers.isEmpty() ? "" : " Recreate the event triggers on the target after the cutover.")));
+
+        List<String> missingCollations = new ArrayList<>();
+        for (String collation : column(c.source, """
+                SELECT DISTINCT co.collname FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
+                JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE co.collname NOT IN ('default', 'C', 'POSIX') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1""")) {
+            if (column(c.target, "SELECT 1 FROM pg_collation WHERE collname = ?", collation).isEmpty()) missingCollations.add(collation);
+        }
+        results.add(missingCollations.isEmpty()
+                ? pass("collations", "every collation the source's columns use exists on the target")
+                : fail("collations", "collations used by source columns are missing on the target: " + String.join(", ", missingCollations),
+                "the schema restore would fail on the columns that use them.",
+                "create them on the target (CREATE COLLATION ...), or install the ICU/libc locales they come from."));
+        return results;
+    }
+
+    /** Numeric Infinity exists from PostgreSQL 14; an older target rejects it, NaN it stores. */
+    private static CheckResult numericInfinity(PreflightContext c) throws SQLException {
+        if (c.targetMajor >= 14 || c.sourceMajor < 14) {
+            return pass("numeric-infinity", "the target can store every numeric value the source can hold");
+        }
+        if (c.config.numericNanInf() == MigrationConfig.NumericNanInf.NULL) {
+            return pass("numeric-infinity", "--numeric-nan-inf null: NaN and Infinity in numeric columns become NULL on the PostgreSQL " + c.targetMajor + " target, counted per table");
+        }
+        List<String> found = new ArrayList<>();
+        boolean anyNumeric = false;
+        for (var table : c.tables) {
+            for (PhysicalTable leaf : table.physical()) {
+                for (String column : leaf.numericColumns()) {
+                    anyNumeric = true;
+                    if (hasInfinity(c, leaf.name(), column)) found.add(leaf.name() + "." + QualifiedName.quote(column));
+                }
+            }
+        }
+        String fix = "run with --numeric-nan-inf null (writes NULL and counts them per table), or migrate to PostgreSQL 14 or newer.";
+        if (!found.isEmpty()) {
+            return fail("numeric-infinity", "numeric Infinity values in " + String.join(", ", found) + " cannot be stored on the PostgreSQL " + c.targetMajor + " target",
+                    "numeric Infinity exists from PostgreSQL 14 on; the copy would stop at the first one.", fix);
+        }
+        return anyNumeric
+                ? warn("numeric-infinity", "no numeric Infinity on the source now, but the PostgreSQL " + c.targetMajor + " target could not store one written later",
+                "the stream would stop at the first numeric Infinity the application writes.", fix)
+                : pass("numeric-infinity", "no numeric columns");
+    }
+
+    private static boolean hasInfinity(PreflightContext c, QualifiedName table, String column) throws SQLException {
+        try (Statement s = c.source.createStatement()) {
+            s.execute("SET statement_timeout = '10s'");
+            try {
+                return s.executeQuery("SELECT 1 FROM ONLY " + table + " WHERE " + QualifiedName.quote(column) + " IN ('Infinity', '-Infinity') LIMIT 1").next();
+            } catch (SQLException timeout) {
+                return false; // too big to scan quickly: the WARN below still applies
+            } finally {
+                s.execute("RESET statement_timeout");
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.ferry.agent.preflight;
+
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.SourceTable;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import static dev.ferry.agent.preflight.CheckFamily.pass;
+import static dev.ferry.agent.preflight.CheckFamily.warn;
+import static dev.ferry.agent.preflight.PreflightContext.value;
+
+/**
+ * Tables whose rows UPDATE and DELETE cannot identify. ferry still migrates them, through a publication of inserts
+ * and truncates only (so the application's own updates keep working), and says exactly how to fix each one.
+ */
+final class TupleIdentifiers implements CheckFamily {
+    /** A unique index that can serve as replica identity: not partial, immediate, no expressions, NOT NULL columns. */
+    private static final String CANDIDATE_INDEX = """
+            SELECT i.indexrelid::regclass::text FROM pg_index i
+            WHERE i.indrelid = ?::regclass AND i.indisunique AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
+              AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
+            ORDER BY i.indnatts LIMIT 1""";
+
+    @Override
+    public List<CheckResult> run(PreflightContext c) throws SQLException {
+        List<SourceTable> unidentified = c.tables.stream().filter(t -> !t.identified()).toList();
+        if (unidentified.isEmpty()) {
+            return List.of(pass("tuple-identifier", "every table has a primary key or replica identity (" + c.tables.size() + " tables)"));
+        }
+        List<String> fixes = new ArrayList<>();
+        for (SourceTable table : unidentified) {
+            List<QualifiedName> targets = table.partitioned() && !table.leavesWithoutIdentity().isEmpty()
+                    ? table.leavesWithoutIdentity() : List.of(table.name());
+            for (QualifiedName name : targets) fixes.add(fixFor(c, name));
+        }
+        String names = unidentified.stream().map(t -> t.name()
+                + (t.leavesWithoutIdentity().isEmpty() ? "" : " (partitions " + t.leavesWithoutIdentity().stream().map(QualifiedName::toString)
+                .collect(Collectors.joining(", ")) + ")")).collect(Collectors.joining(", "));
+        return List.of(warn("tuple-identifier", "no tuple identifier for UPDATE/DELETE in " + unidentified.size() + " tables: " + names,
+                "PostgreSQL cannot identify their rows in UPDATE or DELETE, so those changes cannot be replayed on the target; ferry copies these tables"
+                        + " and then follows only their INSERTs and TRUNCATEs. Replica identity is set per partition: the root's does not apply to its children.",
+                String.join("\n", fixes) + "\nthen run `ferry preflight` again. To leave a table out instead: --exclude-table schema.table"));
+    }
+
+    private static String fixFor(PreflightContext c, QualifiedName table) throws SQLException {
+        Optional<String> index = value(c.source, CANDIDATE_INDEX, table.toString());
+        return index.map(i -> "ALTER TABLE " + table + " REPLICA IDENTITY USING INDEX " + i + ";")
+                .orElse("ALTER TABLE " + table + " REPLICA IDENTITY FULL;  -- or add a primary key");
+    }
+}
