@@ -5,7 +5,7 @@ set -uo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/.." && pwd)"
-FERRY_BIN="${FERRY_BIN:-$REPO/ferry}"   # override only to test the harness' failure handling
+FERRY_BIN="$REPO/ferry"
 UTIL="$BENCH_DIR/lib/util.py"
 PGBIN=/usr/lib/postgresql/15/bin
 export PATH="$PGBIN:$PATH"
@@ -72,6 +72,7 @@ Options:
   --no-docs          do not write docs/benchmarks.md
   --no-build         do not run ./mvnw package (use the existing agent/target/ferry.jar)
   --no-install       never call apt-get
+  --ferry PATH       use this ferry launcher (e.g. of another checkout) as is, without building it
   -h, --help         this text
 
 Results (raw rows, ferry's logs, GC logs) go to bench/results/<timestamp>/.
@@ -99,6 +100,7 @@ while [ $# -gt 0 ]; do
     --no-docs) WRITE_DOCS=0; shift ;;
     --no-build) BUILD=0; shift ;;
     --no-install) INSTALL=0; shift ;;
+    --ferry) FERRY_BIN="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; BUILD=0; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -158,10 +160,12 @@ build_ferry() {
   if [ "$BUILD" = 1 ]; then
     log "building ferry (./mvnw -q -DskipTests package)"
     if ! (cd "$REPO" && ./mvnw -q -DskipTests package) >"$OUT/build.log" 2>&1; then
-      FERRY_BROKEN="build failed: $(grep -m1 -E 'ERROR' "$OUT/build.log" | cut -c1-150)"
+      local why; why=$(grep -m1 -E '\.java:\[|ERROR\] Failed' "$OUT/build.log" | sed "s|$REPO/||; s/^\[ERROR\] //")
+      FERRY_BROKEN="build failed: ${why:-see build.log}"; FERRY_BROKEN="${FERRY_BROKEN:0:160}"
     fi
   fi
-  [ -n "$FERRY_BROKEN" ] || [ -f "$REPO/agent/target/ferry.jar" ] || FERRY_BROKEN="agent/target/ferry.jar missing"
+  [ -n "$FERRY_BROKEN" ] || [ -x "$FERRY_BIN" ] || FERRY_BROKEN="$FERRY_BIN missing"
+  [ -n "$FERRY_BROKEN" ] || [ "$FERRY_BIN" != "$REPO/ferry" ] || [ -f "$REPO/agent/target/ferry.jar" ] || FERRY_BROKEN="agent/target/ferry.jar missing"
   [ -z "$FERRY_BROKEN" ] || log "ferry unusable: $FERRY_BROKEN"
 }
 
@@ -294,6 +298,7 @@ ferry_start() { # LABEL SOURCE_URI TARGET_URI  (log dir and GC log per label)
   local label="$1" s="$2" t="$3" dir="$OUT/ferry/$1"
   mkdir -p "$dir"
   FERRY_OUT="$dir/console.log"; FERRY_GC="$dir/gc.log"
+  date +%s.%N >"$dir/started_at"
   FERRY_JAVA_OPTS="$FERRY_HEAP -Xlog:gc:file=$FERRY_GC:uptime" \
     "$FERRY_BIN" run --source "$s" --target "$t" --jobs "$JOBS" --log-dir "$dir" \
       --work-dir "$WORK/ferry-work" --slot ferry_bench >>"$FERRY_OUT" 2>&1 &
@@ -625,7 +630,12 @@ machine_info() {
     echo "postgresql=$(postgres --version | sed 's/postgres (PostgreSQL) //')"
     echo "pgcopydb=$(pgcopydb --version 2>/dev/null | grep -m1 'pgcopydb version' | sed 's/.*version //')"
     echo "java=$(java -version 2>&1 | head -1)"
-    echo "ferry=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null) ($(cd "$REPO" && git log -1 --format=%s 2>/dev/null | cut -c1-70))"
+    local fdir; fdir="$(dirname "$FERRY_BIN")"
+    if git -C "$fdir" rev-parse HEAD >/dev/null 2>&1; then
+      echo "ferry=$(git -C "$fdir" rev-parse --short HEAD) ($(git -C "$fdir" log -1 --format=%s | cut -c1-70))"
+    else
+      echo "ferry=$(cat "$fdir/.ferry-commit" 2>/dev/null || echo "$FERRY_BIN")"
+    fi
     echo "scale=$SCALE"
     echo "runs=$RUNS"
     echo "db_mb=$((DB_BYTES / 1048576))"
@@ -637,6 +647,7 @@ machine_info() {
     echo "jobs=$JOBS"
     echo "ferry_heap=$FERRY_HEAP"
     echo "command=$COMMAND_LINE"
+    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   } >"$OUT/machine.txt"
 }
 
@@ -678,5 +689,6 @@ fi
 
 docs_arg=()
 [ "$WRITE_DOCS" = 1 ] && docs_arg=(--docs "$REPO/docs/benchmarks.md")
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 python3 "$BENCH_DIR/lib/report.py" "$OUT" "${docs_arg[@]}" | tee "$OUT/report.md"
 log "done: $OUT"

@@ -204,44 +204,66 @@ def verdicts(data, errors):
     return "\n".join(out)
 
 
-def ferry_time(out):
-    """Where ferry's copy time goes, from the first copy run's logs."""
-    dirs = sorted(glob.glob(os.path.join(out, "ferry", "copy-r*")))
-    if not dirs:
-        return ""
-    d = dirs[0]
-    lines = []
-    stamps = []
-    pat = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)Z?\s+(.*)$")
-    try:
-        with open(os.path.join(d, "ferry.log"), errors="replace") as f:
-            for line in f:
-                m = pat.match(line)
-                if m:
-                    stamps.append((m.group(1), m.group(2)))
-    except OSError:
-        return ""
-    from datetime import datetime
-
-    def ts(s):
-        s = s.replace(",", ".").replace("T", " ")
-        for form in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
-            try:
-                return datetime.strptime(s, form)
-            except ValueError:
-                pass
+def _log_time(line):
+    from datetime import datetime, timezone
+    m = re.match(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+)Z", line)
+    if not m:
         return None
+    return datetime.strptime(m.group(1) + " " + m.group(2), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
 
-    if not stamps:
+
+def ferry_time(out):
+    """Where ferry's copy time goes: phases from its ferry.log per copy run (median over runs), largest tables."""
+    phases = defaultdict(list)
+    tables = defaultdict(list)
+    for d in sorted(glob.glob(os.path.join(out, "ferry", "copy-r*"))):
+        try:
+            with open(os.path.join(d, "started_at")) as f:
+                started = float(f.read())
+            with open(os.path.join(d, "ferry.log"), errors="replace") as f:
+                log = f.readlines()
+        except (OSError, ValueError):
+            continue
+        marks = {}
+        first = None
+        for line in log:
+            t = _log_time(line)
+            if t is None:
+                continue
+            first = first or t
+            m = re.search(r"ferry phase: (\S+)", line)
+            if m and m.group(1) not in marks:
+                marks[m.group(1)] = t
+            m = re.search(r'copied "([^"]+)"\."([^"]+)": ([\d,]+) rows, ([\d.]+ [kMG]?B) in ([\d.]+) s', line)
+            if m:
+                tables[m.group(2)].append((float(m.group(5)), m.group(3), m.group(4)))
+        if not first or not {"copy", "post-data", "stream"} <= marks.keys():
+            continue
+        phases["JVM start until ferry's first log line"].append(first - started)
+        phases["preflight, publications, slot, pre-data schema"].append(marks["copy"] - first)
+        phases["data copy (COPY, --jobs workers)"].append(marks["post-data"] - marks["copy"])
+        phases["post-data: indexes, constraints (pg_restore --jobs)"].append(marks["stream"] - marks["post-data"])
+    if not phases:
         return ""
-    t0 = ts(stamps[0][0])
-    keys = ("created slot", "dumped", "restored", "copying", "copy finished", "phase:", "streaming from")
-    for s, text in stamps:
-        if any(k in text.lower() for k in keys):
-            t = ts(s)
-            off = f"{(t - t0).total_seconds():7.1f} s" if t and t0 else s
-            lines.append(f"    {off}  {text[:160]}")
-    return "\n".join(lines[:40])
+    lines = ["| part of ferry's initial copy | seconds (median) | share |", "|---|---|---|"]
+    total = sum(statistics.median(v) for v in phases.values())
+    for k, v in phases.items():
+        med = statistics.median(v)
+        lines.append(f"| {k} | {med:.1f} | {100 * med / total:.0f}% |")
+    lines.append(f"| total until phase `stream` | {total:.1f} | |")
+    units = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+
+    def size(text):
+        n, u = text.split()
+        return float(n) * units.get(u, 1)
+
+    big = sorted(tables.items(), key=lambda kv: -size(kv[1][0][2]))[:4]
+    if big:
+        lines.append("")
+        lines.append("Largest tables in the first copy run (ferry's `copied` lines; the time is when the table was done, "
+                     "counted from the start of the data copy): "
+                     + "; ".join(f"{name} {v[0][1]} rows, {v[0][2]} at {v[0][0]:.1f} s" for name, v in big) + ".")
+    return "\n".join(lines)
 
 
 def docs(out, path, tab, ver):
@@ -318,11 +340,9 @@ Raw rows, ferry's logs and GC logs of a run: `bench/results/<timestamp>/` (not c
         text += f"""
 ## Where ferry's copy time goes
 
-From ferry's log of the first copy run (seconds since its first line):
+From ferry's own logs (`ferry.log` of each copy run; phase changes as ferry records them):
 
-```
 {timeline}
-```
 """
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "NOTES.md")
     if os.path.exists(notes):
