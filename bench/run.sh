@@ -55,7 +55,7 @@ Then prints one table (median and min-max over runs, ratios ferry/peer) and writ
 Installs postgresql-15, postgresql-client-15, pgcopydb (and a JDK, python3) with apt-get when missing.
 
 Options:
-  --scale N          pgbench scale; the whole database is about 110 MB per unit (default $SCALE)
+  --scale N          pgbench scale; the source database is about 130 MB per unit (default $SCALE)
   --runs N           runs per measurement (default $RUNS)
   --sections LIST    any of copy,stream,huge (default $SECTIONS)
   --tools LIST       any of ferry,pgcopydb,pgdump,native (default $TOOLS)
@@ -543,7 +543,7 @@ stream_session() { # TOOL RUN
   cpu_mark
   sample_lag_bytes "$tool" "$f" "$stop" & pid=$!
   printf 'INSERT INTO bench_lag (src_ts) VALUES (clock_timestamp());\n' >"$WORK/lag.sql"
-  pgbench -n -M prepared -c 2 -j 2 -R "$LAG_RATE" -T "$LAG_SECONDS" \
+  pgbench -n -M prepared -c 4 -j 2 -R "$LAG_RATE" -T "$LAG_SECONDS" \
     -b tpcb-like@99 -f "$WORK/lag.sql@1" -p "$SRC_PORT" "$DB" >>"$OUT/pgbench.log" 2>&1 || log "pgbench -R failed"
   touch "$stop"; wait "$pid" 2>/dev/null
   marker lag
