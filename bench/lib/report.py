@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Turns bench/results/<stamp>/results.tsv into the results table (stdout) and, with --docs FILE, docs/benchmarks.md.
+
+results.tsv rows: section, tool, run, metric, value ('error' rows carry the reason a run failed).
+"""
+import glob
+import os
+import re
+import statistics
+import sys
+from collections import defaultdict
+
+TOOLS = ["ferry", "pgcopydb", "pgdump", "native"]
+HEAD = {"ferry": "ferry", "pgcopydb": "pgcopydb clone", "pgdump": "pg_dump -Fd \\| pg_restore", "native": "native subscription"}
+
+# label, section, metric, lower_is_better (None: no ratio), decimals
+ROWS = [
+    ("**Initial copy** wall time, s", "copy", "wall_s", True, 1),
+    ("Initial copy MB/s (source DB size / wall)", "copy", "mb_per_s", False, 1),
+    ("Initial copy CPU s, source server", "copy", "cpu_source_s", True, 1),
+    ("Initial copy CPU s, target server", "copy", "cpu_target_s", True, 1),
+    ("Initial copy CPU s, tool", "copy", "cpu_tool_s", True, 1),
+    ("Initial copy row counts equal", "copy", "verified", None, 0),
+    ("**Apply** backlog: seconds to catch up", "apply", "catchup_s", True, 1),
+    ("Apply: transactions/s", "apply", "tx_per_s", False, 0),
+    ("Apply: row changes/s", "apply", "rows_per_s", False, 0),
+    ("Apply: of which ferry's restart until streaming, s", "apply", "startup_s", None, 1),
+    ("Apply CPU s, source server", "apply", "cpu_source_s", True, 1),
+    ("Apply CPU s, target server", "apply", "cpu_target_s", True, 1),
+    ("Apply CPU s, tool", "apply", "cpu_tool_s", True, 1),
+    ("**Steady lag** p50, s", "lag", "p50_s", True, 3),
+    ("Steady lag p99, s", "lag", "p99_s", True, 3),
+    ("Steady lag max, s", "lag", "max_s", True, 3),
+    ("Steady lag p50, bytes", "lag", "p50_bytes", True, 0),
+    ("Steady lag p99, bytes", "lag", "p99_bytes", True, 0),
+    ("Steady lag CPU s, tool", "lag", "cpu_tool_s", True, 1),
+    ("**Big transaction**: visible on target after its commit, s", "bulk", "visible_s", True, 1),
+    ("**ferry memory** peak heap MB, initial copy", "copy", "heap_peak_mb", None, 0),
+    ("ferry heap after GC (live set), max MB, initial copy", "copy", "heap_live_mb", None, 0),
+    ("ferry peak RSS MB, initial copy", "copy", "rss_peak_mb", None, 0),
+    ("ferry peak heap MB, apply backlog", "apply", "heap_peak_mb", None, 0),
+    ("ferry heap after GC (live set), max MB, apply backlog", "apply", "heap_live_mb", None, 0),
+    ("ferry peak RSS MB, apply backlog", "apply", "rss_peak_mb", None, 0),
+    ("ferry peak heap MB, steady lag", "lag", "heap_peak_mb", None, 0),
+    ("ferry heap after GC (live set), max MB, steady lag", "lag", "heap_live_mb", None, 0),
+    ("ferry peak RSS MB, steady lag", "lag", "rss_peak_mb", None, 0),
+    ("ferry peak heap MB, big transaction", "bulk", "heap_peak_mb", None, 0),
+    ("ferry heap after GC (live set), max MB, big transaction", "bulk", "heap_live_mb", None, 0),
+    ("ferry peak RSS MB, big transaction", "bulk", "rss_peak_mb", None, 0),
+    ("ferry peak heap MB, copy of huge values", "huge", "heap_peak_mb", None, 0),
+    ("ferry heap after GC (live set), max MB, copy of huge values", "huge", "heap_live_mb", None, 0),
+    ("ferry peak RSS MB, copy of huge values", "huge", "rss_peak_mb", None, 0),
+    ("ferry copy of huge values: wall, s", "huge", "wall_s", None, 1),
+]
+
+
+def load(out):
+    data = defaultdict(lambda: defaultdict(list))   # (section, tool) -> metric -> [values]
+    errors = defaultdict(list)                       # (section, tool) -> [(run, reason)]
+    runs = defaultdict(set)
+    with open(os.path.join(out, "results.tsv")) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 5:
+                continue
+            section, tool, run, metric, value = parts
+            runs[(section, tool)].add(run)
+            if metric == "error":
+                errors[(section, tool)].append((run, value))
+            else:
+                data[(section, tool)][metric].append(value)
+    return data, errors, runs
+
+
+def machine(out):
+    m = {}
+    try:
+        with open(os.path.join(out, "machine.txt")) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition("=")
+                m[k] = v
+    except OSError:
+        pass
+    return m
+
+
+def num(values):
+    out = []
+    for v in values:
+        try:
+            out.append(float(v))
+        except ValueError:
+            pass
+    return out
+
+
+def fmt(x, d):
+    if d == 0:
+        return f"{x:,.0f}"
+    return f"{x:,.{d}f}"
+
+
+SHOWN = set()   # (section, tool) whose failure reason the table already shows
+
+
+def cell(data, errors, section, tool, metric, d):
+    vals = data.get((section, tool), {}).get(metric, [])
+    errs = errors.get((section, tool), [])
+    # stream-session failures are recorded under 'stream' and void every streaming row
+    if section in ("apply", "lag", "bulk"):
+        errs = errs + errors.get(("stream", tool), [])
+    if not vals:
+        if errs:
+            if (section, tool) in SHOWN:
+                return "—"
+            SHOWN.add((section, tool))
+            return "FAILED (" + errs[0][1].replace("|", "\\|")[:160] + ")"
+        return ""
+    if metric == "verified":
+        ok = sum(1 for v in vals if v == "yes")
+        return f"{ok} of {len(vals)} runs" if ok != len(vals) else "yes"
+    n = num(vals)
+    med = statistics.median(n)
+    s = fmt(med, d)
+    if len(n) > 1:
+        s += f" ({fmt(min(n), d)}–{fmt(max(n), d)})"
+    if errs:
+        s += f" [{len(errs)} run(s) failed]"
+    return s
+
+
+def median(data, section, tool, metric):
+    n = num(data.get((section, tool), {}).get(metric, []))
+    return statistics.median(n) if n else None
+
+
+def ratio_cell(data, section, metric, lower):
+    if lower is None:
+        return ""
+    f = median(data, section, "ferry", metric)
+    if f is None:
+        return ""
+    parts = []
+    for peer in ("pgcopydb", "pgdump", "native"):
+        p = median(data, section, peer, metric)
+        if p:
+            parts.append(f"{f / p:.2f}× {'pg_dump' if peer == 'pgdump' else peer}")
+    return ", ".join(parts)
+
+
+def table(data, errors, runs):
+    present = [t for t in TOOLS if any(k[1] == t for k in runs)]
+    lines = ["| measurement | " + " | ".join(HEAD[t] for t in present) + " | ferry / peer |",
+             "|---|" + "---|" * len(present) + "---|"]
+    for label, section, metric, lower, d in ROWS:
+        cells = [cell(data, errors, section, t, metric, d) for t in present]
+        if not any(cells):
+            continue
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio_cell(data, section, metric, lower)} |")
+    return "\n".join(lines)
+
+
+def verdicts(data, errors):
+    out = []
+
+    def status(ok):
+        return "**met**" if ok else "**not met**"
+
+    f = median(data, "copy", "ferry", "wall_s")
+    c = median(data, "copy", "pgcopydb", "wall_s")
+    p = median(data, "copy", "pgdump", "wall_s")
+    if f is None:
+        why = errors.get(("copy", "ferry"), [("", "not measured")])[0][1]
+        out.append(f"- Copy ≤ 0.8× pgcopydb and ≤ 0.7× pg_dump|pg_restore: **not measured** (ferry: {why}).")
+    else:
+        if c:
+            out.append(f"- Copy ≤ 0.8× pgcopydb: {status(f / c <= 0.8)} ({f / c:.2f}×: {f:.1f} s vs {c:.1f} s).")
+        if p:
+            out.append(f"- Copy ≤ 0.7× pg_dump|pg_restore: {status(f / p <= 0.7)} ({f / p:.2f}×: {f:.1f} s vs {p:.1f} s).")
+    f = median(data, "apply", "ferry", "tx_per_s")
+    n = median(data, "apply", "native", "tx_per_s")
+    if f is None or not n:
+        why = (errors.get(("apply", "ferry")) or errors.get(("stream", "ferry")) or [("", "not measured")])[0][1]
+        out.append(f"- Apply ≥ 2× native: **not measured** ({'ferry: ' + why if f is None else 'native not measured'}).")
+    else:
+        out.append(f"- Apply ≥ 2× native: {status(f / n >= 2)} ({f / n:.2f}×: {f:,.0f} vs {n:,.0f} transactions/s).")
+    f = median(data, "lag", "ferry", "p99_s")
+    if f is None:
+        why = (errors.get(("lag", "ferry")) or errors.get(("stream", "ferry")) or [("", "not measured")])[0][1]
+        out.append(f"- p99 lag < 1 s: **not measured** (ferry: {why}).")
+    else:
+        worst = max(num(data[("lag", "ferry")]["p99_s"]))
+        out.append(f"- p99 lag < 1 s: {status(worst < 1)} (median p99 {f:.3f} s, worst run {worst:.3f} s).")
+    heaps = []
+    for section in ("copy", "apply", "lag", "bulk", "huge"):
+        heaps += num(data.get((section, "ferry"), {}).get("heap_peak_mb", []))
+    oom = [r for k, v in errors.items() if k[1] == "ferry" for r in v if "OutOfMemory" in r[1]]
+    live = []
+    for section in ("copy", "apply", "lag", "bulk", "huge"):
+        live += num(data.get((section, "ferry"), {}).get("heap_live_mb", []))
+    if heaps:
+        ok = max(heaps) <= 256 and not oom
+        out.append(f"- Heap ≤ 256 MB: {status(ok)} (every ferry run had `-Xmx256m`"
+                   + (f"; OutOfMemoryError in {len(oom)} run(s)" if oom else " and none ran out of memory")
+                   + f"; largest heap occupancy before a GC {max(heaps):.0f} MB, largest live set after a GC "
+                   + f"{max(live) if live else 0:.0f} MB: G1 lets garbage fill the heap it is given, so the live set is what ferry needs).")
+    else:
+        out.append("- Heap ≤ 256 MB: **not measured** (no ferry run reached a GC).")
+    return "\n".join(out)
+
+
+def _log_time(line):
+    from datetime import datetime, timezone
+    m = re.match(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+)Z", line)
+    if not m:
+        return None
+    return datetime.strptime(m.group(1) + " " + m.group(2), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+
+
+def ferry_time(out):
+    """Where ferry's copy time goes: phases from its ferry.log per copy run (median over runs), largest tables."""
+    phases = defaultdict(list)
+    tables = defaultdict(list)
+    for d in sorted(glob.glob(os.path.join(out, "ferry", "copy-r*"))):
+        try:
+            with open(os.path.join(d, "started_at")) as f:
+                started = float(f.read())
+            with open(os.path.join(d, "ferry.log"), errors="replace") as f:
+                log = f.readlines()
+        except (OSError, ValueError):
+            continue
+        marks = {}
+        first = None
+        for line in log:
+            t = _log_time(line)
+            if t is None:
+                continue
+            first = first or t
+            m = re.search(r"ferry phase: (\S+)", line)
+            if m and m.group(1) not in marks:
+                marks[m.group(1)] = t
+            m = re.search(r'copied "([^"]+)"\."([^"]+)": ([\d,]+) rows, ([\d.]+ [kMG]?B) in ([\d.]+) s', line)
+            if m:
+                tables[m.group(2)].append((float(m.group(5)), m.group(3), m.group(4)))
+        if not first or not {"copy", "post-data", "stream"} <= marks.keys():
+            continue
+        phases["JVM start until ferry's first log line"].append(first - started)
+        phases["preflight, publications, slot, pre-data schema"].append(marks["copy"] - first)
+        phases["data copy (COPY, --jobs workers)"].append(marks["post-data"] - marks["copy"])
+        phases["post-data: indexes, constraints (pg_restore --jobs)"].append(marks["stream"] - marks["post-data"])
+    if not phases:
+        return ""
+    lines = ["| part of ferry's initial copy | seconds (median) | share |", "|---|---|---|"]
+    total = sum(statistics.median(v) for v in phases.values())
+    for k, v in phases.items():
+        med = statistics.median(v)
+        lines.append(f"| {k} | {med:.1f} | {100 * med / total:.0f}% |")
+    lines.append(f"| total until phase `stream` | {total:.1f} | |")
+    units = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+
+    def size(text):
+        n, u = text.split()
+        return float(n) * units.get(u, 1)
+
+    big = sorted(tables.items(), key=lambda kv: -size(kv[1][0][2]))[:4]
+    if big:
+        lines.append("")
+        lines.append("Largest tables in the first copy run (ferry's `copied` lines; the time is when the table was done, "
+                     "counted from the start of the data copy): "
+                     + "; ".join(f"{name} {v[0][1]} rows, {v[0][2]} at {v[0][0]:.1f} s" for name, v in big) + ".")
+    return "\n".join(lines)
+
+
+def docs(out, path, tab, ver):
+    m = machine(out)
+    rel = os.path.relpath(out, os.path.dirname(os.path.dirname(path)))
+    timeline = ferry_time(out)
+    text = f"""# Benchmarks
+
+Measured with `bench/run.sh` (not part of `./mvnw verify`). It starts two local PostgreSQL servers, builds the dataset
+and measures ferry against its peers on the same servers, each measurement {m.get('runs', '?')} time(s): median, and
+min–max in parentheses.
+
+## How to run
+
+```
+bench/run.sh                      # scale 10, 3 runs (installs postgresql-15, postgresql-client-15, pgcopydb if missing)
+bench/run.sh --scale 1 --runs 1 --backlog 20000 --lag-seconds 10 --bulk-rows 200000   # a quick check
+bench/run.sh --help               # every option
+```
+Raw rows, ferry's logs and GC logs of a run: `bench/results/<timestamp>/` (not committed).
+
+## This run
+
+- Command: `{m.get('command', '?')}`
+- Date (UTC): {m.get('date_utc', '?')}
+- Machine: {m.get('nproc', '?')} cores ({m.get('cpu', '?')}), {m.get('memory', '?')} memory, {m.get('os', '?')}
+- PostgreSQL {m.get('postgresql', '?')} (source and target on this machine, 127.0.0.1), pgcopydb {m.get('pgcopydb', '?')}, {m.get('java', '?')}
+- ferry: commit {m.get('ferry', '?')}, heap `{m.get('ferry_heap', '?')}`, `--jobs {m.get('jobs', '?')}`
+- Dataset: pgbench scale {m.get('scale', '?')} + wide TOASTed table + partitioned table + table without primary key +
+  big_orders (larger than all others together): source database {m.get('db_mb', '?')} MB
+- Apply backlog: {m.get('backlog', '?')} pgbench TPC-B transactions; steady lag: pgbench `-R {m.get('lag_rate', '?')}` for
+  {m.get('lag_seconds', '?')} s; big transaction: {m.get('bulk_rows', '?')} rows inserted in one transaction; huge values: {m.get('huge_mb', '?')} MB each
+
+## Results
+
+{tab}
+
+## Targets
+
+{ver}
+
+## Method
+
+- **Initial copy**: the target database is dropped and created empty before every run. ferry: `ferry run --jobs 2`
+  from its start until `ferry.migration.phase` on the target reads `stream` (schema, data and indexes done; JVM start
+  included), then `ferry cutover`. pgcopydb: `pgcopydb clone --table-jobs 2 --index-jobs 2`. pg_dump: `pg_dump -Fd -j2`
+  to a local directory, then `pg_restore -j2`, timed together. MB/s is the source's `pg_database_size` divided by the
+  wall time. CPU seconds of a server are those of its postmaster and all its processes (including exited backends,
+  from `/proc/<pid>/stat` cutime); a tool's are those of its process tree (`getrusage` of waited children; for ferry
+  the JVM's `/proc` times at the moment it reached `stream`). After every copy the row count of every table on the
+  target is compared with the source.
+- **Apply**: per consumer, a fresh target is brought to streaming (ferry: `ferry run` until phase `stream`, then SIGTERM;
+  native: schema with `pg_dump -s`, `CREATE SUBSCRIPTION ... WITH (copy_data = true)`, wait until every table is
+  ready, `DISABLE`). With the consumer stopped, pgbench (`-c 2 -j 2 -M prepared`, synchronous_commit off for the
+  generator only) runs the backlog, then a marker row is inserted. Timed from restarting `ferry run` (it resumes from
+  its slot) / `ALTER SUBSCRIPTION ENABLE` until the marker row is visible on the target. Row changes are the source's
+  `pg_stat_user_tables` insert+update+delete counts of the backlog.
+- **Steady lag**: pgbench `-R` (`-c 4 -j 2`, synchronous_commit on) with 1% of transactions inserting `clock_timestamp()` into `bench_lag`; on the target a
+  `BEFORE INSERT` trigger (`ENABLE ALWAYS`, so it fires under `session_replication_role = replica`) stamps the arrival
+  time; lag in seconds = arrival − source time of every such row (arrival is stamped inside the applying transaction,
+  so a consumer's own commit delay after that row is not included). Lag in bytes is sampled every 0.5 s:
+  `pg_current_wal_lsn()` on the source minus ferry's `ferry.migration.applied_lsn`, or minus the subscription's
+  `pg_stat_replication.replay_lsn` for native.
+- **Big transaction**: one `INSERT ... SELECT generate_series` of the given number of rows on the source while the
+  consumer streams; timed from its commit until a marker inserted after it is visible on the target.
+- **Memory**: ferry runs with `FERRY_JAVA_OPTS="-Xmx256m -Xlog:gc:file=..."`. Peak heap is the largest heap occupancy
+  before any GC in the window (from the GC log); peak RSS is `VmHWM` from `/proc/<pid>/status`, reset through
+  `/proc/<pid>/clear_refs` at the start of each window. The "huge values" run copies a separate database whose table
+  holds 4 rows with one random {m.get('huge_mb', '?')} MB bytea or text value each.
+- Both servers and all tools share the machine's {m.get('nproc', '?')} cores; servers use `shared_buffers = 1GB`,
+  `wal_level = logical`, `max_wal_size = 8GB`, fsync on.
+"""
+    if timeline:
+        text += f"""
+## Where ferry's copy time goes
+
+From ferry's own logs (`ferry.log` of each copy run; phase changes as ferry records them):
+
+{timeline}
+"""
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            text += "\n" + f.read()
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main(argv):
+    out = argv[0]
+    path = None
+    if "--docs" in argv:
+        path = argv[argv.index("--docs") + 1]
+    data, errors, runs = load(out)
+    tab = table(data, errors, runs)
+    ver = verdicts(data, errors)
+    m = machine(out)
+    print(f"\nscale {m.get('scale', '?')}, {m.get('runs', '?')} run(s), source database {m.get('db_mb', '?')} MB; "
+          "median (min–max)\n")
+    print(tab)
+    print()
+    print(ver)
+    if path:
+        docs(out, path, tab, ver)
+        print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
