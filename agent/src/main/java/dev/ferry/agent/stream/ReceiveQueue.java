@@ -77,6 +77,7 @@ final class ReceiveQueue {
     }
 
     private static long size(Received item) {
-        return item instanceof Received.Messages m ? m.bytes() + 64L * m.wals().size() : 64L;
+        // Decoded messages hold their values as Java strings and objects: count them at about four times their wire size.
+        return item instanceof Received.Messages m ? 4 * m.bytes() + 128L * m.wals().size() : 64L;
     }
 }

@@ -59,9 +59,12 @@ public final class StreamStage {
     private static final long COMMIT_CHANGES = 20_000;
     private static final long COMMIT_NANOS = Duration.ofMillis(500).toNanos();
     private static final long HEARTBEAT_NANOS = Duration.ofSeconds(1).toNanos();
-    /** The reader may run this far ahead of the apply thread. */
-    private static final int QUEUE_MESSAGES = 50_000;
-    private static final long QUEUE_BYTES = 32L * 1024 * 1024;
+    /**
+     * The reader may run this far ahead of the apply thread: batches (of up to 1,024 messages) and wire bytes.
+     * Decoded messages take several times their wire size on the heap, so the byte budget stays small.
+     */
+    private static final int QUEUE_BATCHES = 16;
+    private static final long QUEUE_BYTES = 8L * 1024 * 1024;
     private static final long PROGRESS_NANOS = Duration.ofSeconds(10).toNanos();
 
     private final MigrationConfig config;
@@ -121,7 +124,7 @@ public final class StreamStage {
             spilled = spill;
             applier = new Applier(applyConnection, state, config.numericNanInf());
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
-            queue = new ReceiveQueue(QUEUE_MESSAGES, QUEUE_BYTES);
+            queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
             reader = new StreamReader(stream, queue, startLsn);
             Thread readerThread = new Thread(reader, "ferry-stream-reader");
             readerThread.setDaemon(true);

@@ -3,9 +3,6 @@ package dev.ferry.agent.e2e;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
-import dev.ferry.testing.TestPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -20,22 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The speed-ups leave the target exactly like the source: a split table's parallel copy, batching, coalescing. */
 @Timeout(240)
-class FastPathsTest {
-    private static TestPostgres source;
-    private static TestPostgres target;
-
-    @BeforeAll
-    static void startServers() {
-        source = TestPostgres.start();
-        target = TestPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServers() {
-        if (source != null) source.close();
-        if (target != null) target.close();
-    }
-
+class FastPathsTest extends TwoServers {
     @Test
     void bigTableSplitIntoPageRangesIsCopiedInParallelIdentically() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "split");

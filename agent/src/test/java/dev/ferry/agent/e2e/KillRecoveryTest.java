@@ -6,9 +6,6 @@ import dev.ferry.agent.demo.Workload;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.replication.Lsn;
 import dev.ferry.testing.Deadline;
-import dev.ferry.testing.TestPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,22 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** `ferry run` in a child JVM killed with SIGKILL during the copy and again during the stream, then restarted. */
 @Timeout(400)
-class KillRecoveryTest {
-    private static TestPostgres source;
-    private static TestPostgres target;
-
-    @BeforeAll
-    static void startServers() {
-        source = TestPostgres.start();
-        target = TestPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServers() {
-        if (source != null) source.close();
-        if (target != null) target.close();
-    }
-
+class KillRecoveryTest extends TwoServers {
     @Test
     void killedDuringCopyAndDuringStreamResumesToAnIdenticalTarget() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "killed");

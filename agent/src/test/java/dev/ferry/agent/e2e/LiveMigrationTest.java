@@ -6,9 +6,6 @@ import dev.ferry.agent.demo.SampleDatabase;
 import dev.ferry.agent.demo.Workload;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
-import dev.ferry.testing.TestPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -20,22 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A whole live migration on real servers while a writer keeps changing the source. */
 @Timeout(300)
-class LiveMigrationTest {
-    private static TestPostgres source;
-    private static TestPostgres target;
-
-    @BeforeAll
-    static void startServers() {
-        source = TestPostgres.start();
-        target = TestPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServers() {
-        if (source != null) source.close();
-        if (target != null) target.close();
-    }
-
+class LiveMigrationTest extends TwoServers {
     @Test
     void liveMigrationUnderConcurrentWritesEndsIdenticalAfterCutover() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "live");
