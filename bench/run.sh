@@ -30,7 +30,7 @@ BUILD=1
 INSTALL=1
 REUSE_DATA=0
 KEEP_SERVERS=0
-FERRY_HEAP="-Xmx256m"
+FERRY_HEAP="${FERRY_HEAP:--Xmx256m}" # extra JVM options may be added through the environment, e.g. a JFR recording
 COMMAND_LINE="bench/run.sh $*"
 
 usage() {

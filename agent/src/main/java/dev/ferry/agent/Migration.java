@@ -14,6 +14,7 @@ import dev.ferry.agent.metrics.StatusServer;
 import dev.ferry.agent.preflight.CheckResult;
 import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
+import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
@@ -132,7 +133,7 @@ public final class Migration {
             }
             if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPreData(Optional.of(created.snapshotName()));
             setPhase(Phase.COPY);
-            new SnapshotCopy(config, source, pool, state, metrics).copy(physical(tables), created.snapshotName(), created.consistentPoint(), sourceMajor);
+            copyInSnapshot(pool, schema, physical(tables), created, sourceMajor);
         }
         finishCopy(schema);
         return Map.of();
@@ -151,7 +152,7 @@ public final class Migration {
             phase = Phase.COPY;
         }
         if (phase == Phase.COPY) {
-            recopyUnfinished(pool, tables, sourceMajor);
+            recopyUnfinished(pool, schema, tables, sourceMajor);
             finishCopy(schema);
         } else if (phase == Phase.POST_DATA) {
             finishCopy(schema);
@@ -164,7 +165,7 @@ public final class Migration {
      * again in a new snapshot, from a temporary slot whose consistent point tells the stream which of their changes
      * that copy already holds.
      */
-    private void recopyUnfinished(HikariDataSource pool, List<SourceTable> tables, int sourceMajor) throws SQLException {
+    private void recopyUnfinished(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
         Map<QualifiedName, Lsn> copied;
         List<PhysicalTable> redo = new ArrayList<>();
         try (Connection dst = target.open()) {
@@ -187,7 +188,21 @@ public final class Migration {
                 redo.stream().map(p -> p.name().toString()).collect(Collectors.joining(", ")));
         try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
             CreatedSlot resync = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
-            new SnapshotCopy(config, source, pool, state, metrics).copy(redo, resync.snapshotName(), resync.consistentPoint(), sourceMajor);
+            copyInSnapshot(pool, schema, redo, resync, sourceMajor);
+        }
+    }
+
+    /** Copies in the slot's snapshot, building each table's indexes as soon as it is copied. */
+    private void copyInSnapshot(HikariDataSource pool, SchemaCopy schema, List<PhysicalTable> tables, CreatedSlot slot, int sourceMajor) {
+        if (config.schemaMode() != MigrationConfig.SchemaMode.COPY) {
+            new SnapshotCopy(config, source, pool, state, metrics).copy(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, table -> {});
+            return;
+        }
+        EarlyIndexBuilds indexes = schema.startIndexBuilds();
+        try {
+            new SnapshotCopy(config, source, pool, state, metrics).copy(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, indexes::tableCopied);
+        } finally {
+            indexes.finish();
         }
     }
 

@@ -8,9 +8,14 @@ import java.util.Set;
  *
  * @param columns        the columns to copy, in order: generated columns are left out, the target computes them
  * @param numericColumns those of {@code columns} of type numeric, which may hold NaN or Infinity
- * @param sizeBytes      main fork size at planning time, used to split big tables into page ranges
+ * @param heapBytes      main fork size at planning time: how many pages a split into page ranges covers
+ * @param dataBytes      main fork plus TOAST at planning time: how much there is to copy. A table of big text or
+ *                       jsonb values keeps most of its data in TOAST, behind a small main fork.
+ * @param builtinTypes   every column has a type built into PostgreSQL (no extension or user-defined type, domain,
+ *                       enum or composite), whose binary COPY form is the same on two servers of one major version
  */
-public record PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long sizeBytes) {
+public record PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long heapBytes, long dataBytes,
+                            boolean builtinTypes) {
     public PhysicalTable {
         columns = List.copyOf(columns);
         numericColumns = Set.copyOf(numericColumns);

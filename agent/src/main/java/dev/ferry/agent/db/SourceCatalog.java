@@ -23,7 +23,7 @@ public final class SourceCatalog {
                      WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
                      WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
                      ELSE false END AS identified,
-                   pg_relation_size(c.oid) AS bytes,
+                   pg_relation_size(c.oid) AS heap_bytes, pg_table_size(c.oid) AS data_bytes,
                    rn.nspname AS root_schema, r.relname AS root_name
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -36,30 +36,35 @@ public final class SourceCatalog {
             ORDER BY n.nspname, c.relname""";
 
     private static final String COLUMNS = """
-            SELECT a.attrelid, a.attname, a.atttypid = 'numeric'::regtype
-            FROM pg_attribute a
+            SELECT a.attrelid, a.attname, a.atttypid = 'numeric'::regtype,
+                   -- built in (below FirstNormalObjectId) and with a binary form; for arrays, their elements too
+                   a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typrelid = 0
+                     AND (t.typelem = 0 OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typsend <> 0 AND e.typreceive <> 0 AND e.typrelid = 0))
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
             WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             ORDER BY a.attrelid, a.attnum""";
 
     /** The published tables (plain tables and partition roots) in name order. */
     public List<SourceTable> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
-        record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long bytes, QualifiedName root) {}
+        record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long heapBytes, long dataBytes, QualifiedName root) {}
         List<Row> rows = new ArrayList<>();
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(RELATIONS)) {
             while (rs.next()) {
                 QualifiedName name = new QualifiedName(rs.getString(2), rs.getString(3));
-                QualifiedName root = rs.getString(8) == null ? name : new QualifiedName(rs.getString(8), rs.getString(9));
-                rows.add(new Row(rs.getLong(1), name, rs.getString(4).equals("p"), rs.getBoolean(5), rs.getBoolean(6), rs.getLong(7), root));
+                QualifiedName root = rs.getString(9) == null ? name : new QualifiedName(rs.getString(9), rs.getString(10));
+                rows.add(new Row(rs.getLong(1), name, rs.getString(4).equals("p"), rs.getBoolean(5), rs.getBoolean(6), rs.getLong(7), rs.getLong(8), root));
             }
         }
         Map<Long, List<String>> columns = new LinkedHashMap<>();
         Map<Long, Set<String>> numeric = new LinkedHashMap<>();
+        Set<Long> userTypes = new HashSet<>();
         try (var s = source.prepareStatement(COLUMNS)) {
             s.setArray(1, source.createArrayOf("oid", rows.stream().map(Row::oid).toArray()));
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     columns.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2));
                     if (rs.getBoolean(3)) numeric.computeIfAbsent(rs.getLong(1), k -> new HashSet<>()).add(rs.getString(2));
+                    if (!rs.getBoolean(4)) userTypes.add(rs.getLong(1));
                 }
             }
         }
@@ -72,7 +77,7 @@ public final class SourceCatalog {
                 boolean inTree = top.partitioned() ? member.root().equals(top.name()) : member == top;
                 if (!inTree || member.partitioned() || excluded.contains(member.name())) continue;
                 physical.add(new PhysicalTable(member.name(), columns.getOrDefault(member.oid(), List.of()),
-                        numeric.getOrDefault(member.oid(), Set.of()), member.bytes()));
+                        numeric.getOrDefault(member.oid(), Set.of()), member.heapBytes(), member.dataBytes(), !userTypes.contains(member.oid())));
                 if (top.partitioned() && !member.identified()) unidentifiedLeaves.add(member.name());
             }
             boolean identified = top.identified() && unidentifiedLeaves.isEmpty();

@@ -18,11 +18,11 @@ final class SizeEstimate implements CheckFamily {
     public List<CheckResult> run(PreflightContext c) throws SQLException {
         long databaseBytes = number(c.source, "SELECT pg_database_size(current_database())");
         List<PhysicalTable> largest = c.tables.stream().flatMap(t -> t.physical().stream())
-                .sorted(Comparator.comparingLong(PhysicalTable::sizeBytes).reversed()).limit(5).toList();
-        String top = largest.stream().map(t -> t.name() + " " + (t.sizeBytes() >> 20) + " MB").collect(Collectors.joining(", "));
-        long tableBytes = c.tables.stream().flatMap(t -> t.physical().stream()).mapToLong(PhysicalTable::sizeBytes).sum();
+                .sorted(Comparator.comparingLong(PhysicalTable::dataBytes).reversed()).limit(5).toList();
+        String top = largest.stream().map(t -> t.name() + " " + (t.dataBytes() >> 20) + " MB").collect(Collectors.joining(", "));
+        long tableBytes = c.tables.stream().flatMap(t -> t.physical().stream()).mapToLong(PhysicalTable::dataBytes).sum();
         String estimate = "";
-        if (!largest.isEmpty() && largest.get(0).sizeBytes() > 0) {
+        if (!largest.isEmpty() && largest.get(0).dataBytes() > 0) {
             long started = System.nanoTime();
             long sampled = number(c.source, "SELECT coalesce(sum(length(t::text)), 0) FROM (SELECT * FROM ONLY " + largest.get(0).name() + " LIMIT " + SAMPLE_ROWS + ") t");
             double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);

@@ -61,7 +61,7 @@ final class TargetChecks implements CheckFamily {
 
         long maxConnections = Long.parseLong(setting(c.target, "max_connections"));
         long used = number(c.target, "SELECT count(*) FROM pg_stat_activity");
-        long needed = c.config.jobs() + 4L;
+        long needed = 2L * c.config.jobs() + 4; // copy workers, index builds alongside them, stream and state
         results.add(maxConnections - used >= needed
                 ? pass("max-connections", "the target has room for ferry's " + needed + " connections (" + used + " of " + maxConnections + " in use)")
                 : fail("max-connections", "the target has " + (maxConnections - used) + " free connections, ferry needs " + needed + " with --jobs " + c.config.jobs(),

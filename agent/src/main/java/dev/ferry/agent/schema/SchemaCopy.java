@@ -55,6 +55,11 @@ public final class SchemaCopy {
         }
     }
 
+    /** Builds each table's indexes and keys as soon as the copy reports it done; call {@link EarlyIndexBuilds#finish()} after the copy. */
+    public EarlyIndexBuilds startIndexBuilds() {
+        return new EarlyIndexBuilds(config);
+    }
+
     /** Builds indexes, constraints and triggers on the target after the data is in; skips what already exists. */
     public void copyPostData() {
         long start = System.nanoTime();
@@ -68,7 +73,7 @@ public final class SchemaCopy {
                     selection.restore().size(), selection.alreadyThere());
             if (!selection.restore().isEmpty()) {
                 long restoreStart = System.nanoTime();
-                dump.restore(selection.restore(), PostDataRestore.options(config.jobs()),
+                dump.restore(selection.restore(), PostDataRestore.options(config.jobs()), IndexBuildSettings.environment(target, config.jobs()),
                         "fix what the message names (for a unique index or constraint: the duplicate rows on the target), then run ferry again: "
                                 + "indexes and constraints already built are kept and skipped.");
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -74,6 +75,11 @@ final class SchemaDump {
 
     /** Restores exactly {@code selected} into the target with pg_restore's {@code options}; fails with the tool's message. */
     void restore(List<TocEntry> selected, List<String> options, String fix) {
+        restore(selected, options, Map.of(), fix);
+    }
+
+    /** @param environment added to pg_restore's, e.g. {@code PGOPTIONS} with settings for its sessions */
+    void restore(List<TocEntry> selected, List<String> options, Map<String, String> environment, String fix) {
         Path list = config.workDir().resolve(section + ".restore.list");
         StringBuilder text = new StringBuilder("; entries ferry restores; the others already exist on the target or are not copied\n");
         for (TocEntry e : selected) text.append(e.line()).append('\n');
@@ -87,7 +93,9 @@ final class SchemaDump {
         command.addAll(options);
         command.add("--dbname=" + config.target().libpqUri());
         command.add(file.toString());
-        ToolRun.Result result = ToolRun.run(command, config.target().libpqEnvironment(), null, config.workDir().resolve(section + ".restore.log"));
+        Map<String, String> env = new HashMap<>(config.target().libpqEnvironment());
+        env.putAll(environment);
+        ToolRun.Result result = ToolRun.run(command, env, null, config.workDir().resolve(section + ".restore.log"));
         if (!result.ok()) {
             throw new FerryException("pg_restore could not restore the " + section + " schema into " + config.target().masked() + ":",
                     result.errors(), fix, ExitCode.FAILED, null);

@@ -8,6 +8,8 @@ import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.PGCopyOutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -24,6 +26,7 @@ import java.sql.Statement;
  * Owned by one copy worker thread.
  */
 final class ChunkCopier {
+    private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
     private static final int BUFFER_BYTES = 256 * 1024;
 
     private final Connection source;
@@ -31,8 +34,10 @@ final class ChunkCopier {
     private final StateStore state;
     private final NumericNanInf numericNanInf;
     private final Lsn syncLsn;
+    private final CopyFormat format;
 
-    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn) {
+    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format) {
+        this.format = format;
         this.source = source;
         this.target = target;
         this.state = state;
@@ -47,10 +52,12 @@ final class ChunkCopier {
         long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
         // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection.
         boolean plain = chunk.count() == 1 && (numericNanInf == NumericNanInf.KEEP || chunk.table().numericColumns().isEmpty());
+        String options = format.options(chunk.table());
         String copyOut = plain
-                ? "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") TO STDOUT"
-                : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT";
-        String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN";
+                ? "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") TO STDOUT" + options
+                : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT" + options;
+        String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN" + options;
+        log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long rows;
         CountingStream counter;
         try {
@@ -122,7 +129,7 @@ final class ChunkCopier {
                 "check the target's log for the statement; run the same `ferry run` again to resume: copied tables are kept, this one is copied again.", e);
     }
 
-    /** Counts the bytes of COPY text passing through, for progress and the summary. */
+    /** Counts the bytes of COPY data passing through, for progress and the summary. */
     private static final class CountingStream extends FilterOutputStream {
         long bytes;
 

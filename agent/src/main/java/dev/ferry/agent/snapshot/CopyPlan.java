@@ -16,6 +16,8 @@ public final class CopyPlan {
     static final long PAGE_SIZE = 8192;
     /** Tables below this are never split: the per-chunk overhead would outweigh the parallelism. */
     static final long MIN_SPLIT_BYTES = 32L * 1024 * 1024;
+    /** A range of fewer pages would cost more in per-chunk work than it saves. */
+    static final long MIN_PAGES_PER_CHUNK = 16;
 
     private final List<CopyChunk> chunks;
 
@@ -24,18 +26,20 @@ public final class CopyPlan {
     }
 
     public static CopyPlan plan(List<PhysicalTable> tables, int jobs, int sourceMajor) {
-        long total = tables.stream().mapToLong(PhysicalTable::sizeBytes).sum();
+        long total = tables.stream().mapToLong(PhysicalTable::dataBytes).sum();
         // Aim for several chunks per worker of the biggest tables, never chunks under MIN_SPLIT_BYTES / 2.
         long chunkBytes = Math.max(MIN_SPLIT_BYTES / 2, total / Math.max(1, jobs * 4L));
         List<CopyChunk> chunks = new ArrayList<>();
         for (PhysicalTable table : tables) {
-            boolean split = sourceMajor >= 14 && jobs > 1 && table.sizeBytes() >= MIN_SPLIT_BYTES && table.sizeBytes() > chunkBytes;
+            long pages = (table.heapBytes() + PAGE_SIZE - 1) / PAGE_SIZE;
+            // Sized by all of its data, TOAST included, but cut along heap pages: a range of pages takes its rows'
+            // TOASTed values with it.
+            int count = (int) Math.min(Math.min(1024, pages / MIN_PAGES_PER_CHUNK), (table.dataBytes() + chunkBytes - 1) / chunkBytes);
+            boolean split = sourceMajor >= 14 && jobs > 1 && table.dataBytes() >= MIN_SPLIT_BYTES && count > 1;
             if (!split) {
                 chunks.add(new CopyChunk(table, 0, 1, OptionalLong.empty(), OptionalLong.empty()));
                 continue;
             }
-            long pages = (table.sizeBytes() + PAGE_SIZE - 1) / PAGE_SIZE;
-            int count = (int) Math.min(1024, (table.sizeBytes() + chunkBytes - 1) / chunkBytes);
             long pagesPerChunk = (pages + count - 1) / count;
             for (int i = 0; i < count; i++) {
                 OptionalLong from = i == 0 ? OptionalLong.empty() : OptionalLong.of(i * pagesPerChunk);
@@ -44,7 +48,7 @@ public final class CopyPlan {
                 chunks.add(new CopyChunk(table, i, count, from, to));
             }
         }
-        chunks.sort(Comparator.comparingLong((CopyChunk c) -> c.table().sizeBytes() / c.count()).reversed());
+        chunks.sort(Comparator.comparingLong((CopyChunk c) -> c.table().dataBytes() / c.count()).reversed());
         return new CopyPlan(chunks);
     }
 

@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * Copies tables inside one exported snapshot with {@code --jobs} workers (threads {@code ferry-copy-N}), each with
@@ -51,20 +52,21 @@ public final class SnapshotCopy {
 
     /**
      * Copies {@code tables} in the snapshot {@code snapshotName}; their rows then reflect every source transaction
-     * committed before {@code syncLsn}. Tables must be empty on the target.
+     * committed before {@code syncLsn}. Tables must be empty on the target. {@code tableCopied} hears of each table
+     * whose rows are all committed on the target, from the worker thread that committed its last chunk.
      */
-    public void copy(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor) {
+    public void copy(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, Consumer<QualifiedName> tableCopied) {
         CopyPlan plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
-        long totalBytes = tables.stream().mapToLong(PhysicalTable::sizeBytes).sum();
+        long totalBytes = tables.stream().mapToLong(PhysicalTable::dataBytes).sum();
         log.info("copying {} tables ({} chunks, {} MB on disk) with {} workers in snapshot {}",
                 tables.size(), plan.chunks().size(), totalBytes / (1024 * 1024), config.jobs(), snapshotName);
-        Progress progress = new Progress(plan);
+        Progress progress = new Progress(plan, tableCopied);
         Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
         List<Thread> workers = new ArrayList<>();
         int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
         for (int i = 0; i < workerCount; i++) {
-            Thread worker = new Thread(() -> runWorker(work, snapshotName, syncLsn, progress, failure), "ferry-copy-" + (i + 1));
+            Thread worker = new Thread(() -> runWorker(work, snapshotName, syncLsn, sourceMajor, progress, failure), "ferry-copy-" + (i + 1));
             workers.add(worker);
             worker.start();
         }
@@ -83,7 +85,8 @@ public final class SnapshotCopy {
                 progress.bytes.get() / (1024 * 1024), String.format("%.1f", progress.elapsedSeconds()));
     }
 
-    private void runWorker(Queue<CopyChunk> work, String snapshotName, Lsn syncLsn, Progress progress, AtomicReference<RuntimeException> failure) {
+    private void runWorker(Queue<CopyChunk> work, String snapshotName, Lsn syncLsn, int sourceMajor, Progress progress,
+                           AtomicReference<RuntimeException> failure) {
         try (Connection src = source.open(); Connection dst = target.getConnection()) {
             TargetSession.configureSourceReader(src);
             try (Statement s = src.createStatement()) {
@@ -92,8 +95,10 @@ public final class SnapshotCopy {
             }
             dst.setAutoCommit(false);
             TargetSession.configure(dst, "target");
+            CopyFormat.preferLz4(dst);
             dst.commit();
-            ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn);
+            CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
+            ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format);
             CopyChunk chunk;
             while (failure.get() == null && (chunk = work.poll()) != null) {
                 MDC.put("table", " " + chunk.table().name());
@@ -129,10 +134,12 @@ public final class SnapshotCopy {
         private final AtomicLong bytes = new AtomicLong();
         private final AtomicLong lastReport = new AtomicLong(System.nanoTime());
         private final long plannedBytes;
+        private final Consumer<QualifiedName> tableCopied;
 
-        Progress(CopyPlan plan) {
+        Progress(CopyPlan plan, Consumer<QualifiedName> tableCopied) {
+            this.tableCopied = tableCopied;
             for (CopyChunk chunk : plan.chunks()) chunksLeft.merge(chunk.table().name(), 1, Integer::sum);
-            plannedBytes = plan.chunks().stream().map(CopyChunk::table).distinct().mapToLong(PhysicalTable::sizeBytes).sum();
+            plannedBytes = plan.chunks().stream().map(CopyChunk::table).distinct().mapToLong(PhysicalTable::dataBytes).sum();
         }
 
         /** A table's time counts from when a worker starts its first chunk. */
@@ -157,6 +164,7 @@ public final class SnapshotCopy {
                 if (totals[2] > 0) {
                     log.warn("{}: wrote NULL for {} NaN/Infinity numeric values (--numeric-nan-inf null)", chunk.table().name(), totals[2]);
                 }
+                tableCopied.accept(chunk.table().name());
             }
             long now = System.nanoTime();
             long last = lastReport.get();

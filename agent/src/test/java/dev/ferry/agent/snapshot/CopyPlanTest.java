@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(10)
 class CopyPlanTest {
     private static PhysicalTable table(String name, long bytes) {
-        return new PhysicalTable(new QualifiedName("public", name), List.of("id"), Set.of(), bytes);
+        return new PhysicalTable(new QualifiedName("public", name), List.of("id"), Set.of(), bytes, bytes, true);
     }
 
     @Test
@@ -42,5 +42,17 @@ class CopyPlanTest {
     void smallTablesAreNeverSplit() {
         CopyPlan plan = CopyPlan.plan(List.of(table("a", 10L * 1024 * 1024), table("b", 5L * 1024 * 1024)), 2, 16);
         assertEquals(2, plan.chunks().size());
+    }
+
+    @Test
+    void toastHeavyTableIsSplitByItsDataAndGoesFirst() {
+        // 2 MB of heap pointing at 400 MB of TOASTed values: the work is the 400 MB.
+        PhysicalTable docs = new PhysicalTable(new QualifiedName("public", "docs"), List.of("id"), Set.of(), 2L * 1024 * 1024, 400L * 1024 * 1024, true);
+        CopyPlan plan = CopyPlan.plan(List.of(table("rows", 100L * 1024 * 1024), docs), 2, 15);
+        List<CopyChunk> docChunks = plan.chunks().stream().filter(c -> c.table().equals(docs)).toList();
+        assertTrue(docChunks.size() > 1, "split into " + docChunks.size());
+        assertEquals(docs, plan.chunks().get(0).table(), "the table with the most data starts first");
+        long lastFrom = docChunks.stream().mapToLong(c -> c.fromPage().orElse(0)).max().orElseThrow();
+        assertTrue(lastFrom < 256, "ranges cover the 256 heap pages, not the TOAST: last starts at page " + lastFrom);
     }
 }

@@ -1,0 +1,165 @@
+package dev.ferry.agent.schema;
+
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.QualifiedName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Phaser;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Builds a table's indexes, primary key and unique constraints on the target as soon as the table is copied, while
+ * other tables are still copying, the way pgcopydb does: index builds overlap the copy instead of all waiting for
+ * the slowest table, and every index is its own task, so a big table's indexes are built side by side. A key is
+ * built as a unique index (which does not block the table's other builds) and then attached with
+ * {@code ADD CONSTRAINT ... USING INDEX}, which takes a moment. Everything else in post-data (exclusion constraints,
+ * foreign keys, triggers, partitioned tables' indexes and their attachments) waits for
+ * {@link SchemaCopy#copyPostData()}, which also builds whatever failed here; so a failure here is only logged.
+ *
+ * <p>{@code --jobs} threads ({@code ferry-indexes-N}), each with its own source and target connection.
+ */
+public final class EarlyIndexBuilds {
+    private static final Logger log = LoggerFactory.getLogger("ferry.schema");
+
+    private final MigrationConfig config;
+    private final ExecutorService threads;
+    private final Phaser pending = new Phaser(1);
+    private final ThreadLocal<Sessions> sessions = new ThreadLocal<>();
+    private final Queue<Sessions> opened = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger built = new AtomicInteger();
+    private final AtomicInteger failed = new AtomicInteger();
+
+    EarlyIndexBuilds(MigrationConfig config) {
+        this.config = config;
+        AtomicInteger number = new AtomicInteger();
+        this.threads = Executors.newFixedThreadPool(config.jobs(), task -> {
+            Thread thread = new Thread(task, "ferry-indexes-" + number.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /** Called by a copy worker when every row of {@code table} is committed on the target. */
+    public void tableCopied(QualifiedName table) {
+        submit(() -> {
+            for (IndexDefinition index : IndexDefinition.of(session().source, table)) submit(() -> build(index), "building " + index);
+        }, "reading the indexes of " + table);
+    }
+
+    /** Waits until every build asked for so far is done, then closes the connections. */
+    public void finish() {
+        pending.arriveAndAwaitAdvance();
+        threads.shutdown();
+        for (Sessions s : opened) s.close();
+        if (built.get() + failed.get() > 0) {
+            log.info("indexes: built {} indexes and keys during the copy{}", built.get(),
+                    failed.get() == 0 ? "" : "; " + failed.get() + " failed and are left to post-data");
+        }
+    }
+
+    private interface Task {
+        void run() throws SQLException;
+    }
+
+    private void submit(Task task, String what) {
+        pending.register();
+        threads.execute(() -> {
+            MDC.put("stage", "schema");
+            try {
+                task.run();
+            } catch (SQLException | RuntimeException e) {
+                failed.incrementAndGet();
+                log.warn("indexes: {} failed during the copy ({}); post-data builds it after the copy and stops with the reason if it fails again",
+                        what, e.getMessage());
+            } finally {
+                MDC.remove("stage");
+                pending.arriveAndDeregister();
+            }
+        });
+    }
+
+    private void build(IndexDefinition index) throws SQLException {
+        Connection target = session().target;
+        boolean indexThere = exists(target, "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?",
+                index.table().schema(), index.name());
+        boolean constraintThere = index.addConstraint() == null || exists(target, """
+                SELECT 1 FROM pg_constraint co JOIN pg_class t ON t.oid = co.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+                WHERE n.nspname = ? AND t.relname = ? AND co.conname = ?""", index.table().schema(), index.table().name(), index.name());
+        if (indexThere && constraintThere) {
+            log.debug("indexes: {} already exists on the target", index);
+            return;
+        }
+        long start = System.nanoTime();
+        try (Statement s = target.createStatement()) {
+            // Each statement commits on its own: a session waiting for the table's exclusive lock must hold no other
+            // lock on it, or two keys of one table would deadlock. An index left without its constraint by a crash
+            // in between is attached on the next run.
+            if (!indexThere) s.execute(index.createIndex());
+            if (!constraintThere) {
+                try {
+                    s.execute(index.addConstraint());
+                } catch (SQLException e) {
+                    // Post-data then creates the constraint its own way, which needs the index's name free.
+                    s.execute("DROP INDEX IF EXISTS " + new QualifiedName(index.table().schema(), index.name()));
+                    throw e;
+                }
+            }
+        }
+        built.incrementAndGet();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        // The big ones are what a DBA watches for; thousands of small tables would drown them.
+        if (seconds >= 1) log.info("indexes: built {} in {} s", index, String.format("%.1f", seconds));
+        else log.debug("indexes: built {} in {} s", index, String.format("%.2f", seconds));
+    }
+
+    private static boolean exists(Connection target, String sql, String... parameters) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) ps.setString(i + 1, parameters[i]);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** This thread's connections, opened on first use. */
+    private Sessions session() throws SQLException {
+        Sessions s = sessions.get();
+        if (s == null) {
+            s = new Sessions(new Database(config.source(), "source").open(), new Database(config.target(), "target").open());
+            opened.add(s);
+            sessions.set(s);
+            // Every name pg_get_indexdef prints is then schema-qualified, and the target resolves it the same way.
+            try (Statement source = s.source.createStatement(); Statement target = s.target.createStatement()) {
+                source.execute("SET search_path = ''");
+                target.execute("SET search_path = ''");
+                target.execute("SET statement_timeout = 0");
+                target.execute("SET lock_timeout = 0");
+                target.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(s.target, config.jobs()) >> 10) + "kB'");
+            }
+        }
+        return s;
+    }
+
+    private record Sessions(Connection source, Connection target) {
+        void close() {
+            try {
+                source.close();
+                target.close();
+            } catch (SQLException e) {
+                log.debug("closing an index build connection", e);
+            }
+        }
+    }
+}

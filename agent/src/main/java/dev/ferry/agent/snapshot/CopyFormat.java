@@ -1,0 +1,52 @@
+package dev.ferry.agent.snapshot;
+
+import dev.ferry.agent.config.MigrationConfig.SchemaMode;
+import dev.ferry.agent.db.PhysicalTable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The cheapest faithful way to move rows between the two servers at hand. Binary COPY skips turning every value
+ * into text on the source and parsing it back on the target (a fifth of the copy's CPU on numeric and timestamp
+ * columns, and half the bytes of a bytea); it is exact only when both servers have one major version and every
+ * column has a built-in type, and when ferry built the target's columns itself, so their types are the source's.
+ * TOASTed values are compressed with lz4 instead of the slower pglz where the target has it (PostgreSQL 14+): a
+ * column with its own {@code SET COMPRESSION} keeps it, and values read back the same either way.
+ */
+final class CopyFormat {
+    private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
+
+    private final boolean binaryAllowed;
+
+    private CopyFormat(boolean binaryAllowed) {
+        this.binaryAllowed = binaryAllowed;
+    }
+
+    static CopyFormat between(int sourceMajor, int targetMajor, SchemaMode schemaMode) {
+        return new CopyFormat(sourceMajor == targetMajor && schemaMode == SchemaMode.COPY);
+    }
+
+    /** The COPY option list for this table: binary, or PostgreSQL's default text format. */
+    String options(PhysicalTable table) {
+        return binaryAllowed && table.builtinTypes() ? " (FORMAT binary)" : "";
+    }
+
+    /** Makes {@code target}'s session compress new TOAST values with lz4 when the server supports it. */
+    static void preferLz4(Connection target) throws SQLException {
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")) {
+            if (!rs.next() || !rs.getBoolean(1)) {
+                log.debug("the target has no lz4 TOAST compression; values are compressed with its default");
+                return;
+            }
+        }
+        try (Statement s = target.createStatement()) {
+            s.execute("SET default_toast_compression = lz4");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.ferry.agent.snapshot;
+
+import dev.ferry.agent.config.MigrationConfig.SchemaMode;
+import dev.ferry.agent.db.PhysicalTable;
+import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.testing.DebianPostgres;
+import dev.ferry.testing.TestPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+@Timeout(120)
+class CopyFormatTest {
+    private static PhysicalTable table(boolean builtinTypes) {
+        return new PhysicalTable(new QualifiedName("public", "t"), List.of("id"), Set.of(), 8192, 8192, builtinTypes);
+    }
+
+    @Test
+    void binaryOnlyBetweenOneMajorVersionIntoColumnsFerryCreated() {
+        assertEquals(" (FORMAT binary)", CopyFormat.between(15, 15, SchemaMode.COPY).options(table(true)));
+        assertEquals("", CopyFormat.between(15, 15, SchemaMode.COPY).options(table(false)), "a user-defined type goes as text");
+        assertEquals("", CopyFormat.between(13, 15, SchemaMode.COPY).options(table(true)), "across major versions: text");
+        assertEquals("", CopyFormat.between(15, 15, SchemaMode.EXISTING).options(table(true)), "a target schema built by the user: text");
+    }
+
+    @Test
+    void toastValuesAreCompressedWithLz4WhereTheTargetHasIt() throws Exception {
+        assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 (built with lz4) is not installed");
+        try (DebianPostgres server = DebianPostgres.start(Map.of());
+             Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/postgres?user=postgres")) {
+            assertEquals("lz4", compressionAfterPreferLz4(c));
+        }
+    }
+
+    @Test
+    void aTargetWithoutLz4KeepsItsDefault() throws Exception {
+        try (TestPostgres server = TestPostgres.start();
+             Connection c = DriverManager.getConnection(server.jdbcUrl("postgres"))) {
+            boolean lz4 = false;
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")) {
+                rs.next();
+                lz4 = rs.getBoolean(1);
+            }
+            assertEquals(lz4 ? "lz4" : "pglz", compressionAfterPreferLz4(c));
+        }
+    }
+
+    private static String compressionAfterPreferLz4(Connection c) throws Exception {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE docs (body text)");
+            CopyFormat.preferLz4(c);
+            s.execute("INSERT INTO docs SELECT repeat(md5('x'), 1000)");
+            try (ResultSet rs = s.executeQuery("SELECT pg_column_compression(body) FROM docs")) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+}
