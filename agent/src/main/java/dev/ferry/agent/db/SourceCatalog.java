@@ -37,9 +37,11 @@ public final class SourceCatalog {
 
     private static final String COLUMNS = """
             SELECT a.attrelid, a.attname, a.atttypid = 'numeric'::regtype,
-                   -- built in (below FirstNormalObjectId) and with a binary form; for arrays, their elements too
-                   a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typrelid = 0
-                     AND (t.typelem = 0 OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typsend <> 0 AND e.typreceive <> 0 AND e.typrelid = 0))
+                   -- built in (below FirstNormalObjectId) and with a binary form; for arrays, their elements too. Not the
+                   -- reg* types (regclass, regtype, ...): their text is a name, their binary form an OID of one server.
+                   a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typrelid = 0 AND t.typname !~ '^_?reg'
+                     AND (t.typelem = 0 OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typsend <> 0 AND e.typreceive <> 0
+                                                   AND e.typrelid = 0 AND e.typname !~ '^reg'))
             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
             WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             ORDER BY a.attrelid, a.attnum""";

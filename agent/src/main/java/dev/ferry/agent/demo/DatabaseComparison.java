@@ -23,6 +23,12 @@ public final class DatabaseComparison {
     /** Differing rows reported per table; enough to see the pattern without flooding a log. */
     static final int MAX_ROWS_SHOWN = 5;
     private static final int MAX_ROW_TEXT = 300;
+    /**
+     * A whole row as text. A bare alias would be taken for a column of the same name (a table with a column "t"
+     * would be compared on that column alone); {@code alias.*} always means the row.
+     */
+    static final String ROW_ALIAS = "ferry_compared_row";
+    static final String ROW_TEXT = "ROW(" + ROW_ALIAS + ".*)::text";
 
     // NOTE: leaf tables and inheritance parents are read with ONLY, so partitioned rows are checked in the partition
     // they live in; a table whose children live in a TimescaleDB internal schema (a hypertable) is read whole.
@@ -108,8 +114,8 @@ public final class DatabaseComparison {
     record TableDigest(long rows, String digest) {
         static TableDigest of(Connection connection, String from) throws SQLException {
             try (Statement s = connection.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT count(*), md5(string_agg(md5(t::text), '' ORDER BY md5(t::text) COLLATE \"C\")) FROM "
-                         + from + " t")) {
+                 ResultSet rs = s.executeQuery("SELECT count(*), md5(string_agg(md5(" + ROW_TEXT + "), '' ORDER BY md5(" + ROW_TEXT + ") COLLATE \"C\")) FROM "
+                         + from + " " + ROW_ALIAS)) {
                 rs.next();
                 return new TableDigest(rs.getLong(1), Objects.requireNonNullElse(rs.getString(2), ""));
             }

@@ -23,7 +23,8 @@ final class RowDifferences {
         List<String> out = new ArrayList<>();
         out.add("table " + table + ": " + source.rows() + " rows on the source, " + target.rows() + " on the target"
                 + (source.rows() == target.rows() ? ", contents differ" : ""));
-        String query = "SELECT md5(t::text) COLLATE \"C\" AS h, t::text FROM " + from + " t ORDER BY 1";
+        String query = "SELECT md5(" + DatabaseComparison.ROW_TEXT + ") COLLATE \"C\" AS h, " + DatabaseComparison.ROW_TEXT + " FROM "
+                + from + " " + DatabaseComparison.ROW_ALIAS + " ORDER BY 1";
         try (Statement a = sourceConnection.createStatement(); Statement b = targetConnection.createStatement()) {
             a.setFetchSize(FETCH_SIZE);
             b.setFetchSize(FETCH_SIZE);
