@@ -203,7 +203,7 @@ def verdicts(data, errors):
         out.append(f"- Heap ≤ 256 MB: {status(ok)} (every ferry run had `-Xmx256m`"
                    + (f"; OutOfMemoryError in {len(oom)} run(s)" if oom else " and none ran out of memory")
                    + f"; largest heap occupancy before a GC {max(heaps):.0f} MB, largest live set after a GC "
-                   + f"{max(live) if live else 0:.0f} MB: G1 lets garbage fill the heap it is given, so the live set is what ferry needs).")
+                   + f"{max(live) if live else 0:.0f} MB: the collector lets garbage fill the heap it is given, so the live set is what ferry needs).")
     else:
         out.append("- Heap ≤ 256 MB: **not measured** (no ferry run reached a GC).")
     return "\n".join(out)
@@ -246,8 +246,8 @@ def ferry_time(out):
             continue
         phases["JVM start until ferry's first log line"].append(first - started)
         phases["preflight, publications, slot, pre-data schema"].append(marks["copy"] - first)
-        phases["data copy (COPY, --jobs workers)"].append(marks["post-data"] - marks["copy"])
-        phases["post-data: indexes, constraints (pg_restore --jobs)"].append(marks["stream"] - marks["post-data"])
+        phases["data copy and index builds (COPY --jobs workers; each table's indexes as it finishes)"].append(marks["post-data"] - marks["copy"])
+        phases["rest of post-data: foreign keys, triggers, ... (pg_restore --jobs)"].append(marks["stream"] - marks["post-data"])
     if not phases:
         return ""
     lines = ["| part of ferry's initial copy | seconds (median) | share |", "|---|---|---|"]
@@ -265,9 +265,9 @@ def ferry_time(out):
     big = sorted(tables.items(), key=lambda kv: -size(kv[1][0][2]))[:4]
     if big:
         lines.append("")
-        lines.append("Largest tables in the first copy run (ferry's `copied` lines; the time is when the table was done, "
-                     "counted from the start of the data copy): "
-                     + "; ".join(f"{name} {v[0][1]} rows, {v[0][2]} at {v[0][0]:.1f} s" for name, v in big) + ".")
+        lines.append("Largest tables in the first copy run (ferry's `copied` lines; the time is how long the table took, "
+                     "from its first chunk to its last): "
+                     + "; ".join(f"{name} {v[0][1]} rows, {v[0][2]} in {v[0][0]:.1f} s" for name, v in big) + ".")
     return "\n".join(lines)
 
 
@@ -334,7 +334,8 @@ Raw rows, ferry's logs and GC logs of a run: `bench/results/<timestamp>/` (not c
   `pg_stat_replication.replay_lsn` for native.
 - **Big transaction**: one `INSERT ... SELECT generate_series` of the given number of rows on the source while the
   consumer streams; timed from its commit until a marker inserted after it is visible on the target.
-- **Memory**: ferry runs with `FERRY_JAVA_OPTS="-Xmx256m -Xlog:gc:file=..."`. Peak heap is the largest heap occupancy
+- **Memory**: ferry runs with `FERRY_JAVA_OPTS="-Xmx256m -Xlog:gc:file=..."` (and the serial collector, which the
+  `ferry` launcher picks unless the options name another). Peak heap is the largest heap occupancy
   before any GC in the window (from the GC log); peak RSS is `VmHWM` from `/proc/<pid>/status`, reset through
   `/proc/<pid>/clear_refs` at the start of each window. The "huge values" run copies a separate database whose table
   holds 4 rows with one random {m.get('huge_mb', '?')} MB bytea or text value each.
