@@ -187,6 +187,28 @@ class SchemaCopyTest {
     }
 
     @Test
+    void indexesBuiltDuringTheCopyMatchWhatPgRestoreBuildsAndAHalfBuiltKeyIsFinished() throws Exception {
+        String db = target.createDatabase("early");
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        copyData(db);
+        // What a crash between building a key's unique index and attaching it as the constraint leaves.
+        target.execute(db, "CREATE UNIQUE INDEX orders_pkey ON app.orders (id)");
+        EarlyIndexBuilds early = copy.startIndexBuilds();
+        for (List<String> table : source.query(SOURCE_DB, """
+                SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'r' AND n.nspname IN ('app', 'Ünïcode Schema')""")) {
+            early.tableCopied(new QualifiedName(table.get(0), table.get(1)));
+        }
+        early.finish();
+        assertEquals("p", target.queryValue(db, "SELECT contype FROM pg_constraint WHERE conname = 'orders_pkey'"));
+        assertEquals("t", target.queryValue(db, "SELECT to_regclass('app.customers_name_trgm_idx') IS NOT NULL"), "an index with an extension's operator class");
+        assertEquals("t", target.queryValue(db, "SELECT to_regclass('\"Ünïcode Schema\".\"Weird \"\"Index\"\" Ω\"') IS NOT NULL"));
+        copy.copyPostData();
+        assertEquals(schemaOf(source, SOURCE_DB), schemaOf(target, db));
+    }
+
+    @Test
     void checkToolsNamesTheVersionFoundAndTheFix() {
         FerryException tooOld = assertThrows(FerryException.class, () -> new SchemaCopy(config("postgres")).checkTools(99));
         assertTrue(tooOld.what().matches("pg_dump \\d+\\.\\d+ is too old for the source, PostgreSQL 99\\."), tooOld.what());
