@@ -45,6 +45,14 @@ public final class DebianPostgres implements AutoCloseable {
             Path data = Files.createTempDirectory("ferry-debian-pg-");
             run("chown", "postgres", data.toString());
             run("runuser", "-u", "postgres", "--", BIN.resolve("initdb").toString(), "-D", data.toString(), "-A", "trust", "-U", "postgres", "-E", "UTF8");
+            return configureAndStart(data, settings);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static DebianPostgres configureAndStart(Path data, Map<String, String> settings) {
+        try {
             int port;
             try (ServerSocket free = new ServerSocket(0)) {
                 port = free.getLocalPort();
@@ -56,6 +64,34 @@ public final class DebianPostgres implements AutoCloseable {
             run("runuser", "-u", "postgres", "--", BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60",
                     "-l", data.resolve("server.log").toString(), "start");
             return new DebianPostgres(data, port);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A server that accepts logins over TCP only with TLS and a password (scram-sha-256) for user postgres, as
+     * managed services do; a self-signed certificate is made with openssl.
+     */
+    public static DebianPostgres startWithPasswordAndTls(String password) {
+        try {
+            Path data = Files.createTempDirectory("ferry-debian-pg-");
+            Path pwfile = data.resolveSibling(data.getFileName() + ".pw");
+            Files.writeString(pwfile, password + "\n");
+            run("chown", "postgres", data.toString(), pwfile.toString());
+            run("runuser", "-u", "postgres", "--", BIN.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres", "-E", "UTF8",
+                    "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256");
+            Files.delete(pwfile);
+            run("openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost",
+                    "-keyout", data.resolve("server.key").toString(), "-out", data.resolve("server.crt").toString());
+            run("chown", "postgres", data.resolve("server.key").toString(), data.resolve("server.crt").toString());
+            run("chmod", "600", data.resolve("server.key").toString());
+            Files.writeString(data.resolve("pg_hba.conf"), """
+                    local all all trust
+                    hostssl all all 127.0.0.1/32 scram-sha-256
+                    hostssl replication all 127.0.0.1/32 scram-sha-256
+                    """);
+            return configureAndStart(data, Map.of("ssl", "on", "ssl_cert_file", "server.crt", "ssl_key_file", "server.key"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -183,8 +183,9 @@ public final class ConnectionSpec {
         return uri.toString();
     }
 
+    // sslpassword stays out: a command line is visible to every user of the host, and ferry logs its tools' commands.
     private static final java.util.Set<String> LIBPQ_PARAMETERS = java.util.Set.of(
-            "sslmode", "sslcert", "sslkey", "sslrootcert", "sslpassword", "connect_timeout", "application_name", "options");
+            "sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "application_name", "options");
 
     /** Environment for libpq tools: the password, if any, travels here so it never shows on a command line. */
     public Map<String, String> libpqEnvironment() {

@@ -31,6 +31,16 @@ public final class ConnectionFailures {
                     "connect to the database directly: point --" + role + " at the server's own host and port, not the pooler's.",
                     ExitCode.PREFLIGHT_FAILED, e);
         }
+        if (message.contains("no encryption") || message.contains("ssl off")) {
+            return unreachable("cannot log in to " + server + ":", "it accepts only TLS (SSL) connections from this host, and ferry connected without: "
+                            + serverMessage(e),
+                    "add sslmode=require to --" + role + " (e.g. ...?sslmode=require), or remove sslmode=disable from it.", e);
+        }
+        if (message.contains("does not support ssl")) {
+            return unreachable("cannot connect to " + server + ":", "--" + role + " asks for TLS (sslmode=" + spec.parameters().getOrDefault("sslmode", "require")
+                            + "), but the server has TLS switched off.",
+                    "turn on ssl on that server, or remove sslmode from --" + role + " if an unencrypted connection is acceptable there.", e);
+        }
         if (state.equals("28P01") || state.equals("28000")) {
             return unreachable("cannot log in to " + server + ":", "the server rejected user '" + spec.user() + "': " + serverMessage(e),
                     "check the user and password in --" + role + " (or ~/.pgpass) and pg_hba.conf on that server.", e);
