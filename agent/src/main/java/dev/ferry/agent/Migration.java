@@ -18,6 +18,7 @@ import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
+import dev.ferry.agent.snapshot.TargetStatistics;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationState.Phase;
 import dev.ferry.agent.state.StateStore;
@@ -136,6 +137,7 @@ public final class Migration {
             copyInSnapshot(pool, schema, physical(tables), created, sourceMajor);
         }
         finishCopy(schema);
+        TargetStatistics.analyzeInBackground(target, tables);
         return Map.of();
     }
 
@@ -151,11 +153,10 @@ public final class Migration {
             setPhase(Phase.COPY);
             phase = Phase.COPY;
         }
-        if (phase == Phase.COPY) {
-            recopyUnfinished(pool, schema, tables, sourceMajor);
+        if (phase == Phase.COPY || phase == Phase.POST_DATA) {
+            if (phase == Phase.COPY) recopyUnfinished(pool, schema, tables, sourceMajor);
             finishCopy(schema);
-        } else if (phase == Phase.POST_DATA) {
-            finishCopy(schema);
+            TargetStatistics.analyzeInBackground(target, tables);
         }
         return syncLsns(tables, current.consistentLsn());
     }

@@ -32,6 +32,9 @@ class LiveMigrationTest extends TwoServers {
                 agent.failIfDead();
                 return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
             });
+            // Planner statistics are gathered in the background once the copy is done, while the stream runs.
+            Deadline.await("ANALYZE of every copied table on the target", Duration.ofMinutes(2), () -> "0".equals(target.queryValue("live",
+                    "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname <> 'ferry' AND last_analyze IS NULL")));
             long atStream = workload.transactions();
             workload.awaitTransactions(atStream + 1500, Duration.ofMinutes(2));
             workload.close();
@@ -49,5 +52,6 @@ class LiveMigrationTest extends TwoServers {
         assertEquals("0", source.queryValue("live", "SELECT count(*) FROM pg_publication"), "publications dropped at cutover");
         assertTrue(migration.log("stream.log").contains("no tuple identifier for UPDATE/DELETE in table"), "warning logged in stream.log");
         assertTrue(migration.log("snapshot.log").contains("copied "), "per-table copy lines in snapshot.log");
+        assertTrue(migration.log("snapshot.log").contains("analyze: gathered planner statistics for "), migration.log("snapshot.log"));
     }
 }
