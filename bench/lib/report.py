@@ -28,6 +28,8 @@ ROWS = [
     ("Apply CPU s, source server", "apply", "cpu_source_s", True, 1),
     ("Apply CPU s, target server", "apply", "cpu_target_s", True, 1),
     ("Apply CPU s, tool", "apply", "cpu_tool_s", True, 1),
+    ("Apply: ferry CPU s per million row changes", "apply", "cpu_tool_per_m", True, 1),
+    ("Apply: target server CPU s per million row changes", "apply", "cpu_target_per_m", True, 1),
     ("**Steady lag** p50, s", "lag", "p50_s", True, 3),
     ("Steady lag p99, s", "lag", "p99_s", True, 3),
     ("Steady lag max, s", "lag", "max_s", True, 3),
@@ -69,7 +71,21 @@ def load(out):
                 errors[(section, tool)].append((run, value))
             else:
                 data[(section, tool)][metric].append(value)
+    per_million(data)
     return data, errors, runs
+
+
+def per_million(data):
+    """CPU seconds per million row changes of the apply backlog, run by run (rows = rows/s x seconds)."""
+    for (section, tool), metrics in list(data.items()):
+        if section != "apply":
+            continue
+        rates, secs = metrics.get("rows_per_s", []), metrics.get("catchup_s", [])
+        for cpu, derived in (("cpu_tool_s", "cpu_tool_per_m"), ("cpu_target_s", "cpu_target_per_m")):
+            values = metrics.get(cpu, [])
+            if values and len(values) == len(rates) == len(secs):
+                metrics[derived] = [f"{float(c) / (float(r) * float(t)) * 1e6:.3f}" for c, r, t in zip(values, rates, secs)
+                                    if float(r) * float(t) > 0]
 
 
 def machine(out):
