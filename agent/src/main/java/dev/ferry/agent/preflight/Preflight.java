@@ -29,8 +29,10 @@ public final class Preflight {
         try (PreflightContext context = new PreflightContext(config)) {
             for (CheckFamily family : FAMILIES) {
                 List<CheckResult> rows;
+                long started = System.nanoTime();
                 try {
                     rows = family.run(context);
+                    log.debug("{} checks took {} ms", family.getClass().getSimpleName(), (System.nanoTime() - started) / 1_000_000);
                 } catch (SQLException e) {
                     // One family's failure must not hide what the others find: report it and go on.
                     rows = List.of(CheckFamily.fail(family.getClass().getSimpleName().toLowerCase(),
