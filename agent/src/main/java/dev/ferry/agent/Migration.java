@@ -136,8 +136,7 @@ public final class Migration {
             setPhase(Phase.COPY);
             copyInSnapshot(pool, schema, physical(tables), created, sourceMajor);
         }
-        finishCopy(schema);
-        TargetStatistics.analyzeInBackground(target, tables);
+        finishCopy(schema, tables);
         return Map.of();
     }
 
@@ -153,10 +152,11 @@ public final class Migration {
             setPhase(Phase.COPY);
             phase = Phase.COPY;
         }
-        if (phase == Phase.COPY || phase == Phase.POST_DATA) {
-            if (phase == Phase.COPY) recopyUnfinished(pool, schema, tables, sourceMajor);
-            finishCopy(schema);
-            TargetStatistics.analyzeInBackground(target, tables);
+        if (phase == Phase.COPY) {
+            recopyUnfinished(pool, schema, tables, sourceMajor);
+            finishCopy(schema, tables);
+        } else if (phase == Phase.POST_DATA) {
+            finishCopy(schema, tables);
         }
         return syncLsns(tables, current.consistentLsn());
     }
@@ -207,10 +207,12 @@ public final class Migration {
         }
     }
 
-    private void finishCopy(SchemaCopy schema) throws SQLException {
+    /** Post-data, then the stream phase; planner statistics are gathered in the background meanwhile. */
+    private void finishCopy(SchemaCopy schema, List<SourceTable> tables) throws SQLException {
         setPhase(Phase.POST_DATA);
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
         setPhase(Phase.STREAM);
+        TargetStatistics.analyzeInBackground(target, tables);
     }
 
     /** Sync LSN per published table (the latest of its leaves), where it is later than the main slot's start. */

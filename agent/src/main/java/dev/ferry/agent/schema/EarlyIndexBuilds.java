@@ -8,8 +8,6 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Queue;
@@ -92,11 +90,10 @@ public final class EarlyIndexBuilds {
 
     private void build(IndexDefinition index) throws SQLException {
         Connection target = session().target;
-        boolean indexThere = exists(target, "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?",
-                index.table().schema(), index.name());
-        boolean constraintThere = index.addConstraint() == null || exists(target, """
-                SELECT 1 FROM pg_constraint co JOIN pg_class t ON t.oid = co.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-                WHERE n.nspname = ? AND t.relname = ? AND co.conname = ?""", index.table().schema(), index.table().name(), index.name());
+        String schema = index.table().schema();
+        boolean indexThere = new CatalogObject(TocEntry.PG_CLASS, "index", schema, null, index.name(), null).existsOn(target);
+        boolean constraintThere = index.addConstraint() == null
+                || new CatalogObject(TocEntry.PG_CONSTRAINT, "constraint", schema, index.table().name(), index.name(), null).existsOn(target);
         if (indexThere && constraintThere) {
             log.debug("indexes: {} already exists on the target", index);
             return;
@@ -124,15 +121,6 @@ public final class EarlyIndexBuilds {
         else log.debug("indexes: built {} in {} s", index, String.format("%.2f", seconds));
     }
 
-    private static boolean exists(Connection target, String sql, String... parameters) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement(sql)) {
-            for (int i = 0; i < parameters.length; i++) ps.setString(i + 1, parameters[i]);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
     /** This thread's connections, opened on first use. */
     private Sessions session() throws SQLException {
         Sessions s = sessions.get();
@@ -154,11 +142,12 @@ public final class EarlyIndexBuilds {
 
     private record Sessions(Connection source, Connection target) {
         void close() {
-            try {
-                source.close();
-                target.close();
-            } catch (SQLException e) {
-                log.debug("closing an index build connection", e);
+            for (Connection connection : java.util.List.of(source, target)) {
+                try {
+                    connection.close();
+                } catch (SQLException e) {
+                    log.debug("closing an index build connection", e);
+                }
             }
         }
     }

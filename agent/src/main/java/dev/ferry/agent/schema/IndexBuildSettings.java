@@ -7,7 +7,7 @@ import java.sql.Statement;
 import java.util.Map;
 
 /**
- * Session settings for pg_restore's index builds on the target. With the default maintenance_work_mem (64 MB) an
+ * Session settings for index builds on the target, ferry's own during the copy and pg_restore's in post-data. With the default maintenance_work_mem (64 MB) an
  * index on a few million rows sorts on disk; ferry gives each build session a share of the target's shared_buffers
  * instead (a quarter of its memory, if tuned the usual way), so {@code --jobs} builds together use at most as much
  * again, and never less than the target's own setting. Capped at 1 GB, beyond which sorts gain little.

@@ -37,12 +37,12 @@ final class ChunkCopier {
     private final CopyFormat format;
 
     ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format) {
-        this.format = format;
         this.source = source;
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
         this.syncLsn = syncLsn;
+        this.format = format;
     }
 
     record Result(long rows, long bytes, long nanInfNulled) {}

@@ -172,9 +172,7 @@ class SchemaCopyTest {
     @Test
     void postDataRunsAgainAndBuildsOnlyWhatIsMissing() throws Exception {
         String db = target.createDatabase("post_twice");
-        SchemaCopy copy = new SchemaCopy(config(db));
-        copy.copyPreData(Optional.empty());
-        copyData(db);
+        SchemaCopy copy = withPreDataAndRows(db);
         copy.copyPostData();
         // What an interruption part-way through post-data leaves: some objects built, others not.
         target.execute(db, "DROP INDEX app.orders_customer_idx", "ALTER TABLE app.order_lines DROP CONSTRAINT order_lines_order_id_fkey",
@@ -189,9 +187,7 @@ class SchemaCopyTest {
     @Test
     void indexesBuiltDuringTheCopyMatchWhatPgRestoreBuildsAndAHalfBuiltKeyIsFinished() throws Exception {
         String db = target.createDatabase("early");
-        SchemaCopy copy = new SchemaCopy(config(db));
-        copy.copyPreData(Optional.empty());
-        copyData(db);
+        SchemaCopy copy = withPreDataAndRows(db);
         // What a crash between building a key's unique index and attaching it as the constraint leaves.
         target.execute(db, "CREATE UNIQUE INDEX orders_pkey ON app.orders (id)");
         EarlyIndexBuilds early = copy.startIndexBuilds();
@@ -222,6 +218,14 @@ class SchemaCopyTest {
         FerryException missing = assertThrows(FerryException.class, () -> PgDumpTool.find(15, List.of(workDir)));
         assertEquals("pg_dump and pg_restore were not found.", missing.what());
         assertTrue(missing.fix().contains("postgresql-client-15"), missing.fix());
+    }
+
+    /** A target database with pre-data restored and the rows copied, ready for post-data. */
+    private SchemaCopy withPreDataAndRows(String db) throws Exception {
+        SchemaCopy copy = new SchemaCopy(config(db));
+        copy.copyPreData(Optional.empty());
+        copyData(db);
+        return copy;
     }
 
     /** The rows, copied the way pg_dump does it, so post-data finds its tables filled. */
