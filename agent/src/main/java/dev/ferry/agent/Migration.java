@@ -129,14 +129,21 @@ public final class Migration {
         try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
             CreatedSlot created = ReplicationSlots.create(replication, slot, false, sourceMajor);
             log.info("created slot {} at {} with snapshot {}", slot, created.consistentPoint(), created.snapshotName());
-            try (Connection dst = target.open()) {
+            try (Connection dst = pool.getConnection()) {
                 state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
             }
-            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPreData(Optional.of(created.snapshotName()));
-            setPhase(Phase.COPY);
-            copyInSnapshot(pool, schema, physical(tables), created, sourceMajor);
+            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
+                schema.copyPreData(Optional.of(created.snapshotName()));
+                schema.startPostDataDump(created.snapshotName(), sourceMajor);
+            }
+            setPhase(pool, Phase.COPY);
+            try {
+                copyInSnapshot(pool, schema, physical(tables), created, sourceMajor);
+            } finally {
+                schema.awaitPostDataDump();
+            }
         }
-        finishCopy(schema, tables);
+        finishCopy(pool, schema, tables);
         return Map.of();
     }
 
@@ -149,14 +156,14 @@ public final class Migration {
         Phase phase = current.phase();
         if (phase == Phase.SCHEMA) {
             if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPreData(Optional.empty());
-            setPhase(Phase.COPY);
+            setPhase(pool, Phase.COPY);
             phase = Phase.COPY;
         }
         if (phase == Phase.COPY) {
             recopyUnfinished(pool, schema, tables, sourceMajor);
-            finishCopy(schema, tables);
+            finishCopy(pool, schema, tables);
         } else if (phase == Phase.POST_DATA) {
-            finishCopy(schema, tables);
+            finishCopy(pool, schema, tables);
         }
         return syncLsns(tables, current.consistentLsn());
     }
@@ -208,10 +215,10 @@ public final class Migration {
     }
 
     /** Post-data, then the stream phase; planner statistics are gathered in the background meanwhile. */
-    private void finishCopy(SchemaCopy schema, List<SourceTable> tables) throws SQLException {
-        setPhase(Phase.POST_DATA);
+    private void finishCopy(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables) throws SQLException {
+        setPhase(pool, Phase.POST_DATA);
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
-        setPhase(Phase.STREAM);
+        setPhase(pool, Phase.STREAM);
         TargetStatistics.analyzeInBackground(target, tables);
     }
 
@@ -305,8 +312,9 @@ public final class Migration {
         }
     }
 
-    private void setPhase(Phase phase) throws SQLException {
-        try (Connection dst = target.open()) {
+    /** Through the pool: a connection kept from the copy costs no new login on the way from one phase to the next. */
+    private void setPhase(HikariDataSource pool, Phase phase) throws SQLException {
+        try (Connection dst = pool.getConnection()) {
             state.setPhase(dst, phase);
         }
         metrics.phase(phase.text());

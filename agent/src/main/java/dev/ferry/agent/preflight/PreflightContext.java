@@ -24,17 +24,19 @@ final class PreflightContext implements AutoCloseable {
     final int sourceMajor;
     final int targetMajor;
     final List<SourceTable> tables;
+    final WalWriteRate walWriteRate;
 
     PreflightContext(MigrationConfig config) throws SQLException {
         this.config = config;
         this.source = new Database(config.source(), "source").open();
         try {
+            source.setReadOnly(true);
+            this.walWriteRate = new WalWriteRate(source);
             this.target = new Database(config.target(), "target").open();
-        } catch (RuntimeException e) {
+        } catch (SQLException | RuntimeException e) {
             source.close();
             throw e;
         }
-        source.setReadOnly(true);
         target.setReadOnly(true);
         this.sourceMajor = Database.majorVersion(source);
         this.targetMajor = Database.majorVersion(target);

@@ -52,7 +52,7 @@ final class SourceSettings implements CheckFamily {
 
     private CheckResult walRetention(PreflightContext c) throws SQLException {
         long databaseBytes = number(c.source, "SELECT pg_database_size(current_database())");
-        long walPerSecond = walRate(c);
+        long walPerSecond = c.walWriteRate.bytesPerSecond(c.source);
         long copySeconds = Math.max(1, databaseBytes / (COPY_BYTES_PER_SECOND_PER_JOB * c.config.jobs()));
         long retained = walPerSecond * copySeconds * 2; // the copy plus index builds, with room to spare
         String estimate = String.format("the copy of %,d MB should take about %d s and retain about %,d MB of WAL at the current write rate (%,d kB/s)",
@@ -72,21 +72,6 @@ final class SourceSettings implements CheckFamily {
         return warn("slot-wal-retention", "max_slot_wal_keep_size is " + limitMb + " MB; " + estimate,
                 "if writes grow or ferry is stopped for long, the slot may pass the limit and be invalidated.",
                 "keep ferry running; raise max_slot_wal_keep_size if the source writes heavily during the copy.");
-    }
-
-    /** WAL bytes per second written on the source, sampled over a fifth of a second. */
-    private static long walRate(PreflightContext c) throws SQLException {
-        // A standby has no insert position; its replay position moves at the primary's write rate.
-        String position = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint";
-        long before = number(c.source, position);
-        long started = System.nanoTime();
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        long written = Math.max(0, number(c.source, position) - before);
-        return (long) (written / Math.max(1e-3, (System.nanoTime() - started) / 1e9));
     }
 
     private CheckResult timeouts(PreflightContext c) throws SQLException {

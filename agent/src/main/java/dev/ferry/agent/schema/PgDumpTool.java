@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -23,9 +25,16 @@ record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?(?:\\.\\d+)?");
     private static final Path DEBIAN_VERSIONS = Path.of("/usr/lib/postgresql");
 
-    /** Finds the first usable pair in PATH and the Debian layout, or fails naming every version found and the fix. */
+    /** Pairs found so far in this process, by source major version: preflight and the schema stage ask the same question. */
+    private static final Map<Integer, PgDumpTool> FOUND = new ConcurrentHashMap<>();
+
+    /**
+     * Finds the first usable pair in PATH and the Debian layout, or fails naming every version found and the fix.
+     * A pair once found is remembered (asking each binary for its version costs two process starts); a failure is not,
+     * so tools installed after it are found.
+     */
     static PgDumpTool find(int sourceMajor) {
-        return find(sourceMajor, defaultDirectories());
+        return FOUND.computeIfAbsent(sourceMajor, major -> find(major, defaultDirectories()));
     }
 
     static PgDumpTool find(int sourceMajor, List<Path> directories) {

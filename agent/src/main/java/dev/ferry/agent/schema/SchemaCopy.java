@@ -10,18 +10,22 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Copies the schema with pg_dump and pg_restore: pre-data (types, tables, functions) before the data, post-data
  * (indexes, constraints, triggers) after it, so the copy does not maintain indexes row by row. Both halves are safe
  * to run again after an interruption. Owners, privileges and tablespaces are not copied. Called from the stage
- * runner's thread only.
+ * runner's thread only; the one background task it starts (the post-data dump) hands its result back through a future.
  */
 public final class SchemaCopy {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
     private final MigrationConfig config;
     private PgDumpTool tool;
+    /** Post-data dumped during the copy, in its snapshot; absent when resuming, then {@link #copyPostData()} dumps it. */
+    private CompletableFuture<SchemaDump> postDataDump;
 
     public SchemaCopy(MigrationConfig config) {
         this.config = config;
@@ -60,17 +64,42 @@ public final class SchemaCopy {
         return new EarlyIndexBuilds(config);
     }
 
+    /**
+     * Dumps post-data in the copy's snapshot on a background thread while the copy runs, so only its restore is left
+     * after the last row. Call {@link #awaitPostDataDump()} before the snapshot's connection closes: pg_dump must have
+     * imported the snapshot by then.
+     */
+    public void startPostDataDump(String snapshotName, int sourceMajor) {
+        if (tool == null) checkTools(sourceMajor);
+        SchemaDump dump = new SchemaDump(config, tool, "post-data");
+        postDataDump = new CompletableFuture<>();
+        Thread dumper = new Thread(() -> {
+            try {
+                dump.dump(Optional.of(snapshotName));
+                postDataDump.complete(dump);
+            } catch (RuntimeException e) {
+                postDataDump.completeExceptionally(e);
+            }
+        }, "ferry-schema-dump");
+        dumper.setDaemon(true);
+        dumper.start();
+    }
+
+    /** Waits for the dump {@link #startPostDataDump} began; a failure of it is reported by {@link #copyPostData()}. */
+    public void awaitPostDataDump() {
+        if (postDataDump != null) postDataDump.exceptionally(failure -> null).join();
+    }
+
     /** Builds indexes, constraints and triggers on the target after the data is in; skips what already exists. */
     public void copyPostData() {
         long start = System.nanoTime();
         try (Connection source = new Database(config.source(), "source").open();
              Connection target = new Database(config.target(), "target").open()) {
-            SchemaDump dump = new SchemaDump(config, tool(source), "post-data");
-            dump.dump(Optional.empty());
+            SchemaDump dump = postDataDump(source);
             List<TocEntry> entries = dump.entries();
             PostDataRestore.Selection selection = new PostDataRestore(source, target, config.excludeTables()).select(entries);
-            log.info("post-data: dumped {} objects in {}; {} to build, {} already on the target", entries.size(), seconds(start),
-                    selection.restore().size(), selection.alreadyThere());
+            log.info("post-data: dumped {} objects{}; {} to build, {} already on the target", entries.size(),
+                    postDataDump != null ? " during the copy" : " in " + seconds(start), selection.restore().size(), selection.alreadyThere());
             if (!selection.restore().isEmpty()) {
                 long restoreStart = System.nanoTime();
                 dump.restore(selection.restore(), PostDataRestore.options(config.jobs()), IndexBuildSettings.environment(target, config.jobs()),
@@ -83,6 +112,21 @@ public final class SchemaCopy {
         } catch (SQLException e) {
             throw catalogFailure("post-data", e);
         }
+    }
+
+    /** The dump made during the copy, or a new one (without a snapshot) when there was none. */
+    private SchemaDump postDataDump(Connection source) throws SQLException {
+        if (postDataDump != null) {
+            try {
+                return postDataDump.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof RuntimeException failure) throw failure;
+                throw e;
+            }
+        }
+        SchemaDump dump = new SchemaDump(config, tool(source), "post-data");
+        dump.dump(Optional.empty());
+        return dump;
     }
 
     private PgDumpTool tool(Connection source) throws SQLException {
