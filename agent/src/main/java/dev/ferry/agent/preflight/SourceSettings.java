@@ -12,9 +12,6 @@ import static dev.ferry.agent.preflight.PreflightContext.setting;
 
 /** The source server's settings that logical replication and a long copy depend on. */
 final class SourceSettings implements CheckFamily {
-    /** Assumed copy rate for the WAL-retention estimate, per worker: conservative for a network copy. */
-    private static final long COPY_BYTES_PER_SECOND_PER_JOB = 40L * 1024 * 1024;
-
     @Override
     public List<CheckResult> run(PreflightContext c) throws SQLException {
         List<CheckResult> results = new ArrayList<>();
@@ -44,34 +41,9 @@ final class SourceSettings implements CheckFamily {
                 "the stream needs a WAL sender process on the source.",
                 "on the source: ALTER SYSTEM SET max_wal_senders = " + (usedSenders + 2) + "; then restart it."));
 
-        results.add(walRetention(c));
         results.add(timeouts(c));
         results.add(pass("hot-standby-feedback", "hot_standby_feedback only matters on standbys; ferry reads from the primary, so it has no effect here"));
         return results;
-    }
-
-    private CheckResult walRetention(PreflightContext c) throws SQLException {
-        long databaseBytes = number(c.source, "SELECT pg_database_size(current_database())");
-        long walPerSecond = c.walWriteRate.bytesPerSecond(c.source);
-        long copySeconds = Math.max(1, databaseBytes / (COPY_BYTES_PER_SECOND_PER_JOB * c.config.jobs()));
-        long retained = walPerSecond * copySeconds * 2; // the copy plus index builds, with room to spare
-        String estimate = String.format("the copy of %,d MB should take about %d s and retain about %,d MB of WAL at the current write rate (%,d kB/s)",
-                databaseBytes >> 20, copySeconds, retained >> 20, walPerSecond >> 10);
-        if (c.sourceMajor < 13) return pass("slot-wal-retention", estimate);
-        long limitMb = number(c.source, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_slot_wal_keep_size'");
-        if (limitMb < 0) {
-            return pass("slot-wal-retention", "max_slot_wal_keep_size is unlimited: the slot is never invalidated; " + estimate
-                    + ". Watch the source's disk while the migration runs.");
-        }
-        long limit = limitMb << 20;
-        if (retained > limit) {
-            return fail("slot-wal-retention", "max_slot_wal_keep_size is " + limitMb + " MB; " + estimate,
-                    "when the slot holds more WAL than that, PostgreSQL invalidates it and the migration must start over.",
-                    "on the source: ALTER SYSTEM SET max_slot_wal_keep_size = '" + Math.max(retained >> 20, limitMb * 2) + "MB'; SELECT pg_reload_conf(); (or -1 for no limit)");
-        }
-        return warn("slot-wal-retention", "max_slot_wal_keep_size is " + limitMb + " MB; " + estimate,
-                "if writes grow or ferry is stopped for long, the slot may pass the limit and be invalidated.",
-                "keep ferry running; raise max_slot_wal_keep_size if the source writes heavily during the copy.");
     }
 
     private CheckResult timeouts(PreflightContext c) throws SQLException {

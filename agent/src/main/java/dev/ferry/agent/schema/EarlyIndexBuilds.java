@@ -135,6 +135,9 @@ public final class EarlyIndexBuilds {
                 target.execute("SET statement_timeout = 0");
                 target.execute("SET lock_timeout = 0");
                 target.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(s.target, config.jobs()) >> 10) + "kB'");
+                // A build's commit need not wait for its WAL to reach disk: the commit of the next phase flushes
+                // everything before it, and an index lost to a crash before then is built again by post-data.
+                target.execute("SET synchronous_commit = off");
             }
         }
         return s;
