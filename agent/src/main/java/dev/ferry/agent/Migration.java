@@ -176,11 +176,14 @@ public final class Migration {
     private void recopyUnfinished(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
         Map<QualifiedName, Lsn> copied;
         List<PhysicalTable> redo = new ArrayList<>();
+        List<PhysicalTable> complete = new ArrayList<>();
         try (Connection dst = target.open()) {
             copied = state.copiedTables(dst);
             for (SourceTable table : tables) {
-                boolean complete = table.physical().stream().allMatch(p -> copied.containsKey(p.name()));
-                if (complete) continue;
+                if (table.physical().stream().allMatch(p -> copied.containsKey(p.name()))) {
+                    complete.addAll(table.physical());
+                    continue;
+                }
                 // A partition tree is copied again whole so all its leaves share one sync LSN with its root.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
@@ -191,12 +194,27 @@ public final class Migration {
                 }
             }
         }
+        finishIndexesOf(schema, complete);
         if (redo.isEmpty()) return;
         log.info("copying {} tables again that the interrupted copy had not finished: {}", redo.size(),
                 redo.stream().map(p -> p.name().toString()).collect(Collectors.joining(", ")));
         try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
             CreatedSlot resync = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
             copyInSnapshot(pool, schema, redo, resync, sourceMajor);
+        }
+    }
+
+    /**
+     * The interrupted copy finished these tables, but maybe not their index builds: builds what is missing, and
+     * attaches a key whose index was built just before the crash (post-data alone would fail on its name).
+     */
+    private void finishIndexesOf(SchemaCopy schema, List<PhysicalTable> copiedBefore) {
+        if (config.schemaMode() != MigrationConfig.SchemaMode.COPY || copiedBefore.isEmpty()) return;
+        EarlyIndexBuilds indexes = schema.startIndexBuilds();
+        try {
+            for (PhysicalTable table : copiedBefore) indexes.tableCopied(table.name());
+        } finally {
+            indexes.finish();
         }
     }
 
@@ -209,6 +227,8 @@ public final class Migration {
         EarlyIndexBuilds indexes = schema.startIndexBuilds();
         try {
             new SnapshotCopy(config, source, pool, state, metrics).copy(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, indexes::tableCopied);
+            // The copy workers' target connections make room for the builds that take their place.
+            pool.getHikariPoolMXBean().softEvictConnections();
         } finally {
             indexes.finish();
         }

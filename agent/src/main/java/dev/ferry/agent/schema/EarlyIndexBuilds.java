@@ -12,9 +12,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Phaser;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -26,13 +27,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * foreign keys, triggers, partitioned tables' indexes and their attachments) waits for
  * {@link SchemaCopy#copyPostData()}, which also builds whatever failed here; so a failure here is only logged.
  *
- * <p>{@code --jobs} threads ({@code ferry-indexes-N}), each with its own source and target connection.
+ * <p>{@code --jobs} threads ({@code ferry-indexes-N}) during the copy, each with its own source and target
+ * connection; once the copy is done its workers' share of the machine goes to the builds still queued, so
+ * {@link #finish()} grows them to twice {@code --jobs}: a big table copied early otherwise holds every build thread
+ * while the indexes of all the smaller tables wait behind it.
  */
 public final class EarlyIndexBuilds {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
     private final MigrationConfig config;
-    private final ExecutorService threads;
+    private final ThreadPoolExecutor threads;
     private final Phaser pending = new Phaser(1);
     private final ThreadLocal<Sessions> sessions = new ThreadLocal<>();
     private final Queue<Sessions> opened = new ConcurrentLinkedQueue<>();
@@ -42,7 +46,7 @@ public final class EarlyIndexBuilds {
     EarlyIndexBuilds(MigrationConfig config) {
         this.config = config;
         AtomicInteger number = new AtomicInteger();
-        this.threads = Executors.newFixedThreadPool(config.jobs(), task -> {
+        this.threads = new ThreadPoolExecutor(config.jobs(), config.jobs(), 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
             Thread thread = new Thread(task, "ferry-indexes-" + number.incrementAndGet());
             thread.setDaemon(true);
             return thread;
@@ -56,8 +60,13 @@ public final class EarlyIndexBuilds {
         }, "reading the indexes of " + table);
     }
 
-    /** Waits until every build asked for so far is done, then closes the connections. */
+    /**
+     * Called when the copy is over (its connections closed): runs the builds still queued on twice as many threads,
+     * waits until every build asked for is done, then closes the connections.
+     */
     public void finish() {
+        threads.setMaximumPoolSize(maximumBuilds());
+        threads.setCorePoolSize(maximumBuilds()); // starts threads for the queued builds
         pending.arriveAndAwaitAdvance();
         threads.shutdown();
         for (Sessions s : opened) s.close();
@@ -65,6 +74,11 @@ public final class EarlyIndexBuilds {
             log.info("indexes: built {} indexes and keys during the copy{}", built.get(),
                     failed.get() == 0 ? "" : "; " + failed.get() + " failed and are left to post-data");
         }
+    }
+
+    /** Build sessions at the most: {@code --jobs} during the copy, twice that once the copy workers are gone. */
+    private int maximumBuilds() {
+        return 2 * config.jobs();
     }
 
     private interface Task {
@@ -134,7 +148,8 @@ public final class EarlyIndexBuilds {
                 target.execute("SET search_path = ''");
                 target.execute("SET statement_timeout = 0");
                 target.execute("SET lock_timeout = 0");
-                target.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(s.target, config.jobs()) >> 10) + "kB'");
+                // Sized for the most builds that ever run at once, so together they stay within the budget.
+                target.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(s.target, maximumBuilds()) >> 10) + "kB'");
                 // A build's commit need not wait for its WAL to reach disk: the commit of the next phase flushes
                 // everything before it, and an index lost to a crash before then is built again by post-data.
                 target.execute("SET synchronous_commit = off");
