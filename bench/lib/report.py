@@ -329,8 +329,9 @@ Raw rows, ferry's logs and GC logs of a run: `bench/results/<timestamp>/` (not c
 ## Method
 
 - **Initial copy**: the target database is dropped and created empty before every run. ferry: `ferry run --jobs 2`
-  from its start until `ferry.migration.phase` on the target reads `stream` (schema, data and indexes done; JVM start
-  included), then `ferry cutover`. pgcopydb: `pgcopydb clone --table-jobs 2 --index-jobs 2`. pg_dump: `pg_dump -Fd -j2`
+  from its start until it has set `ferry.migration.phase` on the target to `stream` (schema, data and indexes done;
+  JVM start included; seen in ferry's log, polled every 50 ms, so the wait adds no logins to the target), then
+  `ferry cutover`. The launcher's class-data sharing archive is made once after the build, before any timed run. pgcopydb: `pgcopydb clone --table-jobs 2 --index-jobs 2`. pg_dump: `pg_dump -Fd -j2`
   to a local directory, then `pg_restore -j2`, timed together. MB/s is the source's `pg_database_size` divided by the
   wall time. CPU seconds of a server are those of its postmaster and all its processes (including exited backends,
   from `/proc/<pid>/stat` cutime); a tool's are those of its process tree (`getrusage` of waited children; for ferry
