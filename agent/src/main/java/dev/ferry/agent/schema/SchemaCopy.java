@@ -72,17 +72,14 @@ public final class SchemaCopy {
     public void startPostDataDump(String snapshotName, int sourceMajor) {
         if (tool == null) checkTools(sourceMajor);
         SchemaDump dump = new SchemaDump(config, tool, "post-data");
-        postDataDump = new CompletableFuture<>();
-        Thread dumper = new Thread(() -> {
-            try {
-                dump.dump(Optional.of(snapshotName));
-                postDataDump.complete(dump);
-            } catch (RuntimeException e) {
-                postDataDump.completeExceptionally(e);
-            }
-        }, "ferry-schema-dump");
-        dumper.setDaemon(true);
-        dumper.start();
+        postDataDump = CompletableFuture.supplyAsync(() -> {
+            dump.dump(Optional.of(snapshotName));
+            return dump;
+        }, task -> {
+            Thread dumper = new Thread(task, "ferry-schema-dump");
+            dumper.setDaemon(true);
+            dumper.start();
+        });
     }
 
     /** Waits for the dump {@link #startPostDataDump} began; a failure of it is reported by {@link #copyPostData()}. */
