@@ -34,7 +34,7 @@ import java.util.Optional;
  * share one target transaction (commit order and the LSN are kept). Owned by the stream thread.
  */
 public final class Applier implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger("ferry.apply");
+    private static final Logger log = LoggerFactory.getLogger("ferry.stream");
     /** Executes queued rows (without committing) past these, so memory stays bounded inside huge transactions. */
     private static final int FLUSH_ROWS = 5_000;
     private static final long FLUSH_BYTES = 16L * 1024 * 1024;
@@ -83,7 +83,7 @@ public final class Applier implements AutoCloseable {
         TargetRelation relation = statements.relation();
         Values row = values(relation, insert.row());
         String sql = relation.hasKey() ? statements.upsert(row.present) : statements.insert(row.present);
-        queue(new PendingRow(statements, sql, row.parameters(), relation.hasKey() ? keyOf(relation, row) : null, false, row.bytes));
+        queue(new PendingRow(statements, sql, row.parameters(), relation.hasKey() ? keyOf(relation, row) : null, false, true, row.bytes));
     }
 
     public void update(Update update) {
@@ -95,7 +95,7 @@ public final class Applier implements AutoCloseable {
                     "UPDATE on " + relation.name() + " with REPLICA IDENTITY FULL carries no old row"));
             Values old = values(relation, oldTuple);
             queue(new PendingRow(statements, statements.updateOneMatching(next.present, old.present),
-                    concat(next.parameters(), old.parameters()), null, true, next.bytes + old.bytes));
+                    concat(next.parameters(), old.parameters()), null, true, false, next.bytes + old.bytes));
             return;
         }
         requireKey(relation, "UPDATE");
@@ -103,10 +103,10 @@ public final class Applier implements AutoCloseable {
             Values oldKey = values(relation, update.old().get());
             if (!sameKey(relation, oldKey, next)) {
                 // The primary key changed: remove the row under its old key, then write it under the new one.
-                queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey), true, oldKey.bytes));
+                queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey), true, false, oldKey.bytes));
             }
         }
-        queue(new PendingRow(statements, statements.upsert(next.present), next.parameters(), keyOf(relation, next), false, next.bytes));
+        queue(new PendingRow(statements, statements.upsert(next.present), next.parameters(), keyOf(relation, next), false, false, next.bytes));
     }
 
     public void delete(Delete delete) {
@@ -114,11 +114,11 @@ public final class Applier implements AutoCloseable {
         TargetRelation relation = statements.relation();
         Values old = values(relation, delete.old());
         if (relation.fullIdentity()) {
-            queue(new PendingRow(statements, statements.deleteOneMatching(old.present), old.parameters(), null, true, old.bytes));
+            queue(new PendingRow(statements, statements.deleteOneMatching(old.present), old.parameters(), null, true, false, old.bytes));
             return;
         }
         requireKey(relation, "DELETE");
-        queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, old), keyOf(relation, old), true, old.bytes));
+        queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, old), keyOf(relation, old), true, false, old.bytes));
     }
 
     public void truncate(Truncate truncate) {
@@ -204,6 +204,9 @@ public final class Applier implements AutoCloseable {
 
     /** Queued upserts that a later upsert of the same key replaced before they ran. */
     public long coalesced() { return batch.coalesced(); }
+
+    /** Inserted rows written by COPY because many came together (backlogs, big transactions). */
+    public long copied() { return batch.copied(); }
 
     /** NaN/Infinity values written as NULL per table (--numeric-nan-inf null). */
     public Map<QualifiedName, Long> nanInfNulled() { return Map.copyOf(nanInfNulled); }

@@ -6,5 +6,6 @@ package dev.ferry.agent.apply;
  * @param key         the row's key values joined, for keyed changes (null for REPLICA IDENTITY FULL and keyless rows)
  * @param mustFindRow an UPDATE or DELETE that should change exactly one row; finding none means the target has
  *                    drifted from the source, which ferry reports
+ * @param inserted    the change is an INSERT: on a target in step with the source no row holds its key yet
  */
-record PendingRow(RowStatements relation, String sql, String[] parameters, String key, boolean mustFindRow, long bytes) {}
+record PendingRow(RowStatements relation, String sql, String[] parameters, String key, boolean mustFindRow, boolean inserted, long bytes) {}

@@ -7,12 +7,15 @@ import java.util.Map;
 /**
  * The SQL for one relation's changes, built once per shape (which columns a change carries) and cached. Values are
  * bound as text with an explicit cast to the target's type, so they travel in PostgreSQL's own text form from source
- * to target and NaN, Infinity and full precision survive untouched.
+ * to target and NaN, Infinity and full precision survive untouched. Inserts and upserts also get a {@link CopyRoute}
+ * for when many inserted rows come together.
  */
 final class RowStatements {
     private final TargetRelation relation;
     /** Per statement kind, SQL by the columns a change carries (BitSets are compared by content). */
     private final Map<String, Map<Object, String>> cache = new HashMap<>();
+    /** The COPY route of each insert and upsert statement above. */
+    private final Map<String, CopyRoute> copyRoutes = new HashMap<>();
 
     RowStatements(TargetRelation relation) {
         this.relation = relation;
@@ -25,27 +28,24 @@ final class RowStatements {
     /** INSERT ... ON CONFLICT (key) DO UPDATE of the present columns: replays an INSERT or UPDATE idempotently. */
     String upsert(BitSet present) {
         return cached("upsert", present, () -> {
-            StringBuilder sql = insertPrefix(present);
-            sql.append(" ON CONFLICT (");
-            for (int i = 0; i < relation.key().length; i++) {
-                if (i > 0) sql.append(", ");
-                sql.append(relation.quotedColumn(relation.key()[i]));
-            }
-            sql.append(") DO ");
-            StringBuilder set = new StringBuilder();
-            for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
-                if (isKey(i)) continue;
-                if (set.length() > 0) set.append(", ");
-                set.append(relation.quotedColumn(i)).append(" = EXCLUDED.").append(relation.quotedColumn(i));
-            }
-            sql.append(set.length() == 0 ? "NOTHING" : "UPDATE SET " + set);
-            return sql.toString();
+            String sql = insertPrefix(present) + onConflict(present);
+            copyRoutes.put(sql, CopyRoute.keyed(relation.name(), columnList(present)));
+            return sql;
         });
     }
 
     /** Plain INSERT, for tables without a key (REPLICA IDENTITY FULL, or insert-only tables): duplicates are allowed there. */
     String insert(BitSet present) {
-        return cached("insert", present, () -> insertPrefix(present).toString());
+        return cached("insert", present, () -> {
+            String sql = insertPrefix(present).toString();
+            copyRoutes.put(sql, CopyRoute.plain(relation.name(), columnList(present)));
+            return sql;
+        });
+    }
+
+    /** The COPY route for many inserted rows of {@code sql}, if it is an insert or upsert built here; null otherwise. */
+    CopyRoute copyRoute(String sql) {
+        return copyRoutes.get(sql);
     }
 
     /** DELETE of the row with the given key. */
@@ -81,19 +81,40 @@ final class RowStatements {
     }
 
     private StringBuilder insertPrefix(BitSet present) {
-        StringBuilder columns = new StringBuilder();
         StringBuilder values = new StringBuilder();
         for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
-            if (columns.length() > 0) {
-                columns.append(", ");
-                values.append(", ");
-            }
-            columns.append(relation.quotedColumn(i));
+            if (values.length() > 0) values.append(", ");
             values.append(relation.parameter(i));
         }
         // The source already chose every value, identity columns included: GENERATED ALWAYS must not replace it.
-        return new StringBuilder("INSERT INTO ").append(relation.name()).append(" (").append(columns).append(") OVERRIDING SYSTEM VALUE VALUES (")
+        return new StringBuilder("INSERT INTO ").append(relation.name()).append(" (").append(columnList(present)).append(") OVERRIDING SYSTEM VALUE VALUES (")
                 .append(values).append(')');
+    }
+
+    private String columnList(BitSet present) {
+        StringBuilder columns = new StringBuilder();
+        for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
+            if (columns.length() > 0) columns.append(", ");
+            columns.append(relation.quotedColumn(i));
+        }
+        return columns.toString();
+    }
+
+    /** ON CONFLICT (key) DO UPDATE SET of the present non-key columns (DO NOTHING when only the key is present). */
+    private String onConflict(BitSet present) {
+        StringBuilder sql = new StringBuilder(" ON CONFLICT (");
+        for (int i = 0; i < relation.key().length; i++) {
+            if (i > 0) sql.append(", ");
+            sql.append(relation.quotedColumn(relation.key()[i]));
+        }
+        sql.append(") DO ");
+        StringBuilder set = new StringBuilder();
+        for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
+            if (isKey(i)) continue;
+            if (set.length() > 0) set.append(", ");
+            set.append(relation.quotedColumn(i)).append(" = EXCLUDED.").append(relation.quotedColumn(i));
+        }
+        return sql.append(set.length() == 0 ? "NOTHING" : "UPDATE SET " + set).toString();
     }
 
     private String assignments(BitSet present) {

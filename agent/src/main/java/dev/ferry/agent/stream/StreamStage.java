@@ -180,10 +180,11 @@ public final class StreamStage {
                 reader.confirm(applied);
                 reader.requestStatus();
                 state.heartbeat(stateConnection, applied);
-                // NOTE: tests read "in N target transactions" and "upserts coalesced" from this line.
+                // NOTE: tests read "in N target transactions", "upserts coalesced" and "rows written by COPY" from this line.
                 log.info("drained to {} for the cutover (requested at {}): {} source transactions, {} changes applied since this start,"
-                                + " in {} target transactions, {} upserts coalesced",
-                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied(), applier.targetCommits(), applier.coalesced());
+                                + " in {} target transactions, {} upserts coalesced, {} rows written by COPY",
+                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied(), applier.targetCommits(), applier.coalesced(),
+                        applier.copied());
                 return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
             }
         }

@@ -116,6 +116,36 @@ class FastPathsTest extends TwoServers {
         assertEquals("big_names {mood,integer}", target.queryValue("binary", "SELECT rc::text || ' ' || rt::text FROM public.refs"));
     }
 
+    @Test
+    void manyInsertedRowsGoByCopyAndAKeyAlreadyOnTheTargetFallsBackToUpserts() throws Exception {
+        MigrationFixture migration = new MigrationFixture(source, target, "bulk");
+        source.execute("bulk", "CREATE TABLE public.keyed (id int PRIMARY KEY, t text, n numeric, b bytea, at timestamptz, tags text[])",
+                "CREATE TABLE public.keyless (t text, n int)");
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 1));
+        awaitStreaming(migration, agent);
+        String rows = """
+                SELECT g, CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN E'tab\\there\\nnew line' WHEN 2 THEN E'back\\\\slash \\\\N' WHEN 3 THEN 'Ünïcode ✓' ELSE '' END,
+                    g / 7.0, decode(md5(g::text), 'hex'), timestamptz '2024-02-29 12:00+00' + g * interval '1 minute', ARRAY['a' || g, NULL, E'q"\\\\']
+                FROM generate_series(FIRST, LAST) g""";
+        source.execute("bulk", "INSERT INTO public.keyed " + rows.replace("FIRST", "1").replace("LAST", "1000"),
+                "INSERT INTO public.keyless SELECT CASE g % 4 WHEN 0 THEN NULL WHEN 1 THEN E'\\\\N' WHEN 2 THEN E'cr\\rlf\\n' ELSE 'plain' END, g"
+                        + " FROM generate_series(1, 1000) g");
+        Deadline.await("the first bulk insert applied", Duration.ofSeconds(60),
+                () -> "1000".equals(target.queryValue("bulk", "SELECT count(*) FROM public.keyless")) && "1000".equals(target.queryValue("bulk", "SELECT count(*) FROM public.keyed")));
+        // A row written on the target by hand holds a key the source inserts next: COPY must give way to upserts.
+        target.execute("bulk", "INSERT INTO public.keyed (id, t) VALUES (1500, 'written on the target')");
+        source.execute("bulk", "INSERT INTO public.keyed " + rows.replace("FIRST", "1001").replace("LAST", "2000"));
+        migration.cutover(Duration.ofSeconds(90));
+        agent.awaitSummary(Duration.ofSeconds(30));
+
+        assertTrue(migration.compare().identical(), String.join("\n", migration.compare().differences()));
+        String streamLog = migration.log("stream.log");
+        Matcher drained = Pattern.compile("(\\d+) rows written by COPY").matcher(streamLog);
+        assertTrue(drained.find(), streamLog);
+        assertEquals(2000, Long.parseLong(drained.group(1)), "both first bulk inserts, not the one that met a key on the target:\n" + streamLog);
+        assertTrue(streamLog.contains("\"public\".\"keyed\": 1000 inserted rows were upserted instead of copied"), streamLog);
+    }
+
     private static void awaitStreaming(MigrationFixture migration, MigrationFixture.InProcessAgent agent) {
         Deadline.await("streaming", Duration.ofSeconds(120), () -> {
             agent.failIfDead();

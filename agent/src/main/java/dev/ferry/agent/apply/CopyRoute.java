@@ -1,0 +1,144 @@
+package dev.ferry.agent.apply;
+
+import dev.ferry.agent.db.QualifiedName;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * Writes many inserted rows of one relation with COPY, which the target parses far faster than multi-row statements
+ * and which costs ferry no bind parameters. Rows of a table without a key are plain inserts anyway. Rows of a keyed
+ * table (normally upserts) are tried under a savepoint: on a target in step with the source no row holds their keys
+ * yet, so COPY spares the target the speculative insertion of ON CONFLICT; if a key is there after all, nothing of
+ * the COPY stays and the caller upserts the rows as usual, so a replay stays idempotent.
+ */
+final class CopyRoute {
+    private static final String UNIQUE_VIOLATION = "23505";
+    /** Rows are encoded and sent in pieces of about this many characters, so memory stays bounded. */
+    private static final int PIECE_CHARS = 256 * 1024;
+
+    private final String copy;
+    private final boolean keyed;
+
+    private CopyRoute(String copy, boolean keyed) {
+        this.copy = copy;
+        this.keyed = keyed;
+    }
+
+    /** Inserts into a table without a key, of the given columns (already quoted and joined). */
+    static CopyRoute plain(QualifiedName table, String columns) {
+        return new CopyRoute(copyInto(table, columns), false);
+    }
+
+    /** Inserts into a keyed table, of the given columns (already quoted and joined). */
+    static CopyRoute keyed(QualifiedName table, String columns) {
+        return new CopyRoute(copyInto(table, columns), true);
+    }
+
+    private static String copyInto(QualifiedName table, String columns) {
+        return "COPY " + table + " (" + columns + ") FROM STDIN";
+    }
+
+    /**
+     * Writes the rows (whose parameters are the values of the route's columns) inside the open target transaction.
+     * Returns false, having written nothing, if the table is keyed and one of the keys exists already.
+     */
+    boolean write(Connection target, List<PendingRow> rows) throws SQLException {
+        if (!keyed) {
+            copy(target, rows);
+            return true;
+        }
+        execute(target, "SAVEPOINT ferry_copy");
+        try {
+            copy(target, rows);
+        } catch (SQLException e) {
+            if (!UNIQUE_VIOLATION.equals(e.getSQLState())) throw e;
+            execute(target, "ROLLBACK TO SAVEPOINT ferry_copy; RELEASE SAVEPOINT ferry_copy");
+            return false;
+        }
+        execute(target, "RELEASE SAVEPOINT ferry_copy");
+        return true;
+    }
+
+    private static void execute(Connection target, String sql) throws SQLException {
+        try (Statement s = target.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    private void copy(Connection target, List<PendingRow> rows) throws SQLException {
+        CopyIn in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
+        boolean ended = false;
+        try {
+            StringBuilder text = new StringBuilder(Math.min(PIECE_CHARS * 2, rows.size() * 64));
+            for (PendingRow row : rows) {
+                appendRow(text, row.parameters());
+                if (text.length() >= PIECE_CHARS) send(in, text);
+            }
+            send(in, text);
+            in.endCopy();
+            ended = true;
+        } finally {
+            if (!ended) cancelQuietly(in);
+        }
+    }
+
+    /** Ends a failed COPY without hiding why it failed (the caller's exception is the one that matters). */
+    private static void cancelQuietly(CopyIn in) {
+        try {
+            if (in.isActive()) in.cancelCopy();
+        } catch (SQLException ignored) {
+            // the COPY failed already; its own error is on its way up
+        }
+    }
+
+    private static void send(CopyIn in, StringBuilder text) throws SQLException {
+        if (text.length() == 0) return;
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        in.writeToCopy(bytes, 0, bytes.length);
+        text.setLength(0);
+    }
+
+    /** One line of COPY's text format: values separated by tabs, NULL as \N, backslash and line breaks escaped. */
+    static void appendRow(StringBuilder out, String[] values) {
+        for (int i = 0; i < values.length; i++) {
+            if (i > 0) out.append('\t');
+            appendValue(out, values[i]);
+        }
+        out.append('\n');
+    }
+
+    private static void appendValue(StringBuilder out, String value) {
+        if (value == null) {
+            out.append("\\N");
+            return;
+        }
+        if (!needsEscape(value)) {
+            out.append(value);
+            return;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '\\' -> out.append("\\\\");
+                case '\t' -> out.append("\\t");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                default -> out.append(c);
+            }
+        }
+    }
+
+    private static boolean needsEscape(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\\' || c == '\t' || c == '\n' || c == '\r') return true;
+        }
+        return false;
+    }
+}
