@@ -67,6 +67,7 @@ public final class Applier implements AutoCloseable {
     /** Learns (or re-learns after DDL) a relation from its RELATION message, checking it against the target. */
     public void relation(Relation relation) {
         try {
+            batch.awaitWriter(); // the mapper reads the target's catalog on the connection the writer thread may be using
             relations.put(relation.relationId(), new RowStatements(mapper.map(relation)));
         } catch (SQLException e) {
             throw failure("reading the target's definition of " + new QualifiedName(relation.namespace(), relation.name()), e);
@@ -222,9 +223,9 @@ public final class Applier implements AutoCloseable {
         markOpened();
         if (batch.rows() >= FLUSH_ROWS || batch.bytes() >= FLUSH_BYTES) {
             try {
-                batch.flush();
+                batch.flushInBackground();
             } catch (SQLException e) {
-                throw failure("applying changes to " + row.relation().relation().name(), e);
+                throw failure("applying changes", e);
             }
         }
     }
@@ -324,6 +325,10 @@ public final class Applier implements AutoCloseable {
 
     private FerryException failure(String what, SQLException e) {
         SQLException cause = e instanceof BatchUpdateException && e.getNextException() != null ? e.getNextException() : e;
+        if (e instanceof ChangeBatch.RelationFailure failure) {
+            what = "applying changes to " + failure.relation();
+            cause = failure.serverError();
+        }
         String message = cause.getMessage() + " (SQLSTATE " + cause.getSQLState() + ")";
         String fix = "fix the cause on the target, then run the same `ferry run` again: it resumes from the last applied transaction and nothing is skipped.";
         if ("22P02".equals(cause.getSQLState()) && (message.contains("Infinity") || message.contains("NaN"))) {

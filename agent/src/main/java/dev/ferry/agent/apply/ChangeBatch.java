@@ -4,6 +4,7 @@ import dev.ferry.agent.db.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -15,11 +16,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Row changes of the open target transaction, queued per relation and executed as JDBC batches (one round trip for
  * many rows). Order is kept within each relation, which is all that matters: with session_replication_role = replica
- * no trigger or foreign key links two tables, and unique constraints are per table. Owned by the apply thread.
+ * no trigger or foreign key links two tables, and unique constraints are per table. Owned by the apply thread; a full
+ * batch may be handed to a writer thread so the next changes are decoded while the target executes it, but only one
+ * thread uses the connection at a time and everything is written before a commit.
  */
 final class ChangeBatch {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
@@ -27,7 +34,16 @@ final class ChangeBatch {
     static final int COPY_MIN_ROWS = 200;
 
     private final Connection target;
-    private final Map<RowStatements, Queue> byRelation = new LinkedHashMap<>();
+    private Map<RowStatements, Queue> byRelation = new LinkedHashMap<>();
+    /** The other set of queues: being written by the writer thread, or empty and next to be filled. */
+    private Map<RowStatements, Queue> handedOver = new LinkedHashMap<>();
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "ferry-apply-writer");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** The batch the writer thread is executing, if any. */
+    private Future<Void> writing;
     private final Map<String, PreparedStatement> prepared = new LinkedHashMap<>(64, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
@@ -41,7 +57,7 @@ final class ChangeBatch {
     private int rows;
     private long bytes;
     private long coalesced;
-    private long copied;
+    private volatile long copied;
 
     ChangeBatch(Connection target) {
         this.target = target;
@@ -68,10 +84,15 @@ final class ChangeBatch {
         bytes += row.bytes();
     }
 
-    /** One relation's queued changes in order, and where each key's latest change sits. */
+    /** One relation's queued changes in order, and where each key's latest change sits; kept (and its capacity) between flushes. */
     private static final class Queue {
         final List<PendingRow> rows = new ArrayList<>();
         final Map<String, Integer> lastByKey = new HashMap<>();
+
+        void clear() {
+            rows.clear();
+            lastByKey.clear();
+        }
     }
 
     /** Upserts absorbed by a later upsert of the same key, in total. */
@@ -93,30 +114,101 @@ final class ChangeBatch {
     }
 
     /**
-     * Executes everything queued, in per-relation order, inside the open target transaction. Consecutive rows with
-     * the same statement go in one JDBC batch, which the driver sends as multi-row statements, or by COPY when they
-     * are many inserted rows; a batch is cut where a key repeats, because one multi-row upsert may not touch the same
-     * row twice.
+     * Executes everything queued, in per-relation order, inside the open target transaction, after any batch handed
+     * to the writer thread. Consecutive rows with the same statement go in one JDBC batch, which the driver sends as
+     * multi-row statements, or by COPY when they are many inserted rows; a batch is cut where a key repeats, because
+     * one multi-row upsert may not touch the same row twice.
      */
     void flush() throws SQLException {
-        for (Queue queue : byRelation.values()) {
-            List<PendingRow> pending = queue.rows;
-            int start = 0;
-            while (start < pending.size()) {
-                int end = start;
-                String sql = pending.get(start).sql();
-                Set<String> keys = new HashSet<>();
-                while (end < pending.size() && pending.get(end).sql().equals(sql)
-                        && (pending.get(end).key() == null || keys.add(pending.get(end).key()))) {
-                    end++;
-                }
-                execute(pending.subList(start, end));
-                start = end;
-            }
-        }
-        byRelation.clear();
+        awaitWriter();
+        write(byRelation);
         rows = 0;
         bytes = 0;
+    }
+
+    /**
+     * Hands everything queued to the writer thread and returns once the batch handed over before it is written, so
+     * ferry decodes the next changes while the target executes these. A failure surfaces at the next call here, at
+     * {@link #flush} or at {@link #awaitWriter}.
+     */
+    void flushInBackground() throws SQLException {
+        awaitWriter();
+        Map<RowStatements, Queue> batch = byRelation;
+        byRelation = handedOver;
+        handedOver = batch;
+        rows = 0;
+        bytes = 0;
+        writing = writer.submit(() -> {
+            write(batch);
+            return null;
+        });
+    }
+
+    /** Waits until the writer thread is done with the connection; rethrows what made its batch fail. */
+    void awaitWriter() throws SQLException {
+        if (writing == null) return;
+        Future<Void> pending = writing;
+        writing = null;
+        try {
+            pending.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SQLException failure) throw failure;
+            if (e.getCause() instanceof RuntimeException failure) throw failure;
+            throw new IllegalStateException("the apply writer thread failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            pending.cancel(true);
+            throw new SQLException("interrupted while the target executed queued changes", "57014", e);
+        }
+    }
+
+    private void write(Map<RowStatements, Queue> queues) throws SQLException {
+        try {
+            for (Map.Entry<RowStatements, Queue> relation : queues.entrySet()) {
+                try {
+                    write(relation.getValue().rows);
+                } catch (SQLException e) {
+                    throw new RelationFailure(relation.getKey().relation().name(), e);
+                }
+            }
+        } finally {
+            queues.values().forEach(Queue::clear);
+        }
+    }
+
+    private void write(List<PendingRow> pending) throws SQLException {
+        int start = 0;
+        while (start < pending.size()) {
+            int end = start;
+            String sql = pending.get(start).sql();
+            Set<String> keys = new HashSet<>();
+            while (end < pending.size() && pending.get(end).sql().equals(sql)
+                    && (pending.get(end).key() == null || keys.add(pending.get(end).key()))) {
+                end++;
+            }
+            execute(pending.subList(start, end));
+            start = end;
+        }
+    }
+
+    /** Changes to one table failed on the target. */
+    static final class RelationFailure extends SQLException {
+        private final QualifiedName relation;
+
+        RelationFailure(QualifiedName relation, SQLException cause) {
+            super(cause.getMessage(), cause.getSQLState(), cause);
+            this.relation = relation;
+        }
+
+        QualifiedName relation() {
+            return relation;
+        }
+
+        /** The server's own error, also from inside a JDBC batch. */
+        SQLException serverError() {
+            SQLException cause = (SQLException) getCause();
+            return cause instanceof BatchUpdateException && cause.getNextException() != null ? cause.getNextException() : cause;
+        }
     }
 
     private void execute(List<PendingRow> group) throws SQLException {
@@ -166,14 +258,25 @@ final class ChangeBatch {
 
     /** Drops what is queued; the target transaction is being rolled back. */
     void clear() {
-        byRelation.clear();
+        awaitWriterQuietly();
+        byRelation.values().forEach(Queue::clear);
         rows = 0;
         bytes = 0;
     }
 
     void close() {
+        awaitWriterQuietly();
+        writer.shutdownNow();
         prepared.values().forEach(ChangeBatch::closeQuietly);
         prepared.clear();
+    }
+
+    private void awaitWriterQuietly() {
+        try {
+            awaitWriter();
+        } catch (SQLException | RuntimeException e) {
+            log.debug("a batch the writer thread was executing failed while its transaction is dropped", e);
+        }
     }
 
     private static void closeQuietly(PreparedStatement statement) {

@@ -75,7 +75,7 @@ final class CopyRoute {
         CopyIn in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         boolean ended = false;
         try {
-            StringBuilder text = new StringBuilder(Math.min(PIECE_CHARS * 2, rows.size() * 64));
+            StringBuilder text = new StringBuilder(PIECE_CHARS + PIECE_CHARS / 4);
             for (PendingRow row : rows) {
                 appendRow(text, row.parameters());
                 if (text.length() >= PIECE_CHARS) send(in, text);

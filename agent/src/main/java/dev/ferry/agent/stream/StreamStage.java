@@ -256,12 +256,16 @@ public final class StreamStage {
     }
 
     private void replayStreamed(StreamCommit commit) {
+        long started = System.nanoTime();
+        long changesBefore = applier.uncommittedChanges();
         beginTransaction(commit.commitLsn(), commit.xid());
         spilled.replay(commit.xid(), payload -> {
             PgOutputMessage message = replayDecoder.decode(ByteBuffer.wrap(payload), true);
             change(message instanceof Streamed streamed ? streamed.message() : message);
         });
         endTransaction(commit.endLsn());
+        log.info("replayed big transaction {} (committed at {}): {} changes from the spill file in {} s", commit.xid(), commit.commitLsn(),
+                applier.uncommittedChanges() - changesBefore, String.format("%.1f", (System.nanoTime() - started) / 1e9));
     }
 
     private void commitTarget() {

@@ -1,5 +1,6 @@
 package dev.ferry.agent.e2e;
 
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
@@ -144,6 +145,23 @@ class FastPathsTest extends TwoServers {
         assertTrue(drained.find(), streamLog);
         assertEquals(2000, Long.parseLong(drained.group(1)), "both first bulk inserts, not the one that met a key on the target:\n" + streamLog);
         assertTrue(streamLog.contains("\"public\".\"keyed\": 1000 inserted rows were upserted instead of copied"), streamLog);
+    }
+
+    @Test
+    void aBatchTheTargetRejectsWhileTheNextIsDecodedStopsTheStreamNamingItsTable() throws Exception {
+        MigrationFixture migration = new MigrationFixture(source, target, "rejected");
+        source.execute("rejected", "CREATE TABLE public.readings (id int PRIMARY KEY, v int)");
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 1));
+        awaitStreaming(migration, agent);
+        // A rule only the target has: the third batch of 5,000 rows breaks it while ferry decodes the fourth.
+        target.execute("rejected", "ALTER TABLE public.readings ADD CONSTRAINT v_small CHECK (v < 12000)");
+        source.execute("rejected", "INSERT INTO public.readings SELECT g, g FROM generate_series(1, 30000) g");
+        Deadline.await("the agent stops", Duration.ofSeconds(60), () -> agent.outcome.get() instanceof Throwable);
+
+        Throwable failure = (Throwable) agent.outcome.get();
+        String message = failure instanceof FerryException f ? f.describe() : failure.toString();
+        assertTrue(message.contains("applying changes to \"public\".\"readings\" failed on the target") && message.contains("v_small"), message);
+        assertEquals("0", target.queryValue("rejected", "SELECT count(*) FROM public.readings"), "nothing of the rejected transaction is committed");
     }
 
     private static void awaitStreaming(MigrationFixture migration, MigrationFixture.InProcessAgent agent) {
