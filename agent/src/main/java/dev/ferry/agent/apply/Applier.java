@@ -67,7 +67,6 @@ public final class Applier implements AutoCloseable {
     /** Learns (or re-learns after DDL) a relation from its RELATION message, checking it against the target. */
     public void relation(Relation relation) {
         try {
-            batch.awaitWriter(); // the mapper reads the target's catalog on the connection the writer thread may be using
             relations.put(relation.relationId(), new RowStatements(mapper.map(relation)));
         } catch (SQLException e) {
             throw failure("reading the target's definition of " + new QualifiedName(relation.namespace(), relation.name()), e);
@@ -223,7 +222,7 @@ public final class Applier implements AutoCloseable {
         markOpened();
         if (batch.rows() >= FLUSH_ROWS || batch.bytes() >= FLUSH_BYTES) {
             try {
-                batch.flushInBackground();
+                batch.flush();
             } catch (SQLException e) {
                 throw failure("applying changes", e);
             }
@@ -325,7 +324,7 @@ public final class Applier implements AutoCloseable {
 
     private FerryException failure(String what, SQLException e) {
         SQLException cause = e instanceof BatchUpdateException && e.getNextException() != null ? e.getNextException() : e;
-        if (e instanceof ChangeBatch.RelationFailure failure) {
+        if (e instanceof TargetWriter.RelationFailure failure) {
             what = "applying changes to " + failure.relation();
             cause = failure.serverError();
         }
