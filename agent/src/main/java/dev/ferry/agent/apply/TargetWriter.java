@@ -123,8 +123,9 @@ final class TargetWriter {
             return true;
         }
         if (existingKeyReported.add(first.relation().relation().name())) {
-            log.info("{}: {} inserted rows were upserted instead of copied: one of their keys was already on the target, so the source's"
-                            + " rows replace what is there. Rows were written on the target by hand, or it was not empty. Reported once per table.",
+            log.info("{}: {} inserted rows were upserted instead of copied: one of their keys (or another unique value) was already on the"
+                            + " target, so the source's rows replace what holds their keys. Rows were written on the target by hand, or it was not"
+                            + " empty. Reported once per table.",
                     first.relation().relation().name(), group.size());
         }
         return false;
