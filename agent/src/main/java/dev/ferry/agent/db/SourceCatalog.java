@@ -16,11 +16,15 @@ import java.util.Set;
  * ferry's own schema and extensions' member tables, minus the user's exclusions. Read-only.
  */
 public final class SourceCatalog {
+    /**
+     * NOTE: a DEFERRABLE primary key is no replica identity: PostgreSQL refuses UPDATE and DELETE on a table published
+     * for them, so such a table must count as unidentified (insert-only publication) or the application breaks.
+     */
     private static final String RELATIONS = """
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition,
                    CASE c.relreplident
                      WHEN 'f' THEN true
-                     WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+                     WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate)
                      WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
                      ELSE false END AS identified,
                    pg_relation_size(c.oid) AS heap_bytes, pg_table_size(c.oid) AS data_bytes,

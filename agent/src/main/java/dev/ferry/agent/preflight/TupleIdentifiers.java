@@ -25,6 +25,8 @@ final class TupleIdentifiers implements CheckFamily {
               AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
             ORDER BY i.indnatts LIMIT 1""";
 
+    private static final String DEFERRABLE_KEY = "SELECT 'yes' FROM pg_index WHERE indrelid = ?::regclass AND indisprimary AND NOT indimmediate";
+
     @Override
     public List<CheckResult> run(PreflightContext c) throws SQLException {
         List<SourceTable> unidentified = c.tables.stream().filter(t -> !t.identified()).toList();
@@ -48,7 +50,9 @@ final class TupleIdentifiers implements CheckFamily {
 
     private static String fixFor(PreflightContext c, QualifiedName table) throws SQLException {
         Optional<String> index = value(c.source, CANDIDATE_INDEX, table.toString());
-        return index.map(i -> "ALTER TABLE " + table + " REPLICA IDENTITY USING INDEX " + i + ";")
-                .orElse("ALTER TABLE " + table + " REPLICA IDENTITY FULL;  -- or add a primary key");
+        if (index.isPresent()) return "ALTER TABLE " + table + " REPLICA IDENTITY USING INDEX " + index.get() + ";";
+        return "ALTER TABLE " + table + " REPLICA IDENTITY FULL;  -- " + (value(c.source, DEFERRABLE_KEY, table.toString()).isPresent()
+                ? "its primary key is DEFERRABLE, which PostgreSQL cannot use to identify rows (or recreate the key NOT DEFERRABLE)"
+                : "or add a primary key");
     }
 }

@@ -33,6 +33,7 @@ class ChangeKindsTest {
             CREATE TABLE public.measurements (day date NOT NULL, city int NOT NULL, reading float8, PRIMARY KEY (day, city)) PARTITION BY RANGE (day);
             CREATE TABLE public.measurements_2024 PARTITION OF public.measurements FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
             CREATE TABLE public.measurements_2025 PARTITION OF public.measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+            CREATE TABLE public.deferred (id int PRIMARY KEY DEFERRABLE, note text);
             CREATE SEQUENCE public.ticket_seq;
             """;
 
@@ -71,6 +72,7 @@ class ChangeKindsTest {
                 "INSERT INTO public.accounts SELECT g, 'owner ' || g, g * 1.5, CASE WHEN g = 1 THEN repeat(md5('x'), 4000) END FROM generate_series(1, 1000) g",
                 "INSERT INTO public.events SELECT now(), jsonb_build_object('n', g) FROM generate_series(1, 100) g",
                 "INSERT INTO public.dupes VALUES (1, 'same'), (1, 'same'), (2, 'other')",
+                "INSERT INTO public.deferred VALUES (1, 'a'), (2, 'b')",
                 "INSERT INTO \"Odd \"\"Schema\"\" Table\" VALUES (1, 'ü')",
                 "INSERT INTO public.measurements VALUES ('2024-06-01', 1, 20.5), ('2024-06-01', 2, 'NaN')",
                 "SELECT nextval('public.ticket_seq') FROM generate_series(1, 42)");
@@ -92,6 +94,9 @@ class ChangeKindsTest {
                 "UPDATE public.events SET payload = '{}'",                                    // no identity: must still work on the source
                 "DELETE FROM public.events WHERE payload = '{}'",
                 "INSERT INTO public.events VALUES (now(), '{\"after\": true}')",
+                // A DEFERRABLE key is no replica identity: published for updates, this UPDATE would fail on the source.
+                "UPDATE public.deferred SET note = 'changed on the source' WHERE id = 1",
+                "INSERT INTO public.deferred VALUES (3, 'after')",
                 "DELETE FROM public.dupes WHERE ctid = (SELECT ctid FROM public.dupes WHERE a = 1 LIMIT 1)", // one of two duplicates
                 "UPDATE public.dupes SET b = 'changed' WHERE a = 2",
                 "UPDATE \"Odd \"\"Schema\"\" Table\" SET \"ÄÖÜ\" = 'ö' WHERE \"Key Col\" = 1",
@@ -110,6 +115,8 @@ class ChangeKindsTest {
             assertEquals(source.query(db, query), target.query(db, query), table);
         }
         assertEquals("101", target.queryValue(db, "SELECT count(*) FROM public.events"), "insert-only table got every insert");
+        assertEquals("1 a,2 b,3 after", target.queryValue(db, "SELECT string_agg(id || ' ' || note, ',' ORDER BY id) FROM public.deferred"),
+                "a table with a deferrable key is migrated insert-only");
         assertEquals("50", target.queryValue(db, "SELECT last_value FROM public.ticket_seq"));
         assertEquals(0, migration.slotCount());
         assertTrue(migration.log("stream.log").contains("no tuple identifier for UPDATE/DELETE in table \"public\".\"events\""));

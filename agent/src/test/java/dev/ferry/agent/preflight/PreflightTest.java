@@ -49,6 +49,7 @@ class PreflightTest {
                 "CREATE TABLE public.readings_b PARTITION OF public.readings FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
                 "ALTER TABLE public.readings_a REPLICA IDENTITY FULL",
                 "CREATE UNLOGGED TABLE public.scratch (id int PRIMARY KEY)",
+                "CREATE TABLE public.deferred (id int PRIMARY KEY DEFERRABLE)",
                 "SELECT lo_create(0)");
         target.createDatabase("bad");
         target.execute("bad", "CREATE TABLE public.leftover (id int)");
@@ -63,6 +64,7 @@ class PreflightTest {
                 "FAIL publication-privilege", "\"public\".\"no_key\"",
                 "WARN tuple-identifier", "ALTER TABLE \"public\".\"no_key\" REPLICA IDENTITY USING INDEX no_key_code;",
                 "ALTER TABLE \"public\".\"readings_b\" REPLICA IDENTITY FULL;", "partitions \"public\".\"readings_b\"",
+                "ALTER TABLE \"public\".\"deferred\" REPLICA IDENTITY FULL;  -- its primary key is DEFERRABLE",
                 "WARN unlogged-tables: unlogged tables are not migrated: \"public\".\"scratch\"",
                 "WARN large-objects: 1 large objects",
                 "FAIL target-empty: the target already has 1 tables: \"public\".\"leftover\"",
