@@ -133,9 +133,10 @@ class FastPathsTest extends TwoServers {
                         + " FROM generate_series(1, 1000) g");
         Deadline.await("the first bulk insert applied", Duration.ofSeconds(60),
                 () -> "1000".equals(target.queryValue("bulk", "SELECT count(*) FROM public.keyless")) && "1000".equals(target.queryValue("bulk", "SELECT count(*) FROM public.keyed")));
-        // A row written on the target by hand holds a key the source inserts next: COPY must give way to upserts.
-        target.execute("bulk", "INSERT INTO public.keyed (id, t) VALUES (1500, 'written on the target')");
-        source.execute("bulk", "INSERT INTO public.keyed " + rows.replace("FIRST", "1001").replace("LAST", "2000"));
+        // A row written on the target by hand holds a key the source inserts next: COPY must give way to upserts. The
+        // key comes early in 5,000 rows sent in several pieces, so the target may report it while ferry still sends.
+        target.execute("bulk", "INSERT INTO public.keyed (id, t) VALUES (1002, 'written on the target')");
+        source.execute("bulk", "INSERT INTO public.keyed " + rows.replace("FIRST", "1001").replace("LAST", "6000"));
         migration.cutover(Duration.ofSeconds(90));
         agent.awaitSummary(Duration.ofSeconds(30));
 
@@ -144,7 +145,7 @@ class FastPathsTest extends TwoServers {
         Matcher drained = Pattern.compile("(\\d+) rows written by COPY").matcher(streamLog);
         assertTrue(drained.find(), streamLog);
         assertEquals(2000, Long.parseLong(drained.group(1)), "both first bulk inserts, not the one that met a key on the target:\n" + streamLog);
-        assertTrue(streamLog.contains("\"public\".\"keyed\": 1000 inserted rows were upserted instead of copied"), streamLog);
+        assertTrue(streamLog.contains("\"public\".\"keyed\": 5000 inserted rows were upserted instead of copied"), streamLog);
     }
 
     @Test
