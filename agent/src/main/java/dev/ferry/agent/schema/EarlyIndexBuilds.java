@@ -10,6 +10,8 @@ import org.slf4j.MDC;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,8 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * foreign keys, triggers, partitioned tables' indexes and their attachments) waits for
  * {@link SchemaCopy#copyPostData()}, which also builds whatever failed here; so a failure here is only logged.
  *
- * <p>{@code --jobs} threads ({@code ferry-indexes-N}) during the copy, each with its own source and target
- * connection; once the copy is done its workers' share of the machine goes to the builds still queued, so
+ * <p>{@code --jobs} threads ({@code ferry-indexes-N}) during the copy, each with its own target connection (the
+ * source's index definitions are read once, by the first table's task); once the copy is done its workers' share of the machine goes to the builds still queued, so
  * {@link #finish()} grows them to twice {@code --jobs}: a big table copied early otherwise holds every build thread
  * while the indexes of all the smaller tables wait behind it.
  */
@@ -38,8 +40,10 @@ public final class EarlyIndexBuilds {
     private final MigrationConfig config;
     private final ThreadPoolExecutor threads;
     private final Phaser pending = new Phaser(1);
-    private final ThreadLocal<Sessions> sessions = new ThreadLocal<>();
-    private final Queue<Sessions> opened = new ConcurrentLinkedQueue<>();
+    private final ThreadLocal<Connection> sessions = new ThreadLocal<>();
+    private final Queue<Connection> opened = new ConcurrentLinkedQueue<>();
+    /** Every source table's indexes, read once by the first task that needs them. */
+    private Map<QualifiedName, List<IndexDefinition>> definitions;
     private final AtomicInteger built = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
 
@@ -56,7 +60,7 @@ public final class EarlyIndexBuilds {
     /** Called by a copy worker when every row of {@code table} is committed on the target. */
     public void tableCopied(QualifiedName table) {
         submit(() -> {
-            for (IndexDefinition index : IndexDefinition.of(session().source, table)) submit(() -> build(index), "building " + index);
+            for (IndexDefinition index : indexesOf(table)) submit(() -> build(index), "building " + index);
         }, "reading the indexes of " + table);
     }
 
@@ -69,7 +73,7 @@ public final class EarlyIndexBuilds {
         threads.setCorePoolSize(maximumBuilds()); // starts threads for the queued builds
         pending.arriveAndAwaitAdvance();
         threads.shutdown();
-        for (Sessions s : opened) s.close();
+        for (Connection target : opened) closeQuietly(target);
         if (built.get() + failed.get() > 0) {
             log.info("indexes: built {} indexes and keys during the copy{}", built.get(),
                     failed.get() == 0 ? "" : "; " + failed.get() + " failed and are left to post-data");
@@ -103,7 +107,7 @@ public final class EarlyIndexBuilds {
     }
 
     private void build(IndexDefinition index) throws SQLException {
-        Connection target = session().target;
+        Connection target = session();
         String schema = index.table().schema();
         boolean indexThere = new CatalogObject(TocEntry.PG_CLASS, "index", schema, null, index.name(), null).existsOn(target);
         boolean constraintThere = index.addConstraint() == null
@@ -135,38 +139,43 @@ public final class EarlyIndexBuilds {
         else log.debug("indexes: built {} in {} s", index, String.format("%.2f", seconds));
     }
 
-    /** This thread's connections, opened on first use. */
-    private Sessions session() throws SQLException {
-        Sessions s = sessions.get();
-        if (s == null) {
-            s = new Sessions(new Database(config.source(), "source").open(), new Database(config.target(), "target").open());
-            opened.add(s);
-            sessions.set(s);
-            // Every name pg_get_indexdef prints is then schema-qualified, and the target resolves it the same way.
-            try (Statement source = s.source.createStatement(); Statement target = s.target.createStatement()) {
-                source.execute("SET search_path = ''");
-                target.execute("SET search_path = ''");
-                target.execute("SET statement_timeout = 0");
-                target.execute("SET lock_timeout = 0");
-                // Sized for the most builds that ever run at once, so together they stay within the budget.
-                target.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(s.target, maximumBuilds()) >> 10) + "kB'");
-                // A build's commit need not wait for its WAL to reach disk: the commit of the next phase flushes
-                // everything before it, and an index lost to a crash before then is built again by post-data.
-                target.execute("SET synchronous_commit = off");
+    private synchronized List<IndexDefinition> indexesOf(QualifiedName table) throws SQLException {
+        if (definitions == null) {
+            try (Connection source = new Database(config.source(), "source").open(); Statement s = source.createStatement()) {
+                // Every name pg_get_indexdef prints is then schema-qualified, and the target resolves it the same way.
+                s.execute("SET search_path = ''");
+                definitions = IndexDefinition.all(source);
             }
         }
-        return s;
+        return definitions.getOrDefault(table, List.of());
     }
 
-    private record Sessions(Connection source, Connection target) {
-        void close() {
-            for (Connection connection : java.util.List.of(source, target)) {
-                try {
-                    connection.close();
-                } catch (SQLException e) {
-                    log.debug("closing an index build connection", e);
-                }
+    /** This thread's target connection, opened on first use. */
+    private Connection session() throws SQLException {
+        Connection target = sessions.get();
+        if (target == null) {
+            target = new Database(config.target(), "target").open();
+            opened.add(target);
+            sessions.set(target);
+            try (Statement s = target.createStatement()) {
+                s.execute("SET search_path = ''");
+                s.execute("SET statement_timeout = 0");
+                s.execute("SET lock_timeout = 0");
+                // Sized for the most builds that ever run at once, so together they stay within the budget.
+                s.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(target, maximumBuilds()) >> 10) + "kB'");
+                // A build's commit need not wait for its WAL to reach disk: the commit of the next phase flushes
+                // everything before it, and an index lost to a crash before then is built again by post-data.
+                s.execute("SET synchronous_commit = off");
             }
+        }
+        return target;
+    }
+
+    private static void closeQuietly(Connection connection) {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            log.debug("closing an index build connection", e);
         }
     }
 }

@@ -3,11 +3,13 @@ package dev.ferry.agent.schema;
 import dev.ferry.agent.db.QualifiedName;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One index of a source table as the target can rebuild it: {@code pg_get_indexdef} read with an empty search_path,
@@ -16,35 +18,36 @@ import java.util.List;
  * of partitioned tables need their partitions' first; both are left to post-data.
  */
 record IndexDefinition(QualifiedName table, String name, String createIndex, String constraintClause) {
-    private static final String OF_TABLE = """
-            SELECT ic.relname, pg_get_indexdef(i.indexrelid), co.contype, co.condeferrable, co.condeferred
+    private static final String ALL = """
+            SELECT n.nspname, t.relname, ic.relname, pg_get_indexdef(i.indexrelid), co.contype, co.condeferrable, co.condeferred
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
             JOIN pg_class t ON t.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             LEFT JOIN pg_constraint co ON co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')
-            WHERE n.nspname = ? AND t.relname = ? AND t.relkind = 'r' AND i.indisvalid AND coalesce(co.contype, '') <> 'x'
+            WHERE t.relkind = 'r' AND i.indisvalid AND coalesce(co.contype, '') <> 'x'
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
             ORDER BY pg_relation_size(i.indexrelid) DESC""";
 
-    /** The table's indexes on the source, biggest first. {@code source} must have an empty search_path. */
-    static List<IndexDefinition> of(Connection source, QualifiedName table) throws SQLException {
-        List<IndexDefinition> found = new ArrayList<>();
-        try (PreparedStatement ps = source.prepareStatement(OF_TABLE)) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String contype = rs.getString(3);
-                    String clause = null;
-                    if (contype != null) {
-                        clause = ("p".equals(contype) ? "PRIMARY KEY" : "UNIQUE") + " USING INDEX " + QualifiedName.quote(rs.getString(1))
-                                + (rs.getBoolean(4) ? " DEFERRABLE" : "") + (rs.getBoolean(5) ? " INITIALLY DEFERRED" : "");
-                    }
-                    found.add(new IndexDefinition(table, rs.getString(1), rs.getString(2), clause));
+    /**
+     * Every table's indexes on the source, biggest first, read in one query. {@code source} must have an empty
+     * search_path.
+     */
+    static Map<QualifiedName, List<IndexDefinition>> all(Connection source) throws SQLException {
+        Map<QualifiedName, List<IndexDefinition>> byTable = new HashMap<>();
+        try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(ALL)) {
+            while (rs.next()) {
+                QualifiedName table = new QualifiedName(rs.getString(1), rs.getString(2));
+                String contype = rs.getString(5);
+                String clause = null;
+                if (contype != null) {
+                    clause = ("p".equals(contype) ? "PRIMARY KEY" : "UNIQUE") + " USING INDEX " + QualifiedName.quote(rs.getString(3))
+                            + (rs.getBoolean(6) ? " DEFERRABLE" : "") + (rs.getBoolean(7) ? " INITIALLY DEFERRED" : "");
                 }
+                byTable.computeIfAbsent(table, k -> new ArrayList<>()).add(new IndexDefinition(table, rs.getString(3), rs.getString(4), clause));
             }
         }
-        return found;
+        return byTable;
     }
 
     /** The statement that makes the built index the table's constraint, or none for a plain index. */
