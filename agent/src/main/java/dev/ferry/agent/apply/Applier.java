@@ -15,7 +15,6 @@ import dev.ferry.replication.pgoutput.Update;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -83,7 +82,7 @@ public final class Applier implements AutoCloseable {
         TargetRelation relation = statements.relation();
         Values row = values(relation, insert.row());
         String sql = relation.hasKey() ? statements.upsert(row.present) : statements.insert(row.present);
-        queue(new PendingRow(statements, sql, row.parameters(), relation.hasKey() ? keyOf(relation, row) : null, false, true, row.bytes));
+        queue(new PendingRow(statements, sql, row.parameters(), relation.hasKey() ? keyOf(relation, row) : null, PendingRow.Kind.INSERT, row.bytes));
     }
 
     public void update(Update update) {
@@ -95,7 +94,7 @@ public final class Applier implements AutoCloseable {
                     "UPDATE on " + relation.name() + " with REPLICA IDENTITY FULL carries no old row"));
             Values old = values(relation, oldTuple);
             queue(new PendingRow(statements, statements.updateOneMatching(next.present, old.present),
-                    concat(next.parameters(), old.parameters()), null, true, false, next.bytes + old.bytes));
+                    concat(next.parameters(), old.parameters()), null, PendingRow.Kind.MUST_FIND_ROW, next.bytes + old.bytes));
             return;
         }
         requireKey(relation, "UPDATE");
@@ -103,10 +102,10 @@ public final class Applier implements AutoCloseable {
             Values oldKey = values(relation, update.old().get());
             if (!sameKey(relation, oldKey, next)) {
                 // The primary key changed: remove the row under its old key, then write it under the new one.
-                queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey), true, false, oldKey.bytes));
+                queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey), PendingRow.Kind.MUST_FIND_ROW, oldKey.bytes));
             }
         }
-        queue(new PendingRow(statements, statements.upsert(next.present), next.parameters(), keyOf(relation, next), false, false, next.bytes));
+        queue(new PendingRow(statements, statements.upsert(next.present), next.parameters(), keyOf(relation, next), PendingRow.Kind.UPSERT, next.bytes));
     }
 
     public void delete(Delete delete) {
@@ -114,11 +113,11 @@ public final class Applier implements AutoCloseable {
         TargetRelation relation = statements.relation();
         Values old = values(relation, delete.old());
         if (relation.fullIdentity()) {
-            queue(new PendingRow(statements, statements.deleteOneMatching(old.present), old.parameters(), null, true, false, old.bytes));
+            queue(new PendingRow(statements, statements.deleteOneMatching(old.present), old.parameters(), null, PendingRow.Kind.MUST_FIND_ROW, old.bytes));
             return;
         }
         requireKey(relation, "DELETE");
-        queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, old), keyOf(relation, old), true, false, old.bytes));
+        queue(new PendingRow(statements, statements.deleteByKey(), keyParameters(relation, old), keyOf(relation, old), PendingRow.Kind.MUST_FIND_ROW, old.bytes));
     }
 
     public void truncate(Truncate truncate) {
@@ -323,7 +322,8 @@ public final class Applier implements AutoCloseable {
     }
 
     private FerryException failure(String what, SQLException e) {
-        SQLException cause = e instanceof BatchUpdateException && e.getNextException() != null ? e.getNextException() : e;
+        // Row changes (JDBC batches included) fail inside TargetWriter, which names their table.
+        SQLException cause = e;
         if (e instanceof TargetWriter.RelationFailure failure) {
             what = "applying changes to " + failure.relation();
             cause = failure.serverError();

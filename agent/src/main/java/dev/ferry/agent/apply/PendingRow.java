@@ -3,9 +3,25 @@ package dev.ferry.agent.apply;
 /**
  * One row change waiting in the batch: a statement of a relation and its text parameters.
  *
- * @param key         the row's key values joined, for keyed changes (null for REPLICA IDENTITY FULL and keyless rows)
- * @param mustFindRow an UPDATE or DELETE that should change exactly one row; finding none means the target has
- *                    drifted from the source, which ferry reports
- * @param inserted    the change is an INSERT: on a target in step with the source no row holds its key yet
+ * @param key  the row's key values joined, for keyed changes (null for REPLICA IDENTITY FULL and keyless rows)
+ * @param kind what the change is on the source, which decides how its result is checked and whether COPY may take it
  */
-record PendingRow(RowStatements relation, String sql, String[] parameters, String key, boolean mustFindRow, boolean inserted, long bytes) {}
+record PendingRow(RowStatements relation, String sql, String[] parameters, String key, Kind kind, long bytes) {
+
+    enum Kind {
+        /** A source INSERT: on a target in step with the source no row holds its key yet. */
+        INSERT,
+        /** A source UPDATE replayed as an upsert of the new row: idempotent, whatever the target holds. */
+        UPSERT,
+        /** An UPDATE or DELETE that should change exactly one row; finding none means the target drifted, which ferry reports. */
+        MUST_FIND_ROW
+    }
+
+    boolean inserted() {
+        return kind == Kind.INSERT;
+    }
+
+    boolean mustFindRow() {
+        return kind == Kind.MUST_FIND_ROW;
+    }
+}

@@ -30,9 +30,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link SchemaCopy#copyPostData()}, which also builds whatever failed here; so a failure here is only logged.
  *
  * <p>{@code --jobs} threads ({@code ferry-indexes-N}) during the copy, each with its own target connection (the
- * source's index definitions are read once, by the first table's task); once the copy is done its workers' share of the machine goes to the builds still queued, so
- * {@link #finish()} grows them to twice {@code --jobs}: a big table copied early otherwise holds every build thread
- * while the indexes of all the smaller tables wait behind it.
+ * source's index definitions are read once, by the first table's task). Once the copy is done its workers' share of
+ * the machine goes to the builds still queued, so {@link #finish()} grows them to twice {@code --jobs}: a big table
+ * copied early otherwise holds every build thread while the indexes of all the smaller tables wait behind it.
  */
 public final class EarlyIndexBuilds {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
