@@ -44,6 +44,8 @@ public final class EarlyIndexBuilds {
     private final Queue<Connection> opened = new ConcurrentLinkedQueue<>();
     /** Every source table's indexes, read once by the first task that needs them. */
     private Map<QualifiedName, List<IndexDefinition>> definitions;
+    /** The target's memory for sorts, read by the first session opened. */
+    private IndexBuildMemory memory;
     private final AtomicInteger built = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
 
@@ -121,7 +123,7 @@ public final class EarlyIndexBuilds {
             // Each statement commits on its own: a session waiting for the table's exclusive lock must hold no other
             // lock on it, or two keys of one table would deadlock. An index left without its constraint by a crash
             // in between is attached on the next run.
-            if (!indexThere) s.execute(index.createIndex());
+            if (!indexThere) createIndex(index, s);
             if (!constraintThere) {
                 try {
                     s.execute(index.addConstraint());
@@ -137,6 +139,21 @@ public final class EarlyIndexBuilds {
         // The big ones are what a DBA watches for; thousands of small tables would drown them.
         if (seconds >= 1) log.info("indexes: built {} in {} s", index, String.format("%.1f", seconds));
         else log.debug("indexes: built {} in {} s", index, String.format("%.2f", seconds));
+    }
+
+    private void createIndex(IndexDefinition index, Statement s) throws SQLException {
+        long grant = memory().take(index.sourceBytes());
+        try {
+            s.execute("SET maintenance_work_mem = '" + (grant >> 10) + "kB'");
+            s.execute(index.createIndex());
+        } finally {
+            memory().release(grant);
+        }
+    }
+
+    private synchronized IndexBuildMemory memory() throws SQLException {
+        if (memory == null) memory = IndexBuildMemory.of(session());
+        return memory;
     }
 
     private synchronized List<IndexDefinition> indexesOf(QualifiedName table) throws SQLException {
@@ -161,8 +178,6 @@ public final class EarlyIndexBuilds {
                 s.execute("SET search_path = ''");
                 s.execute("SET statement_timeout = 0");
                 s.execute("SET lock_timeout = 0");
-                // Sized for the most builds that ever run at once, so together they stay within the budget.
-                s.execute("SET maintenance_work_mem = '" + (IndexBuildSettings.maintenanceWorkMem(target, maximumBuilds()) >> 10) + "kB'");
                 // A build's commit need not wait for its WAL to reach disk: the commit of the next phase flushes
                 // everything before it, and an index lost to a crash before then is built again by post-data.
                 s.execute("SET synchronous_commit = off");

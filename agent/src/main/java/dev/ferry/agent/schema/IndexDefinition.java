@@ -15,11 +15,13 @@ import java.util.Map;
  * One index of a source table as the target can rebuild it: {@code pg_get_indexdef} read with an empty search_path,
  * so every name in it is schema-qualified, and for a primary key or unique constraint the clause that turns the
  * built index into that constraint. Exclusion constraints cannot be attached to an existing index, and indexes
- * of partitioned tables need their partitions' first; both are left to post-data.
+ * of partitioned tables need their partitions' first; both are left to post-data. {@code sourceBytes} is the index's
+ * size on the source, which tells how much memory its build wants.
  */
-record IndexDefinition(QualifiedName table, String name, String createIndex, String constraintClause) {
+record IndexDefinition(QualifiedName table, String name, String createIndex, String constraintClause, long sourceBytes) {
     private static final String ALL = """
-            SELECT n.nspname, t.relname, ic.relname, pg_get_indexdef(i.indexrelid), co.contype, co.condeferrable, co.condeferred
+            SELECT n.nspname, t.relname, ic.relname, pg_get_indexdef(i.indexrelid), co.contype, co.condeferrable, co.condeferred,
+                   pg_relation_size(i.indexrelid)
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
             JOIN pg_class t ON t.oid = i.indrelid
@@ -27,7 +29,7 @@ record IndexDefinition(QualifiedName table, String name, String createIndex, Str
             LEFT JOIN pg_constraint co ON co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')
             WHERE t.relkind = 'r' AND i.indisvalid AND coalesce(co.contype, '') <> 'x'
               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-            ORDER BY pg_relation_size(i.indexrelid) DESC""";
+            ORDER BY 8 DESC""";
 
     /**
      * Every table's indexes on the source, biggest first, read in one query. {@code source} must have an empty
@@ -44,7 +46,7 @@ record IndexDefinition(QualifiedName table, String name, String createIndex, Str
                     clause = ("p".equals(contype) ? "PRIMARY KEY" : "UNIQUE") + " USING INDEX " + QualifiedName.quote(rs.getString(3))
                             + (rs.getBoolean(6) ? " DEFERRABLE" : "") + (rs.getBoolean(7) ? " INITIALLY DEFERRED" : "");
                 }
-                byTable.computeIfAbsent(table, k -> new ArrayList<>()).add(new IndexDefinition(table, rs.getString(3), rs.getString(4), clause));
+                byTable.computeIfAbsent(table, k -> new ArrayList<>()).add(new IndexDefinition(table, rs.getString(3), rs.getString(4), clause, rs.getLong(8)));
             }
         }
         return byTable;
