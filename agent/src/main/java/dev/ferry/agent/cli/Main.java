@@ -2,6 +2,7 @@ package dev.ferry.agent.cli;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.db.LoginWarmup;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,6 +24,7 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        LoginWarmup.startInBackground();
         int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.exit(code);
     }
