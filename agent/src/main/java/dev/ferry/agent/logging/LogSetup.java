@@ -66,6 +66,13 @@ public final class LogSetup {
         quietLibraries(context);
     }
 
+    /** Until one of the above runs: warnings and errors on stderr ({@link StartupLogConfigurator}). */
+    static void consoleAtStartup(LoggerContext context, Level threshold) {
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(threshold);
+        root.addAppender(console(context, System.err, threshold));
+    }
+
     private static LoggerContext reset() {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         context.reset();
