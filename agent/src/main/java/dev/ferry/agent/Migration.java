@@ -132,13 +132,14 @@ public final class Migration {
             try (Connection dst = pool.getConnection()) {
                 state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
             }
-            if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
-                schema.copyPreData(Optional.of(created.snapshotName()));
-                schema.startPostDataDump(created.snapshotName(), sourceMajor);
-            }
-            setPhase(pool, Phase.COPY);
             try {
-                copyInSnapshot(pool, schema, physical(tables), created, sourceMajor);
+                copyInSnapshot(pool, schema, physical(tables), created, sourceMajor, () -> {
+                    if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
+                        schema.copyPreData(Optional.of(created.snapshotName()));
+                        schema.startPostDataDump(created.snapshotName(), sourceMajor);
+                    }
+                    setPhase(pool, Phase.COPY);
+                });
             } finally {
                 schema.awaitPostDataDump();
             }
@@ -200,7 +201,7 @@ public final class Migration {
                 redo.stream().map(p -> p.name().toString()).collect(Collectors.joining(", ")));
         try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
             CreatedSlot resync = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
-            copyInSnapshot(pool, schema, redo, resync, sourceMajor);
+            copyInSnapshot(pool, schema, redo, resync, sourceMajor, () -> {});
         }
     }
 
@@ -219,19 +220,34 @@ public final class Migration {
     }
 
     /** Copies in the slot's snapshot, building each table's indexes as soon as it is copied. */
-    private void copyInSnapshot(HikariDataSource pool, SchemaCopy schema, List<PhysicalTable> tables, CreatedSlot slot, int sourceMajor) {
-        if (config.schemaMode() != MigrationConfig.SchemaMode.COPY) {
-            new SnapshotCopy(config, source, pool, state, metrics).copy(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, table -> {});
-            return;
-        }
-        EarlyIndexBuilds indexes = schema.startIndexBuilds();
+    /**
+     * Copies {@code tables} in the slot's snapshot, building each one's indexes as soon as it is copied. The copy
+     * workers log in and import the snapshot while {@code tablesFirst} (which must leave the tables on the target)
+     * runs.
+     */
+    private void copyInSnapshot(HikariDataSource pool, SchemaCopy schema, List<PhysicalTable> tables, CreatedSlot slot, int sourceMajor,
+                                SqlAction tablesFirst) throws SQLException {
+        EarlyIndexBuilds indexes = config.schemaMode() == MigrationConfig.SchemaMode.COPY ? schema.startIndexBuilds() : null;
         try {
-            new SnapshotCopy(config, source, pool, state, metrics).copy(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, indexes::tableCopied);
+            SnapshotCopy.Run copy = new SnapshotCopy(config, source, pool, state, metrics)
+                    .start(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, indexes == null ? table -> {} : indexes::tableCopied);
+            try {
+                tablesFirst.run();
+            } catch (SQLException | RuntimeException e) {
+                copy.abandon();
+                throw e;
+            }
+            copy.tablesReady();
+            copy.await();
             // The copy workers' target connections make room for the builds that take their place.
             pool.getHikariPoolMXBean().softEvictConnections();
         } finally {
-            indexes.finish();
+            if (indexes != null) indexes.finish();
         }
+    }
+
+    private interface SqlAction {
+        void run() throws SQLException;
     }
 
     /** Post-data, then the stream phase; planner statistics are gathered in the background meanwhile. */

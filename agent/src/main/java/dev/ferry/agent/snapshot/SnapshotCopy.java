@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -51,42 +52,81 @@ public final class SnapshotCopy {
     }
 
     /**
-     * Copies {@code tables} in the snapshot {@code snapshotName}; their rows then reflect every source transaction
-     * committed before {@code syncLsn}. Tables must be empty on the target. {@code tableCopied} hears of each table
-     * whose rows are all committed on the target, from the worker thread that committed its last chunk.
+     * Starts copying {@code tables} in the snapshot {@code snapshotName}; their rows then reflect every source
+     * transaction committed before {@code syncLsn}. The workers log in and import the snapshot at once, then wait for
+     * {@link Run#tablesReady()} (the tables exist and are empty on the target) before their first COPY: their logins
+     * overlap the pre-data schema instead of following it. {@code tableCopied} hears of each table whose rows are all
+     * committed on the target, from the worker thread that committed its last chunk.
      */
-    public void copy(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, Consumer<QualifiedName> tableCopied) {
-        CopyPlan plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
-        long totalBytes = tables.stream().mapToLong(PhysicalTable::dataBytes).sum();
-        log.info("copying {} tables ({} chunks, {} MB on disk) with {} workers in snapshot {}",
-                tables.size(), plan.chunks().size(), totalBytes / (1024 * 1024), config.jobs(), snapshotName);
-        Progress progress = new Progress(plan, tableCopied);
-        Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
-        AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        List<Thread> workers = new ArrayList<>();
-        int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
-        for (int i = 0; i < workerCount; i++) {
-            Thread worker = new Thread(() -> runWorker(work, snapshotName, syncLsn, sourceMajor, progress, failure), "ferry-copy-" + (i + 1));
-            workers.add(worker);
-            worker.start();
-        }
-        for (Thread worker : workers) {
-            try {
-                worker.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failure.compareAndSet(null, new FerryException("the copy was interrupted.", "ferry is shutting down.",
-                        "run the same `ferry run` again to resume: copied tables are kept."));
-                workers.forEach(Thread::interrupt);
+    public Run start(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, Consumer<QualifiedName> tableCopied) {
+        return new Run(tables, snapshotName, syncLsn, sourceMajor, tableCopied);
+    }
+
+    /** One copy under way; see {@link #start}. */
+    public final class Run {
+        private final List<PhysicalTable> tables;
+        private final String snapshotName;
+        private final CopyPlan plan;
+        private final Progress progress;
+        private final CountDownLatch ready = new CountDownLatch(1);
+        private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        private final List<Thread> workers = new ArrayList<>();
+
+        private Run(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, Consumer<QualifiedName> tableCopied) {
+            this.tables = tables;
+            this.snapshotName = snapshotName;
+            this.plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
+            this.progress = new Progress(plan, tableCopied);
+            Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
+            int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
+            for (int i = 0; i < workerCount; i++) {
+                Thread worker = new Thread(() -> runWorker(work, snapshotName, syncLsn, sourceMajor, progress, ready, failure), "ferry-copy-" + (i + 1));
+                workers.add(worker);
+                worker.start();
             }
         }
-        if (failure.get() != null) throw failure.get();
-        log.info("copy finished: {} tables, {} rows, {} MB in {} s", tables.size(), progress.rows.get(),
-                progress.bytes.get() / (1024 * 1024), String.format("%.1f", progress.elapsedSeconds()));
+
+        /** The tables now exist on the target: the workers start copying. */
+        public void tablesReady() {
+            long totalBytes = tables.stream().mapToLong(PhysicalTable::dataBytes).sum();
+            log.info("copying {} tables ({} chunks, {} MB on disk) with {} workers in snapshot {}",
+                    tables.size(), plan.chunks().size(), totalBytes / (1024 * 1024), workers.size(), snapshotName);
+            progress.startClock();
+            ready.countDown();
+        }
+
+        /** Something before the copy failed: the workers close their connections without copying anything. */
+        public void abandon() {
+            // Only stops the workers; the caller reports what failed.
+            failure.compareAndSet(null, new FerryException("the copy was abandoned before it started.", "an earlier step failed.", "see that step's error."));
+            ready.countDown();
+            joinWorkers();
+        }
+
+        /** Waits until every worker is done; throws the first failure. */
+        public void await() {
+            joinWorkers();
+            if (failure.get() != null) throw failure.get();
+            log.info("copy finished: {} tables, {} rows, {} MB in {} s", tables.size(), progress.rows.get(),
+                    progress.bytes.get() / (1024 * 1024), String.format("%.1f", progress.elapsedSeconds()));
+        }
+
+        private void joinWorkers() {
+            for (Thread worker : workers) {
+                try {
+                    worker.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failure.compareAndSet(null, new FerryException("the copy was interrupted.", "ferry is shutting down.",
+                            "run the same `ferry run` again to resume: copied tables are kept."));
+                    workers.forEach(Thread::interrupt);
+                }
+            }
+        }
     }
 
     private void runWorker(Queue<CopyChunk> work, String snapshotName, Lsn syncLsn, int sourceMajor, Progress progress,
-                           AtomicReference<RuntimeException> failure) {
+                           CountDownLatch ready, AtomicReference<RuntimeException> failure) {
         try (Connection src = source.open(); Connection dst = target.getConnection()) {
             TargetSession.configureSourceReader(src);
             try (Statement s = src.createStatement()) {
@@ -99,6 +139,7 @@ public final class SnapshotCopy {
             dst.commit();
             CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
             ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format);
+            ready.await();
             CopyChunk chunk;
             while (failure.get() == null && (chunk = work.poll()) != null) {
                 MDC.put("table", " " + chunk.table().name());
@@ -115,6 +156,9 @@ public final class SnapshotCopy {
             failure.compareAndSet(null, new FerryException("a copy worker lost its connection: " + e.getMessage(),
                     "the snapshot could not be imported or a server went away (SQLSTATE " + e.getSQLState() + ").",
                     "check both servers are up; run the same `ferry run` again to resume: copied tables are kept.", e));
+        } catch (InterruptedException e) {
+            failure.compareAndSet(null, new FerryException("the copy was interrupted.", "ferry is shutting down.",
+                    "run the same `ferry run` again to resume: copied tables are kept."));
         } catch (RuntimeException e) {
             failure.compareAndSet(null, e);
         } catch (Exception e) {
@@ -126,7 +170,7 @@ public final class SnapshotCopy {
 
     /** Per-table completion and periodic overall progress, shared by the workers. */
     private static final class Progress {
-        private final long startedNanos = System.nanoTime();
+        private volatile long startedNanos = System.nanoTime();
         private final Map<QualifiedName, Integer> chunksLeft = new ConcurrentHashMap<>();
         private final Map<QualifiedName, long[]> perTable = new ConcurrentHashMap<>();
         private final Map<QualifiedName, Long> tableStartedNanos = new ConcurrentHashMap<>();
@@ -140,6 +184,12 @@ public final class SnapshotCopy {
             this.tableCopied = tableCopied;
             for (CopyChunk chunk : plan.chunks()) chunksLeft.merge(chunk.table().name(), 1, Integer::sum);
             plannedBytes = plan.chunks().stream().map(CopyChunk::table).distinct().mapToLong(PhysicalTable::dataBytes).sum();
+        }
+
+        /** The copy's time counts from when the tables are ready, not from the workers' logins. */
+        void startClock() {
+            startedNanos = System.nanoTime();
+            lastReport.set(startedNanos);
         }
 
         /** A table's time counts from when a worker starts its first chunk. */
