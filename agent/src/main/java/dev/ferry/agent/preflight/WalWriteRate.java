@@ -10,7 +10,7 @@ import java.sql.SQLException;
 final class WalWriteRate {
     /** A standby has no insert position; its replay position moves at the primary's write rate. */
     private static final String POSITION = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint";
-    private static final long MINIMUM_WINDOW_NANOS = 200_000_000L;
+    private static final long MINIMUM_WINDOW_NANOS = 100_000_000L;
 
     private final long startBytes;
     private final long startNanos;
@@ -20,7 +20,7 @@ final class WalWriteRate {
         this.startNanos = System.nanoTime();
     }
 
-    /** Bytes per second since the first reading, waiting only for what is left of a fifth of a second. */
+    /** Bytes per second since the first reading, waiting only for what is left of a tenth of a second. */
     long bytesPerSecond(Connection source) throws SQLException {
         long remaining = MINIMUM_WINDOW_NANOS - (System.nanoTime() - startNanos);
         if (remaining > 0) {
