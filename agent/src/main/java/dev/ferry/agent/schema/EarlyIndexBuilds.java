@@ -180,7 +180,7 @@ public final class EarlyIndexBuilds {
                 s.execute("SET lock_timeout = 0");
                 // --jobs already decides how much of the target the builds use, and copy workers fill the rest:
                 // parallel workers on top split the build's memory (4.4 million rows sorted on disk instead of in
-                // memory) and cost about 20% more CPU for no time gained on a busy target.
+                // memory) and cost about a quarter more CPU, for no time gained on a target the copy keeps busy.
                 s.execute("SET max_parallel_maintenance_workers = 0");
                 // A build's commit need not wait for its WAL to reach disk: the commit of the next phase flushes
                 // everything before it, and an index lost to a crash before then is built again by post-data.

@@ -17,8 +17,11 @@ import java.sql.Statement;
  * of the budget goes to builds in the order they start, and is given back when they finish.
  */
 final class IndexBuildMemory {
-    static final long SORT_BYTES_PER_INDEX_BYTE = 4;
-    /** Beyond this one sort gains little, and PostgreSQL's own limit is near (2 GB on some platforms). */
+    private static final long SORT_BYTES_PER_INDEX_BYTE = 4;
+    /**
+     * PostgreSQL refuses 2 GB or more on some platforms; a sort bigger than this spills in a few long runs, which
+     * merge cheaply compared with the many short ones of a small setting.
+     */
     private static final long MAX_GRANT = 1536L << 20;
 
     private final long budget;
