@@ -219,7 +219,6 @@ public final class Migration {
         }
     }
 
-    /** Copies in the slot's snapshot, building each table's indexes as soon as it is copied. */
     /**
      * Copies {@code tables} in the slot's snapshot, building each one's indexes as soon as it is copied. The copy
      * workers log in and import the snapshot while {@code tablesFirst} (which must leave the tables on the target)
