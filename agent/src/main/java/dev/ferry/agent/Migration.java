@@ -87,13 +87,19 @@ public final class Migration {
         try (HikariDataSource pool = targetPool(); StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
             int sourceMajor;
             List<SourceTable> tables;
+            SchemaCopy schema = new SchemaCopy(config);
             try (Connection src = source.open()) {
                 sourceMajor = Database.majorVersion(src);
                 tables = new SourceCatalog().read(src, config.excludeTables());
+                if (existing.isEmpty()) {
+                    // A missing or too old pg_dump is bad input, refused before anything is created on the source.
+                    if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);
+                    prepareSource(src, tables);
+                }
             }
             Map<QualifiedName, Lsn> syncLsns = existing.isEmpty()
-                    ? startFresh(pool, tables, sourceMajor)
-                    : resume(existing.get(), pool, tables, sourceMajor);
+                    ? startFresh(pool, schema, tables, sourceMajor)
+                    : resume(existing.get(), pool, schema, tables, sourceMajor);
             return streamUntilCutover(pool, tables, sourceMajor, syncLsns);
         }
     }
@@ -116,13 +122,15 @@ public final class Migration {
         }
     }
 
-    /** A new migration: publications, slot with exported snapshot, schema, copy inside that snapshot, post-data. */
-    private Map<QualifiedName, Lsn> startFresh(HikariDataSource pool, List<SourceTable> tables, int sourceMajor) throws SQLException {
-        SchemaCopy schema = new SchemaCopy(config);
-        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);
-        try (Connection src = source.open(); Connection dst = target.open()) {
-            new Publications(config).create(src, tables);
-            dropLeftoverSlot(src);
+    /** A new migration's publications, made in the session that read the catalog; and no slot left by a failed start. */
+    private void prepareSource(Connection src, List<SourceTable> tables) throws SQLException {
+        new Publications(config).create(src, tables);
+        dropLeftoverSlot(src);
+    }
+
+    /** A new migration: slot with exported snapshot, schema, copy inside that snapshot, post-data. */
+    private Map<QualifiedName, Lsn> startFresh(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
+        try (Connection dst = pool.getConnection()) {
             state.install(dst);
         }
         // The replication connection must stay open while pg_dump and every copy worker use its snapshot.
@@ -149,10 +157,9 @@ public final class Migration {
     }
 
     /** Picks up after a crash: redo the schema if it was cut short, copy again what was not fully copied. */
-    private Map<QualifiedName, Lsn> resume(MigrationState current, HikariDataSource pool, List<SourceTable> tables, int sourceMajor) throws SQLException {
+    private Map<QualifiedName, Lsn> resume(MigrationState current, HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
         log.info("resuming the migration with slot {} in phase {} (applied up to {})", current.slotName(), current.phase().text(), current.appliedLsn());
         requireSlot();
-        SchemaCopy schema = new SchemaCopy(config);
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY && current.phase().compareTo(Phase.STREAM) < 0) schema.checkTools(sourceMajor);
         Phase phase = current.phase();
         if (phase == Phase.SCHEMA) {
@@ -367,6 +374,9 @@ public final class Migration {
         hikari.setDataSourceProperties(target.properties());
         hikari.setMaximumPoolSize(config.jobs() + 4);
         hikari.setMinimumIdle(0);
+        // ferry has logged in to the target already and explained any failure; Hikari's start-up check would only
+        // add a login of its own, closed again at once.
+        hikari.setInitializationFailTimeout(-1);
         hikari.setConnectionTimeout(30_000);
         return new HikariDataSource(hikari);
     }
