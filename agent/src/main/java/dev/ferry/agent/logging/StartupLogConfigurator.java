@@ -8,8 +8,8 @@ import ch.qos.logback.core.spi.ContextAwareBase;
 
 /**
  * Logback's configuration from the JVM's start until {@link LogSetup} sets up the real appenders: warnings and errors
- * on the console. Written in code and found through {@code META-INF/services} so Logback never parses an XML file,
- * which took about 0.1 s of every start.
+ * on the console. Written in code and found through {@code META-INF/services} so Logback never parses an XML file:
+ * about 0.1 s of a start without the class-data archive, about 30 ms with it (within the noise of a whole run).
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class StartupLogConfigurator extends ContextAwareBase implements Configurator {

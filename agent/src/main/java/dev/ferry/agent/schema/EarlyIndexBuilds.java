@@ -142,12 +142,13 @@ public final class EarlyIndexBuilds {
     }
 
     private void createIndex(IndexDefinition index, Statement s) throws SQLException {
-        long grant = memory().take(index.sourceBytes());
+        IndexBuildMemory memory = memory();
+        long grant = memory.take(index.sourceBytes());
         try {
             s.execute("SET maintenance_work_mem = '" + (grant >> 10) + "kB'");
             s.execute(index.createIndex());
         } finally {
-            memory().release(grant);
+            memory.release(grant);
         }
     }
 

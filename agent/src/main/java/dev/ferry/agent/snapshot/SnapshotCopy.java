@@ -80,7 +80,7 @@ public final class SnapshotCopy {
             Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
             int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
             for (int i = 0; i < workerCount; i++) {
-                Thread worker = new Thread(() -> runWorker(work, snapshotName, syncLsn, sourceMajor, progress, ready, failure), "ferry-copy-" + (i + 1));
+                Thread worker = new Thread(() -> runWorker(work, syncLsn, sourceMajor), "ferry-copy-" + (i + 1));
                 workers.add(worker);
                 worker.start();
             }
@@ -117,55 +117,57 @@ public final class SnapshotCopy {
                     worker.join();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    failure.compareAndSet(null, new FerryException("the copy was interrupted.", "ferry is shutting down.",
-                            "run the same `ferry run` again to resume: copied tables are kept."));
+                    failure.compareAndSet(null, interrupted());
                     workers.forEach(Thread::interrupt);
                 }
             }
         }
-    }
 
-    private void runWorker(Queue<CopyChunk> work, String snapshotName, Lsn syncLsn, int sourceMajor, Progress progress,
-                           CountDownLatch ready, AtomicReference<RuntimeException> failure) {
-        try (Connection src = source.open(); Connection dst = target.getConnection()) {
-            TargetSession.configureSourceReader(src);
-            try (Statement s = src.createStatement()) {
-                s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-                s.execute("SET TRANSACTION SNAPSHOT " + QualifiedName.literal(snapshotName));
-            }
-            dst.setAutoCommit(false);
-            TargetSession.configure(dst, "target");
-            CopyFormat.preferLz4(dst);
-            dst.commit();
-            CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
-            ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format);
-            ready.await();
-            CopyChunk chunk;
-            while (failure.get() == null && (chunk = work.poll()) != null) {
-                MDC.put("table", " " + chunk.table().name());
-                progress.starting(chunk);
-                ChunkCopier.Result result = copier.copy(chunk);
-                progress.done(chunk, result);
-                metrics.copied(result.rows(), result.bytes());
+        private void runWorker(Queue<CopyChunk> work, Lsn syncLsn, int sourceMajor) {
+            try (Connection src = source.open(); Connection dst = target.getConnection()) {
+                TargetSession.configureSourceReader(src);
+                try (Statement s = src.createStatement()) {
+                    s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+                    s.execute("SET TRANSACTION SNAPSHOT " + QualifiedName.literal(snapshotName));
+                }
+                dst.setAutoCommit(false);
+                TargetSession.configure(dst, "target");
+                CopyFormat.preferLz4(dst);
+                dst.commit();
+                CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
+                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format);
+                ready.await();
+                CopyChunk chunk;
+                while (failure.get() == null && (chunk = work.poll()) != null) {
+                    MDC.put("table", " " + chunk.table().name());
+                    progress.starting(chunk);
+                    ChunkCopier.Result result = copier.copy(chunk);
+                    progress.done(chunk, result);
+                    metrics.copied(result.rows(), result.bytes());
+                    MDC.remove("table");
+                }
+                try (Statement s = src.createStatement()) {
+                    s.execute("COMMIT");
+                }
+            } catch (SQLException e) {
+                failure.compareAndSet(null, new FerryException("a copy worker lost its connection: " + e.getMessage(),
+                        "the snapshot could not be imported or a server went away (SQLSTATE " + e.getSQLState() + ").",
+                        "check both servers are up; run the same `ferry run` again to resume: copied tables are kept.", e));
+            } catch (InterruptedException e) {
+                failure.compareAndSet(null, interrupted());
+            } catch (RuntimeException e) {
+                failure.compareAndSet(null, e);
+            } catch (Exception e) {
+                failure.compareAndSet(null, new FerryException("a copy worker failed: " + e, "", "run the same `ferry run` again to resume.", e));
+            } finally {
                 MDC.remove("table");
             }
-            try (Statement s = src.createStatement()) {
-                s.execute("COMMIT");
-            }
-        } catch (SQLException e) {
-            failure.compareAndSet(null, new FerryException("a copy worker lost its connection: " + e.getMessage(),
-                    "the snapshot could not be imported or a server went away (SQLSTATE " + e.getSQLState() + ").",
-                    "check both servers are up; run the same `ferry run` again to resume: copied tables are kept.", e));
-        } catch (InterruptedException e) {
-            failure.compareAndSet(null, new FerryException("the copy was interrupted.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume: copied tables are kept."));
-        } catch (RuntimeException e) {
-            failure.compareAndSet(null, e);
-        } catch (Exception e) {
-            failure.compareAndSet(null, new FerryException("a copy worker failed: " + e, "", "run the same `ferry run` again to resume.", e));
-        } finally {
-            MDC.remove("table");
         }
+    }
+
+    private static FerryException interrupted() {
+        return new FerryException("the copy was interrupted.", "ferry is shutting down.",
+                "run the same `ferry run` again to resume: copied tables are kept.");
     }
 
     /** Per-table completion and periodic overall progress, shared by the workers. */
