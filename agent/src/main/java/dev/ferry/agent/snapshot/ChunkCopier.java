@@ -52,15 +52,21 @@ final class ChunkCopier {
         long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
         // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection.
         boolean plain = chunk.count() == 1 && (numericNanInf == NumericNanInf.KEEP || chunk.table().numericColumns().isEmpty());
-        String options = format.options(chunk.table());
+        String readOptions = format.readOptions(chunk.table());
         String copyOut = plain
-                ? "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") TO STDOUT" + options
-                : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT" + options;
-        String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN" + options;
+                ? "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") TO STDOUT" + readOptions
+                : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
+        String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long rows;
         CountingStream counter;
         try {
+            if (format.freezes(chunk)) {
+                // Empty already (fresh, or emptied on resume); FREEZE needs the truncation in this transaction.
+                try (Statement s = target.createStatement()) {
+                    s.execute("TRUNCATE ONLY " + chunk.table().name());
+                }
+            }
             PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);
             counter = new CountingStream(into);
             try {

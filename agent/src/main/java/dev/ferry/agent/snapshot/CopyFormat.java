@@ -17,23 +17,48 @@ import java.sql.Statement;
  * column has a built-in type, and when ferry built the target's columns itself, so their types are the source's.
  * TOASTed values are compressed with lz4 instead of the slower pglz where the target has it (PostgreSQL 14+): a
  * column with its own {@code SET COMPRESSION} keeps it, and values read back the same either way.
+ * <p>
+ * A chunk that holds a whole table is loaded with {@code FREEZE} into the table it has just emptied, in one
+ * transaction: its rows are written already frozen and visible to all, with the pages marked so in the visibility
+ * map. Otherwise the first index build (and later every vacuum, and an anti-wraparound one in full) reads and writes
+ * the whole table again just to mark what is already true. Only where ferry built the tables: a table of the user's
+ * own may be referenced by a foreign key, and then cannot be truncated.
  */
 final class CopyFormat {
     private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
 
     private final boolean binaryAllowed;
+    private final boolean freezeAllowed;
 
-    private CopyFormat(boolean binaryAllowed) {
+    private CopyFormat(boolean binaryAllowed, boolean freezeAllowed) {
         this.binaryAllowed = binaryAllowed;
+        this.freezeAllowed = freezeAllowed;
     }
 
     static CopyFormat between(int sourceMajor, int targetMajor, SchemaMode schemaMode) {
-        return new CopyFormat(sourceMajor == targetMajor && schemaMode == SchemaMode.COPY);
+        boolean ferryBuiltTables = schemaMode == SchemaMode.COPY;
+        return new CopyFormat(sourceMajor == targetMajor && ferryBuiltTables, ferryBuiltTables);
     }
 
-    /** The COPY option list for this table: binary, or PostgreSQL's default text format. */
-    String options(PhysicalTable table) {
-        return binaryAllowed && table.builtinTypes() ? " (FORMAT binary)" : "";
+    /** Whether the chunk's transaction empties its table first and loads it frozen: a whole table only. */
+    boolean freezes(CopyChunk chunk) {
+        return freezeAllowed && chunk.count() == 1;
+    }
+
+    /** The options of the source's {@code COPY ... TO STDOUT}: binary, or PostgreSQL's default text format. */
+    String readOptions(PhysicalTable table) {
+        return binary(table) ? " (FORMAT binary)" : "";
+    }
+
+    /** The options of the target's {@code COPY ... FROM STDIN}, in the same format as the read. */
+    String writeOptions(CopyChunk chunk) {
+        boolean freeze = freezes(chunk);
+        if (binary(chunk.table())) return freeze ? " (FORMAT binary, FREEZE)" : " (FORMAT binary)";
+        return freeze ? " (FREEZE)" : "";
+    }
+
+    private boolean binary(PhysicalTable table) {
+        return binaryAllowed && table.builtinTypes();
     }
 
     /** Makes {@code target}'s session compress new TOAST values with lz4 when the server supports it. */

@@ -14,9 +14,12 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Timeout(120)
@@ -27,10 +30,26 @@ class CopyFormatTest {
 
     @Test
     void binaryOnlyBetweenOneMajorVersionIntoColumnsFerryCreated() {
-        assertEquals(" (FORMAT binary)", CopyFormat.between(15, 15, SchemaMode.COPY).options(table(true)));
-        assertEquals("", CopyFormat.between(15, 15, SchemaMode.COPY).options(table(false)), "a user-defined type goes as text");
-        assertEquals("", CopyFormat.between(13, 15, SchemaMode.COPY).options(table(true)), "across major versions: text");
-        assertEquals("", CopyFormat.between(15, 15, SchemaMode.EXISTING).options(table(true)), "a target schema built by the user: text");
+        assertEquals(" (FORMAT binary)", CopyFormat.between(15, 15, SchemaMode.COPY).readOptions(table(true)));
+        assertEquals("", CopyFormat.between(15, 15, SchemaMode.COPY).readOptions(table(false)), "a user-defined type goes as text");
+        assertEquals("", CopyFormat.between(13, 15, SchemaMode.COPY).readOptions(table(true)), "across major versions: text");
+        assertEquals("", CopyFormat.between(15, 15, SchemaMode.EXISTING).readOptions(table(true)), "a target schema built by the user: text");
+    }
+
+    @Test
+    void onlyAWholeTableInTablesFerryBuiltIsLoadedFrozen() {
+        PhysicalTable table = table(true);
+        CopyChunk whole = new CopyChunk(table, 0, 1, OptionalLong.empty(), OptionalLong.empty());
+        CopyChunk part = new CopyChunk(table, 1, 4, OptionalLong.of(10), OptionalLong.of(20));
+        CopyFormat built = CopyFormat.between(15, 15, SchemaMode.COPY);
+        assertTrue(built.freezes(whole));
+        assertEquals(" (FORMAT binary, FREEZE)", built.writeOptions(whole));
+        assertFalse(built.freezes(part), "one range of a split table: the other ranges load in other transactions");
+        assertEquals(" (FORMAT binary)", built.writeOptions(part));
+        assertEquals(" (FREEZE)", CopyFormat.between(13, 15, SchemaMode.COPY).writeOptions(whole), "text format, still frozen");
+        CopyFormat users = CopyFormat.between(15, 15, SchemaMode.EXISTING);
+        assertFalse(users.freezes(whole), "a table of the user's own may be referenced by a foreign key, so it is never truncated");
+        assertEquals("", users.writeOptions(whole));
     }
 
     @Test
