@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
 
 /**
  * Shares one memory budget, the target's shared_buffers, among the index builds that run at once during the copy,
@@ -15,6 +16,10 @@ import java.sql.Statement;
  * its size in overhead, so four times the source index (a bloated one only asks for more than it needs). A build
  * never gets less than the target's own maintenance_work_mem, which its DBA already allows every session; the rest
  * of the budget goes to builds in the order they start, and is given back when they finish.
+ *
+ * <p>pg_restore's {@code --jobs} sessions in post-data share the budget evenly instead ({@link #pgRestoreEnvironment}),
+ * since ferry cannot tell which of them builds what; with the default maintenance_work_mem (64 MB) an index on a few
+ * million rows would sort on disk.
  */
 final class IndexBuildMemory {
     private static final long SORT_BYTES_PER_INDEX_BYTE = 4;
@@ -57,5 +62,12 @@ final class IndexBuildMemory {
     /** What each of {@code sessions} gets when nothing tells their builds apart. */
     long evenShare(int sessions) {
         return Math.max(floor, Math.min(MAX_GRANT, budget / Math.max(1, sessions)));
+    }
+
+    /** {@code PGOPTIONS} giving each of pg_restore's {@code sessions} an even share; keeps any the user set for libpq tools. */
+    Map<String, String> pgRestoreEnvironment(int sessions) {
+        String options = "-c maintenance_work_mem=" + (evenShare(sessions) >> 10) + "kB";
+        String inherited = System.getenv("PGOPTIONS"); // the user's own session settings, kept first
+        return Map.of("PGOPTIONS", inherited == null || inherited.isBlank() ? options : inherited + " " + options);
     }
 }

@@ -99,7 +99,7 @@ public final class SchemaCopy {
                     postDataDump != null ? " during the copy" : " in " + seconds(start), selection.restore().size(), selection.alreadyThere());
             if (!selection.restore().isEmpty()) {
                 long restoreStart = System.nanoTime();
-                dump.restore(selection.restore(), PostDataRestore.options(config.jobs()), IndexBuildSettings.environment(target, config.jobs()),
+                dump.restore(selection.restore(), PostDataRestore.options(config.jobs()), IndexBuildMemory.of(target).pgRestoreEnvironment(config.jobs()),
                         "fix what the message names (for a unique index or constraint: the duplicate rows on the target), then run ferry again: "
                                 + "indexes and constraints already built are kept and skipped.");
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),

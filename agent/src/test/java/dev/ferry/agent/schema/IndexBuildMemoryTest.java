@@ -3,6 +3,7 @@ package dev.ferry.agent.schema;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class IndexBuildMemoryTest {
     private static final long MB = 1L << 20;
@@ -34,5 +35,11 @@ class IndexBuildMemoryTest {
         assertEquals(256 * MB, new IndexBuildMemory(1024 * MB, 64 * MB).evenShare(4));
         assertEquals(64 * MB, new IndexBuildMemory(128 * MB, 64 * MB).evenShare(4));
         assertEquals(1536 * MB, new IndexBuildMemory(32768 * MB, 64 * MB).evenShare(4));
+    }
+
+    @Test
+    void pgRestoreSessionsGetTheEvenShareThroughPgoptions() {
+        String options = new IndexBuildMemory(1024 * MB, 64 * MB).pgRestoreEnvironment(4).get("PGOPTIONS");
+        assertTrue(options.endsWith("-c maintenance_work_mem=262144kB"), options);
     }
 }
