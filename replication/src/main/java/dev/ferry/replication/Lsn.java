@@ -37,6 +37,22 @@ public record Lsn(long value) implements Comparable<Lsn> {
 
     public static Lsn max(Lsn a, Lsn b) { return a.compareTo(b) >= 0 ? a : b; }
 
+    /** Every WAL page begins with a header; a segment's first page with a longer one (64-bit builds). */
+    private static final int SHORT_PAGE_HEADER = 24;
+    private static final int LONG_PAGE_HEADER = 40;
+
+    /**
+     * The same point in the WAL, where a reader of whole records stops. At a page boundary
+     * {@code pg_current_wal_insert_lsn()} points past the new page's header, where no record can start until more WAL
+     * is written, while the walsender stops at the boundary itself. A drain waiting for the header's end on an idle
+     * server (a cutover's, with the application stopped) would wait until something else writes WAL.
+     */
+    public Lsn withoutPageHeader(int pageSize, long segmentSize) {
+        if (Long.remainderUnsigned(value, segmentSize) == LONG_PAGE_HEADER) return new Lsn(value - LONG_PAGE_HEADER);
+        if (Long.remainderUnsigned(value, pageSize) == SHORT_PAGE_HEADER) return new Lsn(value - SHORT_PAGE_HEADER);
+        return this;
+    }
+
     /** Exactly what {@code pg_current_wal_lsn()} prints: upper-case hexadecimal halves without leading zeros. */
     @Override
     public String toString() {

@@ -54,4 +54,26 @@ class LiveMigrationTest extends TwoServers {
         assertTrue(migration.log("snapshot.log").contains("copied "), "per-table copy lines in snapshot.log");
         assertTrue(migration.log("snapshot.log").contains("analyze: gathered planner statistics for "), migration.log("snapshot.log"));
     }
+
+    /**
+     * With the application stopped the source writes no WAL, and its insert position may sit just past a page header
+     * (here: a new segment's, after a switch) where the stream can never get to. The cutover drains to the boundary
+     * instead of waiting for the next WAL some background process happens to write (up to 15 s, or never).
+     */
+    @Test
+    void cutoverOfAnIdleSourceWhoseWalEndsOnAPageBoundaryFinishes() throws Exception {
+        MigrationFixture migration = new MigrationFixture(source, target, "idle");
+        source.execute("idle", "CREATE TABLE public.t (id int PRIMARY KEY)", "INSERT INTO public.t SELECT generate_series(1, 100)");
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
+        Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
+            agent.failIfDead();
+            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
+        });
+        source.execute("idle", "INSERT INTO public.t VALUES (101)", "SELECT pg_switch_wal()");
+
+        String summary = migration.cutover(Duration.ofSeconds(5));
+        assertTrue(summary.contains("migration finished"), summary);
+        assertEquals(summary, agent.awaitSummary(Duration.ofSeconds(30)));
+        assertEquals("101", target.queryValue("idle", "SELECT count(*) FROM public.t"));
+    }
 }
