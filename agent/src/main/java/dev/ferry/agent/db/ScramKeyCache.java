@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * worth as much as the password ferry already holds for the whole run, and it never leaves the process.
  */
 public final class ScramKeyCache extends Provider {
+    private static final String NAME = "FerryScramKeyCache";
     private static final String ALGORITHM = "PBKDF2WithHmacSHA256";
     private static final String JDK_PROVIDER = "SunJCE";
     /** A run talks to two servers, perhaps as two roles each; more than this means something is odd, not busy. */
@@ -39,13 +40,13 @@ public final class ScramKeyCache extends Provider {
     private static final Map<String, byte[]> derived = new ConcurrentHashMap<>();
 
     private ScramKeyCache() {
-        super("FerryScramKeyCache", "1.0", "remembers PBKDF2WithHmacSHA256 results for scram logins");
+        super(NAME, "1.0", "remembers PBKDF2WithHmacSHA256 results for scram logins");
         putService(new Service(this, "SecretKeyFactory", ALGORITHM, CachingFactory.class.getName(), null, null));
     }
 
     /** Puts the cache in front of the JDK's PBKDF2; does nothing where the JDK has none to delegate to. */
     public static synchronized void install() {
-        if (Security.getProvider("FerryScramKeyCache") != null) return;
+        if (Security.getProvider(NAME) != null) return;
         try {
             SecretKeyFactory.getInstance(ALGORITHM, JDK_PROVIDER);
         } catch (GeneralSecurityException e) {
