@@ -4,7 +4,6 @@ import dev.ferry.agent.db.QualifiedName;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,8 +18,8 @@ import java.util.List;
  */
 final class CopyRoute {
     private static final String UNIQUE_VIOLATION = "23505";
-    /** Rows are encoded and sent in pieces of about this many characters, so memory stays bounded. */
-    private static final int PIECE_CHARS = 256 * 1024;
+    /** Rows are encoded and sent in pieces of about this many bytes, so memory stays bounded. */
+    private static final int PIECE_BYTES = 256 * 1024;
 
     private final String copy;
     private final boolean keyed;
@@ -75,12 +74,12 @@ final class CopyRoute {
         CopyIn in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         boolean ended = false;
         try {
-            StringBuilder text = new StringBuilder(PIECE_CHARS + PIECE_CHARS / 4);
+            CopyText text = new CopyText(PIECE_BYTES + PIECE_BYTES / 4);
             for (PendingRow row : rows) {
-                appendRow(text, row.parameters());
-                if (text.length() >= PIECE_CHARS) send(in, text);
+                text.appendRow(row.parameters());
+                if (text.length() >= PIECE_BYTES) text.sendTo(in);
             }
-            send(in, text);
+            text.sendTo(in);
             in.endCopy();
             ended = true;
         } finally {
@@ -95,50 +94,5 @@ final class CopyRoute {
         } catch (SQLException ignored) {
             // the COPY failed already; its own error is on its way up
         }
-    }
-
-    private static void send(CopyIn in, StringBuilder text) throws SQLException {
-        if (text.length() == 0) return;
-        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
-        in.writeToCopy(bytes, 0, bytes.length);
-        text.setLength(0);
-    }
-
-    /** One line of COPY's text format: values separated by tabs, NULL as \N, backslash and line breaks escaped. */
-    static void appendRow(StringBuilder out, String[] values) {
-        for (int i = 0; i < values.length; i++) {
-            if (i > 0) out.append('\t');
-            appendValue(out, values[i]);
-        }
-        out.append('\n');
-    }
-
-    private static void appendValue(StringBuilder out, String value) {
-        if (value == null) {
-            out.append("\\N");
-            return;
-        }
-        if (!needsEscape(value)) {
-            out.append(value);
-            return;
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            switch (c) {
-                case '\\' -> out.append("\\\\");
-                case '\t' -> out.append("\\t");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                default -> out.append(c);
-            }
-        }
-    }
-
-    private static boolean needsEscape(String value) {
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == '\\' || c == '\t' || c == '\n' || c == '\r') return true;
-        }
-        return false;
     }
 }
