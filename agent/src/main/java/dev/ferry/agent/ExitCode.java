@@ -15,6 +15,8 @@ public final class ExitCode {
     public static final int UNREACHABLE = 4;
     /** Interrupted (signal, lost connection); run the same command again to resume. */
     public static final int INTERRUPTED = 5;
+    /** `ferry verify` compared both sides and found a difference; its report says where. */
+    public static final int DIFFERENT = 6;
 
     private ExitCode() {}
 }

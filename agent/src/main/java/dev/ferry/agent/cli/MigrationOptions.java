@@ -53,15 +53,7 @@ public final class MigrationOptions {
     MigrationConfig toConfig() {
         ConnectionSpec source = connections.source();
         ConnectionSpec target = connections.target();
-        Set<QualifiedName> excluded = new LinkedHashSet<>();
-        for (String table : excludeTables) {
-            try {
-                excluded.add(QualifiedName.parse(table));
-            } catch (IllegalArgumentException e) {
-                throw new FerryException("--exclude-table '" + table + "' is not a table name.", e.getMessage() + ".",
-                        "write it as schema.table, e.g. --exclude-table public.audit_log.", ExitCode.BAD_INPUT, e);
-            }
-        }
+        Set<QualifiedName> excluded = tableNames("--exclude-table", excludeTables);
         Path logs = logDir.toAbsolutePath().normalize();
         Path work = workDir != null ? workDir.toAbsolutePath().normalize() : logs.resolveSibling("ferry-work");
         return new MigrationConfig(source, target,
@@ -71,6 +63,20 @@ public final class MigrationOptions {
                 parseEnum(MigrationConfig.NumericNanInf.class, "--numeric-nan-inf", numericNanInf),
                 slot != null ? slot : MigrationConfig.defaultSlotName(source.database()),
                 new LinkedHashSet<>(acceptRisks), excluded, metricsPort, Duration.ofSeconds(10));
+    }
+
+    /** Table names as typed after {@code option}; a malformed one is bad input naming the option. */
+    static Set<QualifiedName> tableNames(String option, List<String> tables) {
+        Set<QualifiedName> names = new LinkedHashSet<>();
+        for (String table : tables) {
+            try {
+                names.add(QualifiedName.parse(table));
+            } catch (IllegalArgumentException e) {
+                throw new FerryException(option + " '" + table + "' is not a table name.", e.getMessage() + ".",
+                        "write it as schema.table, e.g. " + option + " public.audit_log.", ExitCode.BAD_INPUT, e);
+            }
+        }
+        return names;
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String option, String value) {

@@ -1,6 +1,7 @@
 package dev.ferry.agent.demo;
 
 import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.verify.RowDifferences;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -22,7 +23,6 @@ import java.util.TreeSet;
 public final class DatabaseComparison {
     /** Differing rows reported per table; enough to see the pattern without flooding a log. */
     static final int MAX_ROWS_SHOWN = 5;
-    private static final int MAX_ROW_TEXT = 300;
     /**
      * A whole row as text. A bare alias would be taken for a column of the same name (a table with a column "t"
      * would be compared on that column alone); {@code alias.*} always means the row.
@@ -63,7 +63,10 @@ public final class DatabaseComparison {
                 TableDigest b = TableDigest.of(target, from);
                 tables++;
                 rows += a.rows();
-                if (!a.equals(b)) differences.addAll(RowDifferences.find(table.getKey(), from, a, b, source, target));
+                if (a.equals(b)) continue;
+                differences.add("table " + table.getKey() + ": " + a.rows() + " rows on the source, " + b.rows() + " on the target"
+                        + (a.rows() == b.rows() ? ", contents differ" : ""));
+                differences.addAll(RowDifferences.find(table.getKey(), ROW_TEXT, from + " " + ROW_ALIAS, source, target, MAX_ROWS_SHOWN));
             }
             Map<QualifiedName, Boolean> sourceSequences = relations(source, "S");
             Map<QualifiedName, Boolean> targetSequences = relations(target, "S");
@@ -120,11 +123,6 @@ public final class DatabaseComparison {
                 return new TableDigest(rs.getLong(1), Objects.requireNonNullElse(rs.getString(2), ""));
             }
         }
-    }
-
-    static String shorten(String rowText) {
-        return rowText.length() <= MAX_ROW_TEXT ? rowText
-                : rowText.substring(0, MAX_ROW_TEXT) + "... (" + rowText.length() + " characters)";
     }
 
     /** Sets output settings and a read-only snapshot for the comparison; restores the connection on close. */
