@@ -23,6 +23,9 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     MigrationOptions options = new MigrationOptions();
 
+    @Mixin
+    LogOptions logs = new LogOptions();
+
     @Option(names = {"-v", "--verbose"}, description = "Show DEBUG lines on the console too.")
     boolean verbose;
 
@@ -32,7 +35,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MigrationConfig config = options.toConfig();
-        LogSetup.toDirectory(config.logDir(), System.err, verbose);
+        LogSetup.toDirectory(logs.toLogFiles(config.logDir()), System.err, verbose);
         String summary = new Migration(config).run();
         spec.commandLine().getOut().println(summary);
         spec.commandLine().getOut().println("logs: " + config.logDir());

@@ -6,7 +6,11 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
-import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.core.rolling.FixedWindowRollingPolicy;
+import ch.qos.logback.core.rolling.RollingFileAppender;
+import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
+import ch.qos.logback.core.util.FileSize;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
 import org.slf4j.LoggerFactory;
@@ -21,7 +25,8 @@ import java.util.List;
 /**
  * Configures Logback in code once the log directory is known: a concise console, {@code ferry.log} with everything,
  * and one file per stage ({@code preflight.log}, {@code schema.log}, {@code snapshot.log}, {@code stream.log},
- * {@code cutover.log}) holding that stage's logger ({@code ferry.<stage>}) so each reads on its own at 3 a.m.
+ * {@code cutover.log}) holding that stage's logger ({@code ferry.<stage>}) so each reads on its own at 3 a.m. Every
+ * file rolls over by size into a bounded number of gzip archives ({@link LogFiles}).
  */
 public final class LogSetup {
     /** NOTE: file names are documented in docs/operations.md; the Docker image mounts the directory. */
@@ -49,19 +54,24 @@ public final class LogSetup {
         quietLibraries(context);
     }
 
-    /** Console plus ferry.log and the per-stage files in {@code logDir}, which is created if missing. */
+    /** Console plus ferry.log and the per-stage files in {@code logDir}, text, default rotation. */
     public static void toDirectory(Path logDir, PrintStream console, boolean verbose) {
+        toDirectory(LogFiles.in(logDir), console, verbose);
+    }
+
+    /** Console plus ferry.log and the per-stage files, rotated as {@code files} says; the directory is created if missing. */
+    public static void toDirectory(LogFiles files, PrintStream console, boolean verbose) {
         try {
-            Files.createDirectories(logDir);
+            Files.createDirectories(files.dir());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the log directory " + logDir, e);
+            throw new UncheckedIOException("cannot create the log directory " + files.dir(), e);
         }
         LoggerContext context = reset();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO));
-        root.addAppender(file(context, logDir.resolve("ferry.log"), null));
+        root.addAppender(file(context, files, "ferry", null));
         for (String stage : STAGES) {
-            root.addAppender(file(context, logDir.resolve(stage + ".log"), "ferry." + stage));
+            root.addAppender(file(context, files, stage, "ferry." + stage));
         }
         quietLibraries(context);
     }
@@ -105,24 +115,54 @@ public final class LogSetup {
         return appender;
     }
 
-    private static FileAppender<ILoggingEvent> file(LoggerContext context, Path path, String loggerPrefix) {
-        FileAppender<ILoggingEvent> appender = new FileAppender<>();
+    private static RollingFileAppender<ILoggingEvent> file(LoggerContext context, LogFiles files, String name, String loggerPrefix) {
+        RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
         appender.setContext(context);
-        appender.setName(path.getFileName().toString());
-        appender.setFile(path.toString());
+        appender.setName(name + ".log");
+        appender.setFile(files.dir().resolve(name + ".log").toString());
         appender.setAppend(true);
-        appender.setEncoder(encoder(context, FILE_PATTERN));
+        appender.setEncoder(files.format() == LogFiles.Format.JSON ? jsonEncoder(context) : encoder(context, FILE_PATTERN));
+        FixedWindowRollingPolicy rolling = new FixedWindowRollingPolicy();
+        rolling.setContext(context);
+        rolling.setParent(appender);
+        rolling.setFileNamePattern(files.dir().resolve(name + ".%i.log.gz").toString());
+        rolling.setMinIndex(1);
+        rolling.setMaxIndex(files.keptFiles());
+        rolling.start();
+        SizeBasedTriggeringPolicy<ILoggingEvent> trigger = new SizeBasedTriggeringPolicy<>();
+        trigger.setContext(context);
+        trigger.setMaxFileSize(new FileSize(files.maxFileBytes()));
+        // Logback looks at the file's size at most once a minute by default, long enough for a burst of DEBUG lines to
+        // overshoot the limit many times over; a stat per line costs nothing next to the line's own write.
+        trigger.setCheckIncrement(ch.qos.logback.core.util.Duration.buildByMilliseconds(0));
+        trigger.start();
+        appender.setRollingPolicy(rolling);
+        appender.setTriggeringPolicy(trigger);
         if (loggerPrefix != null) {
             appender.addFilter(new Filter<>() {
                 @Override
                 public FilterReply decide(ILoggingEvent event) {
-                    String name = event.getLoggerName();
-                    return name.equals(loggerPrefix) || name.startsWith(loggerPrefix + ".") ? FilterReply.NEUTRAL : FilterReply.DENY;
+                    String logger = event.getLoggerName();
+                    return logger.equals(loggerPrefix) || logger.startsWith(loggerPrefix + ".") ? FilterReply.NEUTRAL : FilterReply.DENY;
                 }
             });
         }
         appender.start();
         return appender;
+    }
+
+    /** One JSON object per line: time, level, thread, logger (the stage), MDC (table, LSN), message, stack trace. */
+    private static JsonEncoder jsonEncoder(LoggerContext context) {
+        JsonEncoder encoder = new JsonEncoder();
+        encoder.setContext(context);
+        encoder.setWithContext(false);
+        encoder.setWithSequenceNumber(false);
+        encoder.setWithNanoseconds(false);
+        encoder.setWithArguments(false);
+        encoder.setWithMessage(false);
+        encoder.setWithFormattedMessage(true);
+        encoder.start();
+        return encoder;
     }
 
     private static PatternLayoutEncoder encoder(LoggerContext context, String pattern) {
