@@ -292,6 +292,7 @@ public final class Migration {
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
                 if (!isTransient(e)) throw e;
+                metrics.streamError();
                 log.warn("lost a connection while streaming ({}); reconnecting in {} s. Nothing is lost: the stream resumes from the last applied transaction.",
                         e.getMessage(), RECONNECT_DELAY.toSeconds());
                 pause(RECONNECT_DELAY);

@@ -35,7 +35,8 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MigrationConfig config = options.toConfig();
-        LogSetup.toDirectory(logs.toLogFiles(config.logDir()), System.err, verbose);
+        // A terminal gets a live progress line; a container's log or a pipe gets a plain line every few seconds.
+        LogSetup.toDirectory(logs.toLogFiles(config.logDir()), System.err, verbose, System.console() != null);
         String summary = new Migration(config).run();
         spec.commandLine().getOut().println(summary);
         spec.commandLine().getOut().println("logs: " + config.logDir());

@@ -2,6 +2,7 @@ package dev.ferry.agent.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -11,9 +12,12 @@ import ch.qos.logback.core.rolling.FixedWindowRollingPolicy;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
 import ch.qos.logback.core.util.FileSize;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
 import org.slf4j.LoggerFactory;
+import org.slf4j.Marker;
+import org.slf4j.MarkerFactory;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,6 +35,9 @@ import java.util.List;
 public final class LogSetup {
     /** NOTE: file names are documented in docs/operations.md; the Docker image mounts the directory. */
     public static final List<String> STAGES = List.of("preflight", "schema", "snapshot", "stream", "cutover");
+
+    /** Marks a progress line: redrawn in place on a terminal, a plain line everywhere else. */
+    public static final Marker PROGRESS = MarkerFactory.getMarker("PROGRESS");
 
     private static final String FILE_PATTERN = "%d{yyyy-MM-dd HH:mm:ss.SSS'Z',UTC} %-5level [%thread] %logger{0}%X{table:- }%X{lsn:- } %msg%n";
     private static final String CONSOLE_PATTERN = "%d{HH:mm:ss} %-5level %logger{0}: %msg%n";
@@ -50,17 +57,20 @@ public final class LogSetup {
     private static void consoleFrom(PrintStream console, Level threshold) {
         LoggerContext context = reset();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.addAppender(console(context, console, threshold));
+        root.addAppender(console(context, console, threshold, false));
         quietLibraries(context);
     }
 
     /** Console plus ferry.log and the per-stage files in {@code logDir}, text, default rotation. */
     public static void toDirectory(Path logDir, PrintStream console, boolean verbose) {
-        toDirectory(LogFiles.in(logDir), console, verbose);
+        toDirectory(LogFiles.in(logDir), console, verbose, false);
     }
 
-    /** Console plus ferry.log and the per-stage files, rotated as {@code files} says; the directory is created if missing. */
-    public static void toDirectory(LogFiles files, PrintStream console, boolean verbose) {
+    /**
+     * Console plus ferry.log and the per-stage files, rotated as {@code files} says; the directory is created if missing.
+     * With {@code terminal}, progress lines are redrawn in place on the console.
+     */
+    public static void toDirectory(LogFiles files, PrintStream console, boolean verbose, boolean terminal) {
         try {
             Files.createDirectories(files.dir());
         } catch (IOException e) {
@@ -68,7 +78,7 @@ public final class LogSetup {
         }
         LoggerContext context = reset();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO));
+        root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO, terminal));
         root.addAppender(file(context, files, "ferry", null));
         for (String stage : STAGES) {
             root.addAppender(file(context, files, stage, "ferry." + stage));
@@ -80,7 +90,7 @@ public final class LogSetup {
     static void consoleAtStartup(LoggerContext context, Level threshold) {
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(threshold);
-        root.addAppender(console(context, System.err, threshold));
+        root.addAppender(console(context, System.err, threshold, false));
     }
 
     private static LoggerContext reset() {
@@ -98,11 +108,22 @@ public final class LogSetup {
         context.getLogger("io.zonky").setLevel(Level.WARN);
     }
 
-    private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, PrintStream stream, Level threshold) {
+    private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, PrintStream stream, Level threshold, boolean terminal) {
         ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
         appender.setContext(context);
         appender.setName("console");
-        appender.setEncoder(encoder(context, CONSOLE_PATTERN));
+        PatternLayout lines = new PatternLayout();
+        lines.setContext(context);
+        lines.setPattern(CONSOLE_PATTERN);
+        lines.start();
+        ConsoleLayout layout = new ConsoleLayout(lines, terminal);
+        layout.setContext(context);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
+        encoder.setContext(context);
+        encoder.setLayout(layout);
+        encoder.start();
+        appender.setEncoder(encoder);
         // Name the stream rather than hand it over: the appender closes a stream given to it when it starts.
         appender.setTarget(stream == System.err ? "System.err" : "System.out");
         appender.addFilter(new Filter<>() {

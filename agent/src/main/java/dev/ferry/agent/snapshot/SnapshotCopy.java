@@ -19,12 +19,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Queue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -35,7 +32,6 @@ import java.util.function.Consumer;
  */
 public final class SnapshotCopy {
     private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
-    private static final long PROGRESS_EVERY_NANOS = 10_000_000_000L;
 
     private final MigrationConfig config;
     private final Database source;
@@ -67,7 +63,7 @@ public final class SnapshotCopy {
         private final List<PhysicalTable> tables;
         private final String snapshotName;
         private final CopyPlan plan;
-        private final Progress progress;
+        private final CopyProgress progress;
         private final CountDownLatch ready = new CountDownLatch(1);
         private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
         private final List<Thread> workers = new ArrayList<>();
@@ -76,7 +72,7 @@ public final class SnapshotCopy {
             this.tables = tables;
             this.snapshotName = snapshotName;
             this.plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
-            this.progress = new Progress(plan, tableCopied);
+            this.progress = new CopyProgress(plan, tableCopied, metrics);
             Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
             int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
             for (int i = 0; i < workerCount; i++) {
@@ -101,14 +97,16 @@ public final class SnapshotCopy {
             failure.compareAndSet(null, new FerryException("the copy was abandoned before it started.", "an earlier step failed.", "see that step's error."));
             ready.countDown();
             joinWorkers();
+            progress.close();
         }
 
         /** Waits until every worker is done; throws the first failure. */
         public void await() {
             joinWorkers();
+            progress.close();
             if (failure.get() != null) throw failure.get();
-            log.info("copy finished: {} tables, {} rows, {} MB in {} s", tables.size(), progress.rows.get(),
-                    progress.bytes.get() / (1024 * 1024), String.format("%.1f", progress.elapsedSeconds()));
+            log.info("copy finished: {} tables, {} rows, {} MB in {} s", tables.size(), progress.rows(),
+                    progress.bytes() / (1024 * 1024), String.format("%.1f", progress.elapsedSeconds()));
         }
 
         private void joinWorkers() {
@@ -170,71 +168,4 @@ public final class SnapshotCopy {
                 "run the same `ferry run` again to resume: copied tables are kept.");
     }
 
-    /** Per-table completion and periodic overall progress, shared by the workers. */
-    private static final class Progress {
-        private volatile long startedNanos = System.nanoTime();
-        private final Map<QualifiedName, Integer> chunksLeft = new ConcurrentHashMap<>();
-        private final Map<QualifiedName, long[]> perTable = new ConcurrentHashMap<>();
-        private final Map<QualifiedName, Long> tableStartedNanos = new ConcurrentHashMap<>();
-        private final AtomicLong rows = new AtomicLong();
-        private final AtomicLong bytes = new AtomicLong();
-        private final AtomicLong lastReport = new AtomicLong(System.nanoTime());
-        private final long plannedBytes;
-        private final Consumer<QualifiedName> tableCopied;
-
-        Progress(CopyPlan plan, Consumer<QualifiedName> tableCopied) {
-            this.tableCopied = tableCopied;
-            for (CopyChunk chunk : plan.chunks()) chunksLeft.merge(chunk.table().name(), 1, Integer::sum);
-            plannedBytes = plan.chunks().stream().map(CopyChunk::table).distinct().mapToLong(PhysicalTable::dataBytes).sum();
-        }
-
-        /** The copy's time counts from when the tables are ready, not from the workers' logins. */
-        void startClock() {
-            startedNanos = System.nanoTime();
-            lastReport.set(startedNanos);
-        }
-
-        /** A table's time counts from when a worker starts its first chunk. */
-        void starting(CopyChunk chunk) {
-            tableStartedNanos.putIfAbsent(chunk.table().name(), System.nanoTime());
-        }
-
-        void done(CopyChunk chunk, ChunkCopier.Result result) {
-            rows.addAndGet(result.rows());
-            bytes.addAndGet(result.bytes());
-            long[] totals = perTable.computeIfAbsent(chunk.table().name(), k -> new long[3]);
-            synchronized (totals) {
-                totals[0] += result.rows();
-                totals[1] += result.bytes();
-                totals[2] += result.nanInfNulled();
-            }
-            int left = chunksLeft.merge(chunk.table().name(), -1, Integer::sum);
-            if (left == 0) {
-                double seconds = (System.nanoTime() - tableStartedNanos.get(chunk.table().name())) / 1e9;
-                log.info("copied {}: {} rows, {} in {} s", chunk.table().name(), String.format("%,d", totals[0]),
-                        humanBytes(totals[1]), String.format("%.1f", seconds));
-                if (totals[2] > 0) {
-                    log.warn("{}: wrote NULL for {} NaN/Infinity numeric values (--numeric-nan-inf null)", chunk.table().name(), totals[2]);
-                }
-                tableCopied.accept(chunk.table().name());
-            }
-            long now = System.nanoTime();
-            long last = lastReport.get();
-            if (now - last > PROGRESS_EVERY_NANOS && lastReport.compareAndSet(last, now)) {
-                long tablesLeft = chunksLeft.values().stream().filter(n -> n > 0).count();
-                log.info("copy progress: {} rows, {} of about {} on disk, {} tables left, {} s", String.format("%,d", rows.get()),
-                        humanBytes(bytes.get()), humanBytes(plannedBytes), tablesLeft, String.format("%.0f", elapsedSeconds()));
-            }
-        }
-
-        double elapsedSeconds() {
-            return (System.nanoTime() - startedNanos) / 1e9;
-        }
-    }
-
-    static String humanBytes(long bytes) {
-        if (bytes < 1024 * 1024) return String.format("%.1f kB", bytes / 1024.0);
-        if (bytes < 1024L * 1024 * 1024) return String.format("%.1f MB", bytes / (1024.0 * 1024));
-        return String.format("%.2f GB", bytes / (1024.0 * 1024 * 1024));
-    }
 }

@@ -7,6 +7,8 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
+import dev.ferry.agent.logging.LogSetup;
+import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
@@ -39,12 +41,14 @@ import org.slf4j.MDC;
 import javax.sql.DataSource;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -65,7 +69,7 @@ public final class StreamStage {
      */
     private static final int QUEUE_BATCHES = 16;
     private static final long QUEUE_BYTES = 8L * 1024 * 1024;
-    private static final long PROGRESS_NANOS = Duration.ofSeconds(10).toNanos();
+    private static final long PROGRESS_NANOS = Duration.ofSeconds(5).toNanos();
 
     private final MigrationConfig config;
     private final Database source;
@@ -86,6 +90,9 @@ public final class StreamStage {
     private boolean skipping;
     private Lsn transactionFinalLsn = Lsn.ZERO;
     private long streamingXid;
+    /** Changes applied and the time at the last progress line, for its changes/s. */
+    private long changesAtProgress;
+    private long progressNanos = System.nanoTime();
 
     /**
      * @param syncLsns tables copied again after a restart, with the LSN their copy is consistent with: their changes in
@@ -197,6 +204,7 @@ public final class StreamStage {
             beginTransaction(begin.finalLsn(), begin.xid());
         } else if (message instanceof Commit commit) {
             endTransaction(commit.endLsn());
+            metrics.appliedCommit(commit.commitTime());
         } else if (message instanceof StreamStart start) {
             streamingXid = start.xid();
         } else if (message instanceof Streamed streamed) {
@@ -205,6 +213,7 @@ public final class StreamStage {
             // the next block may belong to another transaction; nothing to do until STREAM COMMIT or ABORT
         } else if (message instanceof StreamCommit commit) {
             replayStreamed(commit);
+            metrics.appliedCommit(commit.commitTime());
         } else if (message instanceof StreamAbort abort) {
             spilled.abort(abort.xid(), abort.subXid());
         } else {
@@ -317,16 +326,30 @@ public final class StreamStage {
         }
     }
 
+    /**
+     * NOTE: documented in docs/operations.md. For example {@code streaming: applied 0/3A2F1B0 (source at 0/3A30000,
+     * lag 3.6 kB, 0.2 s); 1,250 changes/s; source retains 16.0 MB of WAL for the slot}.
+     */
     private void logProgress(Connection sourceLsnConnection) {
-        try (Statement s = sourceLsnConnection.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
-            rs.next();
-            Lsn current = Lsn.parse(rs.getString(1));
-            metrics.sourcePosition(current.value());
-            long lag = Math.max(0, current.value() - applied.value());
-            log.info("streaming: applied {} (source at {}, lag {} bytes); {} transactions, {} changes since this start{}",
-                    applied, current, lag, applier.transactionsApplied(), applier.changesApplied(),
-                    spilled.isEmpty() ? "" : "; " + spilled.bytes() / 1024 + " kB of in-progress transactions spilled");
+        try (PreparedStatement s = sourceLsnConnection.prepareStatement("SELECT pg_current_wal_lsn()::text,"
+                + " (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = ?)")) {
+            s.setString(1, config.slotName());
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                Lsn current = Lsn.parse(rs.getString(1));
+                long retained = rs.getLong(2);
+                metrics.sourcePosition(current.value());
+                metrics.retainedWal(retained);
+                long now = System.nanoTime();
+                long changes = applier.changesApplied();
+                double rate = (changes - changesAtProgress) / Math.max((now - progressNanos) / 1e9, 1e-3);
+                changesAtProgress = changes;
+                progressNanos = now;
+                log.info(LogSetup.PROGRESS, "streaming: applied {} (source at {}, lag {}, {} s); {} changes/s; source retains {} of WAL for the slot{}",
+                        applied, current, Units.bytes((long) metrics.lagBytes()), String.format(Locale.ROOT, "%.1f", metrics.lagSeconds()),
+                        String.format("%,.0f", rate), Units.bytes(retained),
+                        spilled.isEmpty() ? "" : "; " + Units.bytes(spilled.bytes()) + " of in-progress transactions spilled");
+            }
         } catch (SQLException e) {
             log.debug("could not read the source's WAL position for the progress line", e);
         }

@@ -12,13 +12,21 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The running agent's /metrics and /status endpoints report what it did. */
 @Timeout(120)
 class MetricsTest {
+    private static final Path DASHBOARD = Path.of("..", "docker", "grafana-dashboard.json");
+
     @Test
     void metricsAndStatusReportCopiedRowsAndAppliedChanges() throws Exception {
         try (TestPostgres source = TestPostgres.start(); TestPostgres target = TestPostgres.start()) {
@@ -46,6 +54,18 @@ class MetricsTest {
             assertTrue(metrics.contains("ferry_stream_lag_bytes"), metrics);
             String status = get(http, port, "/status");
             assertTrue(status.contains("\"phase\":\"stream\"") && status.contains("\"copied_rows\":500"), status);
+            assertTrue(status.contains("\"copy_tables\":1,\"copy_tables_done\":1"), status);
+            // Every metric the Grafana dashboard in docker/ queries exists in a real scrape.
+            Set<String> queried = new TreeSet<>();
+            Matcher names = Pattern.compile("ferry_[a-z_]+").matcher(Files.readString(DASHBOARD));
+            while (names.find()) queried.add(names.group());
+            assertTrue(queried.size() >= 10, "dashboard queries " + queried);
+            for (String metric : queried) {
+                assertTrue(Pattern.compile("(?m)^" + metric + "(\\{| )").matcher(metrics).find(), metric + " is queried by the dashboard but not in /metrics:\n" + metrics);
+            }
+            // The retained WAL is read with the stream's progress line, every few seconds.
+            Deadline.await("retained WAL in /metrics", Duration.ofSeconds(30), () -> get(http, port, "/metrics"),
+                    body -> Pattern.compile("(?m)^ferry_source_retained_wal_bytes [1-9]").matcher(body).find());
             migration.cutover(Duration.ofSeconds(60));
             agent.awaitSummary(Duration.ofSeconds(30));
         }

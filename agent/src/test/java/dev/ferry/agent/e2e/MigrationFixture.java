@@ -7,6 +7,7 @@ import dev.ferry.agent.cutover.CutoverRequest;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.DatabaseComparison;
+import dev.ferry.agent.logging.LogFiles;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
@@ -111,6 +112,12 @@ final class MigrationFixture {
 
     InProcessAgent startInProcess(MigrationConfig config) {
         LogSetup.toDirectory(logDir, System.out, false);
+        return new InProcessAgent(config);
+    }
+
+    /** The agent with its console on System.out as `ferry run` sets it up on a terminal, or not. */
+    InProcessAgent startInProcess(MigrationConfig config, boolean terminalConsole) {
+        LogSetup.toDirectory(LogFiles.in(logDir), System.out, false, terminalConsole);
         return new InProcessAgent(config);
     }
 

@@ -34,7 +34,7 @@ class LogRotationTest {
     void filesRollOverBySizeAndOnlyTheNewestArchivesAreKept() throws IOException {
         Path dir = Files.createTempDirectory(Files.createDirectories(ROOT), "rotation");
         LogFiles files = new LogFiles(dir, LogFiles.Format.TEXT, 4096, 3);
-        LogSetup.toDirectory(files, new PrintStream(new ByteArrayOutputStream()), false);
+        LogSetup.toDirectory(files, new PrintStream(new ByteArrayOutputStream()), false, false);
         Logger stream = LoggerFactory.getLogger("ferry.stream");
         String line = "x".repeat(200);
         for (int i = 0; i < 5000; i++) stream.info("applied change {} {}", i, line);
@@ -51,7 +51,7 @@ class LogRotationTest {
     @Test
     void jsonLinesCarryTheStageTableAndLsn() throws IOException {
         Path dir = Files.createTempDirectory(Files.createDirectories(ROOT), "json");
-        LogSetup.toDirectory(new LogFiles(dir, LogFiles.Format.JSON, LogFiles.DEFAULT_MAX_FILE_BYTES, 2), new PrintStream(new ByteArrayOutputStream()), false);
+        LogSetup.toDirectory(new LogFiles(dir, LogFiles.Format.JSON, LogFiles.DEFAULT_MAX_FILE_BYTES, 2), new PrintStream(new ByteArrayOutputStream()), false, false);
         MDC.put("table", "\"public\".\"orders\"");
         MDC.put("lsn", "0/16B3748");
         try {
