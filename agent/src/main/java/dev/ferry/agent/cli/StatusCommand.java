@@ -1,10 +1,14 @@
 package dev.ferry.agent.cli;
 
+import ch.qos.logback.core.util.FileSize;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.state.MigrationStatus;
 import dev.ferry.agent.state.StateStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,15 +17,26 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** `ferry status`: where the migration stands, read from ferry's state on the target. */
+/** `ferry status`: where the migration stands, read from ferry's state on the target (and the source's slot, if given). */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Show the migration's phase, applied LSN, copy progress and the agent's last heartbeat.",
-        footer = {"", "Example:", "  ferry status --target postgres://app@new-db:5432/app --json"})
+        description = {"Show the migration's phase, applied LSN, copy progress and the agent's last heartbeat.",
+                "With --source, also the lag and the WAL the source retains for ferry's slot, with a warning past --max-retained-wal."},
+        footer = {"", "Example:", "  ferry status --target postgres://app@new-db:5432/app --source postgres://app@old-db:5432/app --json"})
 public final class StatusCommand implements Callable<Integer> {
     @Option(names = "--target", paramLabel = "URI", defaultValue = "${env:FERRY_TARGET}", description = "Target database (default: $FERRY_TARGET).")
     String target;
+
+    @Option(names = "--source", paramLabel = "URI", defaultValue = "${env:FERRY_SOURCE}",
+            description = "Source database, for the lag and the WAL retained for the slot (default: $FERRY_SOURCE; optional).")
+    String source;
+
+    @Option(names = "--max-retained-wal", paramLabel = "SIZE", defaultValue = "10GB",
+            description = "Warn when the source retains more WAL than this for ferry's slot (default: 10GB).")
+    String maxRetainedWal;
 
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
@@ -33,30 +48,37 @@ public final class StatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LogSetup.consoleOnly(System.err, false);
         PrintWriter out = spec.commandLine().getOut();
-        Database database = new Database(dev.ferry.agent.config.ConnectionSpec.parse("target", target), "target");
+        long walLimit = size("--max-retained-wal", maxRetainedWal);
+        Database database = new Database(ConnectionSpec.parse("target", target), "target");
         StateStore state = new StateStore();
+        MigrationStatus status;
         try (Connection dst = database.open()) {
             MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
                     "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"ferry\").",
                     "start one with `ferry run`."));
-            StateStore.CopyTotals copy = state.copyTotals(dst);
-            if (json) {
-                out.printf("{\"slot\":\"%s\",\"phase\":\"%s\",\"consistent_lsn\":\"%s\",\"applied_lsn\":\"%s\",\"heartbeat_at\":%s,"
-                                + "\"cutover_lsn\":%s,\"copied_tables\":%d,\"copied_rows\":%d,\"copied_bytes\":%d}%n",
-                        current.slotName(), current.phase().text(), current.consistentLsn(), current.appliedLsn(),
-                        current.heartbeatAt().map(t -> "\"" + t + "\"").orElse("null"),
-                        current.cutoverLsn().map(l -> "\"" + l + "\"").orElse("null"), copy.tables(), copy.rows(), copy.bytes());
-            } else {
-                out.println("slot          " + current.slotName());
-                out.println("phase         " + current.phase().text());
-                out.println("applied LSN   " + current.appliedLsn() + " (stream started at " + current.consistentLsn() + ")");
-                out.println("heartbeat     " + current.heartbeatAt().map(Object::toString).orElse("never"));
-                out.printf("copied        %d tables, %,d rows, %,d bytes%n", copy.tables(), copy.rows(), copy.bytes());
-                current.cutoverLsn().ifPresent(l -> out.println("cutover       requested, draining to " + l));
-                current.cutoverError().ifPresent(e -> out.println("cutover error " + e));
-                current.summary().ifPresent(out::println);
-            }
+            status = new MigrationStatus(current, state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
+        }
+        if (json) {
+            out.println(status.json());
+        } else {
+            status.printText(out);
         }
         return ExitCode.OK;
+    }
+
+    /** The source's side, when a source was given; status still works without it. */
+    private Optional<WalPosition.SlotRetention> slot(String slotName) throws SQLException {
+        if (source == null || source.isBlank()) return Optional.empty();
+        try (Connection src = new Database(ConnectionSpec.parse("source", source), "source").open()) {
+            return Optional.of(WalPosition.slot(src, slotName));
+        }
+    }
+
+    private static long size(String option, String text) {
+        try {
+            return FileSize.valueOf(text).getSize();
+        } catch (IllegalArgumentException e) {
+            throw new FerryException(option + " '" + text + "' is not a size.", e.getMessage() + ".", "write it like 500MB or 10GB.", ExitCode.BAD_INPUT, e);
+        }
     }
 }

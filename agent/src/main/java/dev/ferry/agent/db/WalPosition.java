@@ -3,9 +3,11 @@ package dev.ferry.agent.db;
 import dev.ferry.replication.Lsn;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Optional;
 
 /** Where the source's WAL stands, as a position the stream can reach once it has applied everything before it. */
 public final class WalPosition {
@@ -22,6 +24,24 @@ public final class WalPosition {
                      + " pg_size_bytes(current_setting('wal_segment_size'))")) {
             rs.next();
             return Lsn.parse(rs.getString(1)).withoutPageHeader(rs.getInt(2), rs.getLong(3));
+        }
+    }
+
+    /**
+     * The source's write position and what a slot holds back: {@code retainedBytes} is the WAL between the slot's
+     * restart_lsn and that position, absent when the slot does not exist.
+     */
+    public record SlotRetention(Lsn current, Optional<Long> retainedBytes) {}
+
+    public static SlotRetention slot(Connection source, String slotName) throws SQLException {
+        try (PreparedStatement s = source.prepareStatement("SELECT pg_current_wal_lsn()::text,"
+                + " (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = ?)")) {
+            s.setString(1, slotName);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                long retained = rs.getLong(2);
+                return new SlotRetention(Lsn.parse(rs.getString(1)), rs.wasNull() ? Optional.empty() : Optional.of(retained));
+            }
         }
     }
 }

@@ -18,7 +18,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -73,12 +75,25 @@ public final class SnapshotCopy {
             this.snapshotName = snapshotName;
             this.plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
             this.progress = new CopyProgress(plan, tableCopied, metrics);
+            recordPlan();
             Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
             int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));
             for (int i = 0; i < workerCount; i++) {
                 Thread worker = new Thread(() -> runWorker(work, syncLsn, sourceMajor), "ferry-copy-" + (i + 1));
                 workers.add(worker);
                 worker.start();
+            }
+        }
+
+        /** For `ferry status`: what this copy has to do. A failure only costs status its totals, so it is logged, not thrown. */
+        private void recordPlan() {
+            Map<QualifiedName, StateStore.PlannedTable> planned = new LinkedHashMap<>();
+            for (CopyChunk chunk : plan.chunks()) planned.put(chunk.table().name(), new StateStore.PlannedTable(chunk.count(), chunk.table().dataBytes()));
+            try (Connection dst = target.getConnection()) {
+                dst.setAutoCommit(true);
+                state.recordPlan(dst, planned);
+            } catch (SQLException e) {
+                log.warn("could not record the copy plan for `ferry status`: {}", e.getMessage());
             }
         }
 

@@ -12,6 +12,7 @@ import java.sql.Timestamp;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -55,6 +56,14 @@ public final class StateStore {
                         seconds double precision NOT NULL,
                         done_at timestamptz NOT NULL DEFAULT now(),
                         PRIMARY KEY (schema_name, table_name, chunk))""");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS ferry.copy_plan (
+                        schema_name text NOT NULL,
+                        table_name text NOT NULL,
+                        chunks int NOT NULL,
+                        disk_bytes bigint NOT NULL,
+                        planned_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (schema_name, table_name))""");
         }
     }
 
@@ -87,6 +96,7 @@ public final class StateStore {
         try (Statement clear = target.createStatement()) {
             clear.execute("DELETE FROM ferry.migration");
             clear.execute("DELETE FROM ferry.copy_progress");
+            clear.execute("DELETE FROM ferry.copy_plan");
         }
         try (PreparedStatement s = target.prepareStatement(
                 "INSERT INTO ferry.migration (id, slot_name, source, phase, consistent_lsn, applied_lsn)"
@@ -206,4 +216,50 @@ public final class StateStore {
     }
 
     public record CopyTotals(int tables, long rows, long bytes) {}
+
+    /** Records what a copy is about to do, so `ferry status` can tell how far it has come from any host. */
+    public void recordPlan(Connection target, Map<QualifiedName, PlannedTable> tables) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("INSERT INTO ferry.copy_plan (schema_name, table_name, chunks, disk_bytes)"
+                + " VALUES (?, ?, ?, ?) ON CONFLICT (schema_name, table_name) DO UPDATE SET chunks = EXCLUDED.chunks,"
+                + " disk_bytes = EXCLUDED.disk_bytes, planned_at = now()")) {
+            for (Map.Entry<QualifiedName, PlannedTable> table : tables.entrySet()) {
+                s.setString(1, table.getKey().schema());
+                s.setString(2, table.getKey().name());
+                s.setInt(3, table.getValue().chunks());
+                s.setLong(4, table.getValue().diskBytes());
+                s.addBatch();
+            }
+            s.executeBatch();
+        }
+    }
+
+    public record PlannedTable(int chunks, long diskBytes) {}
+
+    /**
+     * How far the copy has come against its plan: tables and size on disk (a chunk counts its share of its table),
+     * and the copy's rate so far; absent before a plan is recorded.
+     */
+    public Optional<CopyStatus> copyStatus(Connection target) throws SQLException {
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("""
+                     SELECT count(*), coalesce(sum(p.disk_bytes), 0),
+                            count(*) FILTER (WHERE d.done = p.chunks), coalesce(sum(p.disk_bytes * d.done / p.chunks), 0),
+                            extract(epoch FROM now() - min(p.planned_at))
+                     FROM ferry.copy_plan p
+                     LEFT JOIN LATERAL (SELECT count(*) AS done FROM ferry.copy_progress c
+                                        WHERE c.schema_name = p.schema_name AND c.table_name = p.table_name) d ON true""")) {
+            rs.next();
+            if (rs.getInt(1) == 0) return Optional.empty();
+            return Optional.of(new CopyStatus(rs.getInt(1), rs.getInt(3), rs.getLong(2), rs.getLong(4), rs.getDouble(5)));
+        }
+    }
+
+    /** @param seconds since the plan was recorded */
+    public record CopyStatus(int tables, int tablesDone, long plannedBytes, long doneBytes, double seconds) {
+        /** Seconds left at the rate so far; absent until something is done. */
+        public OptionalDouble etaSeconds() {
+            if (doneBytes == 0 || seconds <= 0) return OptionalDouble.empty();
+            return OptionalDouble.of((plannedBytes - doneBytes) / (doneBytes / seconds));
+        }
+    }
 }

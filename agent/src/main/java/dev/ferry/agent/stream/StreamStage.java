@@ -7,6 +7,7 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
+import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;
@@ -41,7 +42,6 @@ import org.slf4j.MDC;
 import javax.sql.DataSource;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -331,25 +331,20 @@ public final class StreamStage {
      * lag 3.6 kB, 0.2 s); 1,250 changes/s; source retains 16.0 MB of WAL for the slot}.
      */
     private void logProgress(Connection sourceLsnConnection) {
-        try (PreparedStatement s = sourceLsnConnection.prepareStatement("SELECT pg_current_wal_lsn()::text,"
-                + " (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = ?)")) {
-            s.setString(1, config.slotName());
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                Lsn current = Lsn.parse(rs.getString(1));
-                long retained = rs.getLong(2);
-                metrics.sourcePosition(current.value());
-                metrics.retainedWal(retained);
-                long now = System.nanoTime();
-                long changes = applier.changesApplied();
-                double rate = (changes - changesAtProgress) / Math.max((now - progressNanos) / 1e9, 1e-3);
-                changesAtProgress = changes;
-                progressNanos = now;
-                log.info(LogSetup.PROGRESS, "streaming: applied {} (source at {}, lag {}, {} s); {} changes/s; source retains {} of WAL for the slot{}",
-                        applied, current, Units.bytes((long) metrics.lagBytes()), String.format(Locale.ROOT, "%.1f", metrics.lagSeconds()),
-                        String.format("%,.0f", rate), Units.bytes(retained),
-                        spilled.isEmpty() ? "" : "; " + Units.bytes(spilled.bytes()) + " of in-progress transactions spilled");
-            }
+        try {
+            WalPosition.SlotRetention source = WalPosition.slot(sourceLsnConnection, config.slotName());
+            long retained = source.retainedBytes().orElse(0L);
+            metrics.sourcePosition(source.current().value());
+            metrics.retainedWal(retained);
+            long now = System.nanoTime();
+            long changes = applier.changesApplied();
+            double rate = (changes - changesAtProgress) / Math.max((now - progressNanos) / 1e9, 1e-3);
+            changesAtProgress = changes;
+            progressNanos = now;
+            log.info(LogSetup.PROGRESS, "streaming: applied {} (source at {}, lag {}, {} s); {} changes/s; source retains {} of WAL for the slot{}",
+                    applied, source.current(), Units.bytes((long) metrics.lagBytes()), String.format(Locale.ROOT, "%.1f", metrics.lagSeconds()),
+                    String.format("%,.0f", rate), Units.bytes(retained),
+                    spilled.isEmpty() ? "" : "; " + Units.bytes(spilled.bytes()) + " of in-progress transactions spilled");
         } catch (SQLException e) {
             log.debug("could not read the source's WAL position for the progress line", e);
         }

@@ -2,6 +2,7 @@ package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.testing.FerryCommand;
 import dev.ferry.testing.Deadline;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.regex.Pattern;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +40,7 @@ class ProgressTest extends TwoServers {
         PrintStream original = System.out;
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         System.setOut(new PrintStream(console, true, StandardCharsets.UTF_8));
+        String out;
         try {
             MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2), terminal);
             Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
@@ -49,18 +52,20 @@ class ProgressTest extends TwoServers {
                 agent.failIfDead();
                 return STREAM_LINE.matcher(console.toString(StandardCharsets.UTF_8)).find();
             });
+            out = console.toString(StandardCharsets.UTF_8);
+            // In-process commands set up logging for themselves: from here on the agent's console is no longer the one under test.
+            assertStatusShowsTheCopyAndTheRetainedWal(migration, database);
             migration.cutover(Duration.ofMinutes(1));
             agent.awaitSummary(Duration.ofSeconds(30));
         } finally {
             System.setOut(original);
         }
 
-        String out = console.toString(StandardCharsets.UTF_8);
         assertTrue(COPY_LINE.matcher(out).find(), out);
         if (terminal) {
             // Redrawn in place: the progress line ends without a newline, and the next line erases it first.
             assertTrue(Pattern.compile(Pattern.quote(ERASE_LINE) + "copy: \\d+ of 2 tables[^\n]*" + Pattern.quote(ERASE_LINE)).matcher(out).find(), out);
-            assertTrue(Pattern.compile(Pattern.quote(ERASE_LINE) + "streaming: applied [^\n]*" + Pattern.quote(ERASE_LINE)).matcher(out).find(), out);
+            assertTrue(Pattern.compile(Pattern.quote(ERASE_LINE) + "streaming: applied [^\n]*(" + Pattern.quote(ERASE_LINE) + "|\\z)").matcher(out).find(), out);
         } else {
             assertFalse(out.contains("\u001b"), "no terminal escapes outside a terminal: " + out);
             assertTrue(Pattern.compile("(?m)^\\d\\d:\\d\\d:\\d\\d INFO  snapshot: copy: \\d+ of 2 tables.*$").matcher(out).find(), out);
@@ -70,5 +75,21 @@ class ProgressTest extends TwoServers {
         assertFalse(files.contains("\u001b"), "log files are plain");
         assertTrue(COPY_LINE.matcher(migration.log("snapshot.log")).find(), migration.log("snapshot.log"));
         assertTrue(STREAM_LINE.matcher(migration.log("stream.log")).find(), migration.log("stream.log"));
+    }
+
+    /** `ferry status` from another process's point of view: the copy against its plan, lag and WAL retained. */
+    private static void assertStatusShowsTheCopyAndTheRetainedWal(MigrationFixture migration, String database) {
+        String sourceUri = source.uri(database).replace("postgres@", "postgres:" + MigrationFixture.PASSWORD + "@");
+        String targetUri = target.uri(database).replace("postgres@", "postgres:" + MigrationFixture.PASSWORD + "@");
+        FerryCommand json = FerryCommand.run("status", "--json", "--target", targetUri, "--source", sourceUri, "--max-retained-wal", "1kB");
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().contains("\"phase\":\"stream\"") && json.out().contains("\"copy_tables\":2,\"copy_tables_done\":2"), json.out());
+        assertTrue(Pattern.compile("\"retained_wal_bytes\":[1-9][0-9]*,\"retained_wal_warning\":true").matcher(json.out()).find(), json.out());
+        FerryCommand text = FerryCommand.run("status", "--target", targetUri, "--source", sourceUri);
+        assertTrue(text.out().contains("copy          2 of 2 tables") && text.out().contains("retained WAL  "), text.out());
+        assertFalse(text.out().contains("WARN"), "under the default limit: " + text.out());
+        FerryCommand warned = FerryCommand.run("status", "--target", targetUri, "--source", sourceUri, "--max-retained-wal", "1kB");
+        assertTrue(warned.out().contains("WARN  the source retains ") && warned.out().contains("`ferry clean` removes the slot"), warned.out());
+        assertFalse((json.out() + text.out() + warned.out() + warned.err()).contains(MigrationFixture.PASSWORD), "password printed");
     }
 }
