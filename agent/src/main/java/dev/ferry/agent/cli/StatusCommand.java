@@ -7,6 +7,7 @@ import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
+import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationStatus;
 import dev.ferry.agent.state.StateStore;
@@ -23,7 +24,7 @@ import java.util.concurrent.Callable;
 
 /** `ferry status`: where the migration stands, read from ferry's state on the target (and the source's slot, if given). */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show the migration's phase, applied LSN, copy progress and the agent's last heartbeat.",
+        description = {"Show the migration's phase, whether an agent is running (and its last error), applied LSN, copy progress.",
                 "With --source, also the lag and the WAL the source retains for ferry's slot, with a warning past --max-retained-wal."},
         footer = {"", "Example:", "  ferry status --target postgres://app@new-db:5432/app --source postgres://app@old-db:5432/app --json"})
 public final class StatusCommand implements Callable<Integer> {
@@ -56,7 +57,8 @@ public final class StatusCommand implements Callable<Integer> {
             MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
                     "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"ferry\").",
                     "start one with `ferry run`."));
-            status = new MigrationStatus(current, state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
+            // Running means holding the agent lock right now, not having written a heartbeat lately.
+            status = new MigrationStatus(current, AgentLock.holder(dst), state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
         }
         if (json) {
             out.println(status.json());

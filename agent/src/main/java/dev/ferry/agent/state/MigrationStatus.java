@@ -2,16 +2,18 @@ package dev.ferry.agent.state;
 
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.Units;
+import dev.ferry.agent.preflight.PreflightReport;
 
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Optional;
 
 /**
- * What `ferry status` shows: the migration's record, its copy against the plan, and, when the source was reachable,
+ * What `ferry status` shows: the migration's record, the agent holding its lock (if one runs), its copy against the
+ * plan, and, when the source was reachable,
  * the lag and the WAL the source retains for the slot, with a warning past {@code maxRetainedWal}.
  */
-public record MigrationStatus(MigrationState state, StateStore.CopyTotals copied, Optional<StateStore.CopyStatus> copy,
+public record MigrationStatus(MigrationState state, Optional<AgentIdentity> running, StateStore.CopyTotals copied, Optional<StateStore.CopyStatus> copy,
                               Optional<WalPosition.SlotRetention> source, long maxRetainedWal) {
 
     /** The WAL retained for the slot is over the limit the user set. */
@@ -23,6 +25,11 @@ public record MigrationStatus(MigrationState state, StateStore.CopyTotals copied
     public void printText(PrintWriter out) {
         out.println("slot          " + state.slotName());
         out.println("phase         " + state.phase().text());
+        if (state.phase() != MigrationState.Phase.DONE) {
+            out.println("agent         " + running.map(a -> "running, " + a.describe())
+                    .orElse("not running" + state.agent().map(a -> " (last: " + a.describe() + ")").orElse("")));
+            agentError().ifPresent(e -> out.println("agent error   " + e.replace("\n", "\n              ")));
+        }
         out.println("applied LSN   " + state.appliedLsn() + " (stream started at " + state.consistentLsn() + ")");
         out.println("heartbeat     " + state.heartbeatAt().map(Object::toString).orElse("never"));
         copy.ifPresent(c -> out.printf("copy          %d of %d tables, %s of %s (%d%%)%s%n", c.tablesDone(), c.tables(), Units.bytes(c.doneBytes()),
@@ -48,7 +55,7 @@ public record MigrationStatus(MigrationState state, StateStore.CopyTotals copied
     /** NOTE: field names are a contract for scripts; documented in docs/operations.md. */
     public String json() {
         StringBuilder json = new StringBuilder("{");
-        json.append("\"slot\":\"").append(escape(state.slotName())).append('"')
+        json.append("\"slot\":").append(PreflightReport.json(state.slotName()))
                 .append(",\"phase\":\"").append(state.phase().text()).append('"')
                 .append(",\"consistent_lsn\":\"").append(state.consistentLsn()).append('"')
                 .append(",\"applied_lsn\":\"").append(state.appliedLsn()).append('"')
@@ -56,7 +63,10 @@ public record MigrationStatus(MigrationState state, StateStore.CopyTotals copied
                 .append(",\"cutover_lsn\":").append(state.cutoverLsn().map(l -> "\"" + l + "\"").orElse("null"))
                 .append(",\"copied_tables\":").append(copied.tables())
                 .append(",\"copied_rows\":").append(copied.rows())
-                .append(",\"copied_bytes\":").append(copied.bytes());
+                .append(",\"copied_bytes\":").append(copied.bytes())
+                .append(",\"agent_running\":").append(running.isPresent())
+                .append(",\"agent\":").append(running.or(state::agent).map(a -> PreflightReport.json(a.describe())).orElse("null"))
+                .append(",\"agent_error\":").append(agentError().map(PreflightReport::json).orElse("null"));
         copy.ifPresent(c -> json.append(",\"copy_tables\":").append(c.tables())
                 .append(",\"copy_tables_done\":").append(c.tablesDone())
                 .append(",\"copy_planned_bytes\":").append(c.plannedBytes())
@@ -73,7 +83,8 @@ public record MigrationStatus(MigrationState state, StateStore.CopyTotals copied
         return Math.max(0, s.current().value() - state.appliedLsn().value());
     }
 
-    private static String escape(String text) {
-        return text.replace("\\", "\\\\").replace("\"", "\\\"");
+    /** The last agent's error, once no agent runs any more. */
+    private Optional<String> agentError() {
+        return running.isPresent() ? Optional.empty() : state.agentError();
     }
 }
