@@ -12,12 +12,13 @@ import java.io.PrintWriter;
 /** The `ferry` command: dispatches to one class per subcommand and maps failures to documented exit codes. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Live migration of a PostgreSQL (or TimescaleDB) database to another server with minutes of downtime.",
-        subcommands = {RunCommand.class, PreflightCommand.class, CutoverCommand.class, StatusCommand.class, VerifyCommand.class, DemoCommand.class},
+        subcommands = {RunCommand.class, PreflightCommand.class, CutoverCommand.class, StatusCommand.class, VerifyCommand.class, CleanCommand.class, DemoCommand.class},
         footer = {"", "Examples:",
                 "  ferry preflight --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
                 "  ferry run       --source postgres://app@old:5432/app --target postgres://app@new:5432/app --log-dir /var/log/ferry",
                 "  ferry cutover   --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
                 "  ferry verify    --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
+                "  ferry clean     --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
                 "  ferry demo",
                 "Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight failed, 4 unreachable, 5 interrupted (run again to resume), 6 verify found differences."})
 public final class Main implements Runnable {

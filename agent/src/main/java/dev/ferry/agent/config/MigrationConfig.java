@@ -68,10 +68,15 @@ public record MigrationConfig(
     }
 
     /** Publication of tables whose rows can be identified (primary key or replica identity): all changes. */
-    public String publication() { return slotName + "_pub"; }
+    public String publication() { return publication(slotName); }
 
     /** Publication of tables with no tuple identifier: inserts and truncates only, so the source's own updates keep working. */
-    public String insertOnlyPublication() { return slotName + "_pub_inserts"; }
+    public String insertOnlyPublication() { return insertOnlyPublication(slotName); }
+
+    /** NOTE: documented in docs/operations.md; `ferry clean` finds an abandoned migration's publications by these names. */
+    public static String publication(String slotName) { return slotName + "_pub"; }
+
+    public static String insertOnlyPublication(String slotName) { return slotName + "_pub_inserts"; }
 
     /** Masked, quoted view for the DEBUG log. */
     public String describe() {
