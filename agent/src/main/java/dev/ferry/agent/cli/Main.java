@@ -12,7 +12,7 @@ import java.io.PrintWriter;
 /** The `ferry` command: dispatches to one class per subcommand and maps failures to documented exit codes. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Live migration of a PostgreSQL (or TimescaleDB) database to another server with minutes of downtime.",
-        subcommands = {RunCommand.class, PreflightCommand.class, CutoverCommand.class, StatusCommand.class, VerifyCommand.class, CleanCommand.class, DemoCommand.class},
+        subcommands = {RunCommand.class, PreflightCommand.class, CutoverCommand.class, StatusCommand.class, VerifyCommand.class, CleanCommand.class, SyncSequencesCommand.class, DemoCommand.class},
         footer = {"", "Examples:",
                 "  ferry preflight --source postgres://app@old:5432/app --target postgres://app@new:5432/app",
                 "  ferry run       --source postgres://app@old:5432/app --target postgres://app@new:5432/app --log-dir /var/log/ferry",
