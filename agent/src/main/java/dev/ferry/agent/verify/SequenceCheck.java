@@ -36,7 +36,7 @@ final class SequenceCheck {
             Long targetValue = onTarget.get(sequence.getKey());
             if (sourceValue != null && (targetValue == null || targetValue < sourceValue)) {
                 differences.add("sequence " + sequence.getKey() + " is behind on the target: source at " + sourceValue + ", target at "
-                        + (targetValue == null ? "its start" : targetValue) + " (the cutover sets it; by hand: SELECT setval('"
+                        + (targetValue == null ? "its start" : targetValue) + " (`ferry sync-sequences` or the cutover sets it; by hand: SELECT setval('"
                         + sequence.getKey().toString().replace("'", "''") + "', " + sourceValue + ") on the target)");
             }
         }
