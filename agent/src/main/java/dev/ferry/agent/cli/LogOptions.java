@@ -29,8 +29,15 @@ public final class LogOptions {
             default -> throw new FerryException("--log-format '" + format + "' is not one of [text, json].", "",
                     "pass --log-format text or --log-format json.", ExitCode.BAD_INPUT, null);
         };
+        long bytes;
         try {
-            return new LogFiles(dir, chosen, FileSize.valueOf(fileSize).getSize(), files);
+            bytes = FileSize.valueOf(fileSize).getSize();
+        } catch (IllegalArgumentException e) {
+            throw new FerryException("--log-file-size '" + fileSize + "' is not a size.", "a size is a number with a unit: kB, MB or GB.",
+                    "write it like 100MB.", ExitCode.BAD_INPUT, e);
+        }
+        try {
+            return new LogFiles(dir, chosen, bytes, files);
         } catch (IllegalArgumentException e) {
             throw new FerryException("--log-file-size " + fileSize + " --log-files " + files + " cannot be used.", e.getMessage() + ".",
                     "give a size such as 100MB (at least 1kB) and a count from 1 to " + LogFiles.MAX_KEPT_FILES + ".", ExitCode.BAD_INPUT, e);

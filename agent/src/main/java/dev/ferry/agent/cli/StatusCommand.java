@@ -80,7 +80,8 @@ public final class StatusCommand implements Callable<Integer> {
         try {
             return FileSize.valueOf(text).getSize();
         } catch (IllegalArgumentException e) {
-            throw new FerryException(option + " '" + text + "' is not a size.", e.getMessage() + ".", "write it like 500MB or 10GB.", ExitCode.BAD_INPUT, e);
+            throw new FerryException(option + " '" + text + "' is not a size.", "a size is a number with a unit: kB, MB or GB.",
+                    "write it like 500MB or 10GB.", ExitCode.BAD_INPUT, e);
         }
     }
 }

@@ -46,6 +46,10 @@ public record MigrationConfig(
             throw new FerryException("--jobs " + jobs + " is out of range.", "ferry runs 1 to 64 copy workers.",
                     "pass --jobs between 1 and 64 (the default is the number of cores).", ExitCode.BAD_INPUT, null);
         }
+        if (metricsPort < 0 || metricsPort > 65535) {
+            throw new FerryException("--metrics-port " + metricsPort + " is not a TCP port.", "ports run from 1 to 65535; 0 turns the endpoint off.",
+                    "pass --metrics-port 9187, say, or leave it out.", ExitCode.BAD_INPUT, null);
+        }
         if (!slotName.matches("[a-z0-9_]{1,50}")) {
             throw new FerryException("--slot '" + slotName + "' is not a valid replication slot name.",
                     "slot names may contain only lower-case letters, digits and underscores, at most 50 characters here.",
