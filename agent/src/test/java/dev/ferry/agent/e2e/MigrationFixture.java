@@ -117,7 +117,12 @@ final class MigrationFixture {
 
     /** The agent with its console on System.out as `ferry run` sets it up on a terminal, or not. */
     InProcessAgent startInProcess(MigrationConfig config, boolean terminalConsole) {
-        LogSetup.toDirectory(LogFiles.in(logDir), System.out, false, terminalConsole);
+        return startInProcess(config, LogFiles.in(logDir), terminalConsole);
+    }
+
+    /** The agent with its log files kept as {@code files} says. */
+    InProcessAgent startInProcess(MigrationConfig config, LogFiles files, boolean terminalConsole) {
+        LogSetup.toDirectory(files, System.out, false, terminalConsole);
         return new InProcessAgent(config);
     }
 
