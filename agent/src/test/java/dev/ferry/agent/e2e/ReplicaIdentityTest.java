@@ -65,7 +65,8 @@ class ReplicaIdentityTest extends TwoServers {
 
     @Test
     void everyReplicaIdentityKindOnPlainTablesRootsAndPartitions() throws Exception {
-        Live live = start("identity_family", List.of(),
+        Live live = start("identity_family", List.of("ALTER DATABASE identity_family SET IntervalStyle = 'iso_8601'",
+                        "ALTER DATABASE identity_family SET TimeZone = 'America/New_York'"),
                 // plain tables: primary key, unique index, FULL (with types that have no equality operator), NOTHING, none
                 "CREATE TABLE plain_pk (id int PRIMARY KEY, v text)",
                 "CREATE TABLE plain_index (code text NOT NULL, v text)",
@@ -73,6 +74,12 @@ class ReplicaIdentityTest extends TwoServers {
                 "ALTER TABLE plain_index REPLICA IDENTITY USING INDEX plain_index_code",
                 "CREATE TABLE plain_full (a int, j json, p point, v text)",
                 "ALTER TABLE plain_full REPLICA IDENTITY FULL",
+                // FULL over types whose text depends on session settings, which differ in each database (below)
+                "CREATE TABLE full_settings (b bytea, i interval, t timestamptz, v text)",
+                "ALTER TABLE full_settings REPLICA IDENTITY FULL",
+                "ALTER DATABASE identity_family SET bytea_output = 'escape'",
+                "ALTER DATABASE identity_family SET IntervalStyle = 'sql_standard'",
+                "ALTER DATABASE identity_family SET TimeZone = 'Asia/Tokyo'",
                 "CREATE TABLE plain_nothing (id int PRIMARY KEY, v text)",
                 "ALTER TABLE plain_nothing REPLICA IDENTITY NOTHING",
                 "CREATE TABLE plain_none (a int, v text)",
@@ -110,6 +117,7 @@ class ReplicaIdentityTest extends TwoServers {
                 "INSERT INTO plain_index SELECT 'c' || g, 'v' || g FROM generate_series(1, 10) g",
                 "INSERT INTO plain_full VALUES (1, '{\"a\": 1}', '(1,2)', 'dup'), (1, '{\"a\": 1}', '(1,2)', 'dup'), (2, NULL, NULL, NULL),"
                         + " (3, '{\"b\": [1, 2]}', '(0,0)', 'x'), (4, '[]', '(4,4)', 'twin'), (4, '[]', '(4,4)', 'twin')",
+                "INSERT INTO full_settings VALUES ('\\x0001ff', '1 day -02:00:00', '2024-01-01 12:00+00', 'a'), ('\\x00', '-1 year 2 mons', '2024-06-01 00:00+02', 'b')",
                 "INSERT INTO plain_nothing VALUES (1, 'before')",
                 "INSERT INTO plain_none VALUES (1, 'before')",
                 "INSERT INTO root_pk SELECT g, 'v' || g FROM generate_series(1, 199, 9) g",
@@ -137,6 +145,9 @@ class ReplicaIdentityTest extends TwoServers {
                 "DELETE FROM plain_full WHERE ctid = (SELECT ctid FROM plain_full WHERE v = 'twin' LIMIT 1)",
                 "INSERT INTO plain_full VALUES (5, NULL, '(5,5)', NULL), (5, NULL, '(5,5)', NULL)",
                 "DELETE FROM plain_full WHERE ctid = (SELECT ctid FROM plain_full WHERE a = 5 LIMIT 1)",
+
+                "UPDATE full_settings SET v = 'changed' WHERE v = 'a'",
+                "DELETE FROM full_settings WHERE v = 'b'",
 
                 // insert-only tables: the application's updates keep working on the source, and do not reach the target
                 "INSERT INTO plain_nothing VALUES (2, 'inserted')",
