@@ -26,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(300)
 class ReplicaIdentityTest extends TwoServers {
-    /** Written last by each test: once the target holds it, every change before it is applied. */
-    private static final String MARKER = "CREATE TABLE public.marker (id int PRIMARY KEY)";
+    /** Each test's last change is a row in this table: once the target holds it, every change before it is applied. */
+    private static final String MARKER_TABLE = "CREATE TABLE public.marker (id int PRIMARY KEY)";
 
     /** Issue 17, defect 4: the fix ferry's own warning recommends used to stop the stream ("subquery has too few columns"). */
     @Test
@@ -214,7 +214,7 @@ class ReplicaIdentityTest extends TwoServers {
         MigrationFixture migration = new MigrationFixture(source, target, db);
         target.execute(db, targetSql.toArray(new String[0]));
         source.execute(db, sql);
-        source.execute(db, MARKER);
+        source.execute(db, MARKER_TABLE);
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
         Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
             agent.failIfDead();
