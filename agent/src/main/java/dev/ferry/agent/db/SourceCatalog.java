@@ -51,7 +51,7 @@ public final class SourceCatalog {
             WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             ORDER BY a.attrelid, a.attnum""";
 
-    /** The published tables (plain tables and partition roots) in name order. */
+    /** The migrated tables (plain tables and partition roots, each with the leaves that hold its rows) in name order. */
     public List<SourceTable> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
         record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long heapBytes, long dataBytes, QualifiedName root,
                    boolean keyed) {}
