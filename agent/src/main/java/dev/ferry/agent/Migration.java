@@ -286,7 +286,10 @@ public final class Migration {
         TargetStatistics.analyzeInBackground(target, tables);
     }
 
-    /** Sync LSN per published table (the latest of its leaves), where it is later than the main slot's start. */
+    /**
+     * Sync LSN per published relation, where it is later than the main slot's start: a partition tree is copied again
+     * whole, so its root and every leaf (the stream names each leaf) get the latest of its leaves'.
+     */
     private Map<QualifiedName, Lsn> syncLsns(List<SourceTable> tables, Lsn consistentLsn) throws SQLException {
         Map<QualifiedName, Lsn> copied;
         try (Connection dst = target.open()) {
@@ -296,7 +299,9 @@ public final class Migration {
         for (SourceTable table : tables) {
             Lsn latest = consistentLsn;
             for (PhysicalTable leaf : table.physical()) latest = Lsn.max(latest, copied.getOrDefault(leaf.name(), consistentLsn));
-            if (latest.isAfter(consistentLsn)) sync.put(table.name(), latest);
+            if (!latest.isAfter(consistentLsn)) continue;
+            sync.put(table.name(), latest);
+            for (PhysicalTable leaf : table.physical()) sync.put(leaf.name(), latest);
         }
         return sync;
     }

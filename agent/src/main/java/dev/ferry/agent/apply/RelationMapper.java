@@ -47,7 +47,8 @@ final class RelationMapper {
                 rs.next();
                 if (!rs.getBoolean(1)) {
                     throw new FerryException("the stream carries changes for " + name + ", which does not exist on the target.",
-                            "the table was created or renamed on the source after the migration started; ferry does not replicate DDL.",
+                            "the table was created or renamed on the source after the migration started, and ferry does not replicate DDL; or,"
+                                    + " if it is a partition, the target is partitioned differently: ferry applies each partition's changes to the partition of the same name.",
                             "create the table on the target with the source's definition (pg_dump --schema-only -t " + name + "), then run `ferry run` again; or restart the migration.");
                 }
             }

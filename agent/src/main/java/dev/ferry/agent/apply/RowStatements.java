@@ -146,7 +146,8 @@ final class RowStatements {
             if (match.length() > 0) match.append(" AND ");
             match.append(relation.quotedColumn(i)).append("::text IS NOT DISTINCT FROM ?::text");
         }
-        String rowId = relation.partitioned() ? "(tableoid, ctid)" : "ctid";
-        return rowId + " = (SELECT " + rowId + " FROM " + relation.name() + (match.length() == 0 ? "" : " WHERE " + match) + " LIMIT 1)";
+        // A partitioned table's rows are told apart by partition and ctid; the subquery returns both as two columns.
+        String rowId = relation.partitioned() ? "tableoid, ctid" : "ctid";
+        return "(" + rowId + ") = (SELECT " + rowId + " FROM " + relation.name() + (match.length() == 0 ? "" : " WHERE " + match) + " LIMIT 1)";
     }
 }

@@ -56,7 +56,10 @@ public final class Database {
         props.putIfAbsent("stringtype", "unspecified");
         // Batches of one INSERT become multi-row INSERTs: far fewer statements for the server to parse and plan.
         props.putIfAbsent("reWriteBatchedInserts", "true");
-        props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+        // Values travel as the text of each type's output function, which these settings shape: fixed on both servers
+        // (over the databases' and roles' own), a value reads back as it was sent and a REPLICA IDENTITY FULL row, matched
+        // by the text of its old values, is found on the target.
+        props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex"
                 + (props.containsKey("options") ? " " + props.getProperty("options") : ""));
         return props;
     }

@@ -28,7 +28,8 @@ public final class SourceCatalog {
                      WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
                      ELSE false END AS identified,
                    pg_relation_size(c.oid) AS heap_bytes, pg_table_size(c.oid) AS data_bytes,
-                   rn.nspname AS root_schema, r.relname AS root_name
+                   rn.nspname AS root_schema, r.relname AS root_name,
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate) AS keyed
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
@@ -50,15 +51,16 @@ public final class SourceCatalog {
             WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             ORDER BY a.attrelid, a.attnum""";
 
-    /** The published tables (plain tables and partition roots) in name order. */
+    /** The migrated tables (plain tables and partition roots, each with the leaves that hold its rows) in name order. */
     public List<SourceTable> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
-        record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long heapBytes, long dataBytes, QualifiedName root) {}
+        record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long heapBytes, long dataBytes, QualifiedName root,
+                   boolean keyed) {}
         List<Row> rows = new ArrayList<>();
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(RELATIONS)) {
             while (rs.next()) {
                 QualifiedName name = new QualifiedName(rs.getString(2), rs.getString(3));
                 QualifiedName root = rs.getString(9) == null ? name : new QualifiedName(rs.getString(9), rs.getString(10));
-                rows.add(new Row(rs.getLong(1), name, rs.getString(4).equals("p"), rs.getBoolean(5), rs.getBoolean(6), rs.getLong(7), rs.getLong(8), root));
+                rows.add(new Row(rs.getLong(1), name, rs.getString(4).equals("p"), rs.getBoolean(5), rs.getBoolean(6), rs.getLong(7), rs.getLong(8), root, rs.getBoolean(11)));
             }
         }
         Map<Long, List<String>> columns = new LinkedHashMap<>();
@@ -79,15 +81,21 @@ public final class SourceCatalog {
             if (top.partition() || excluded.contains(top.name())) continue;
             List<PhysicalTable> physical = new ArrayList<>();
             List<QualifiedName> unidentifiedLeaves = new ArrayList<>();
+            boolean partlyExcluded = false;
             for (Row member : rows) {
                 boolean inTree = top.partitioned() ? member.root().equals(top.name()) : member == top;
+                if (inTree && excluded.contains(member.name())) partlyExcluded = true;
                 if (!inTree || member.partitioned() || excluded.contains(member.name())) continue;
                 physical.add(new PhysicalTable(member.name(), columns.getOrDefault(member.oid(), List.of()),
                         numeric.getOrDefault(member.oid(), Set.of()), member.heapBytes(), member.dataBytes(), !userTypes.contains(member.oid())));
                 if (top.partitioned() && !member.identified()) unidentifiedLeaves.add(member.name());
             }
-            boolean identified = top.identified() && unidentifiedLeaves.isEmpty();
-            tables.add(new SourceTable(top.name(), top.partitioned(), identified, unidentifiedLeaves, physical));
+            // PostgreSQL identifies a partition's rows by the partition's own replica identity, and ferry publishes each
+            // partition on its own: the root's identity plays no part.
+            boolean identified = top.partitioned() ? unidentifiedLeaves.isEmpty() : top.identified();
+            // Partitions made later inherit the root's primary key, so they may be published for updates too.
+            boolean wholeTree = top.partitioned() && top.keyed() && identified && !partlyExcluded;
+            tables.add(new SourceTable(top.name(), top.partitioned(), identified, unidentifiedLeaves, physical, wholeTree));
         }
         return tables;
     }

@@ -39,9 +39,10 @@ final class SourceAccess implements CheckFamily {
                 "on the source, as an admin: ALTER ROLE \"" + user + "\" WITH REPLICATION; (RDS/Aurora: GRANT rds_replication TO \"" + user + "\";)"));
 
         if (!superuser) {
+            // Publications list plain tables and leaf partitions, each of which the role must own; never partitioned tables.
             List<String> notOwned = column(c.source, """
                     SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence = 'p'
+                    WHERE c.relkind = 'r' AND c.relpersistence = 'p'
                       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry') AND n.nspname !~ '^pg_'
                       AND NOT pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY 1 LIMIT 20""");
             boolean canCreate = value(c.source, "SELECT has_database_privilege(current_user, current_database(), 'CREATE')").orElse("f").equals("t");

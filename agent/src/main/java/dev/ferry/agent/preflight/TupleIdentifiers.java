@@ -15,7 +15,8 @@ import static dev.ferry.agent.preflight.PreflightContext.value;
 
 /**
  * Tables whose rows UPDATE and DELETE cannot identify. ferry still migrates them, through a publication of inserts
- * and truncates only (so the application's own updates keep working), and says exactly how to fix each one.
+ * and truncates only (so the application's own updates keep working), and says exactly how to fix each one. A
+ * partitioned table counts by its partitions, each published with its own identity: the root's does not matter.
  */
 final class TupleIdentifiers implements CheckFamily {
     /** A unique index that can serve as replica identity: not partial, immediate, no expressions, NOT NULL columns. */
@@ -44,7 +45,8 @@ final class TupleIdentifiers implements CheckFamily {
                 .collect(Collectors.joining(", ")) + ")")).collect(Collectors.joining(", "));
         return List.of(warn("tuple-identifier", "no tuple identifier for UPDATE/DELETE in " + unidentified.size() + " tables: " + names,
                 "PostgreSQL cannot identify their rows in UPDATE or DELETE, so those changes cannot be replayed on the target; ferry copies these tables"
-                        + " and then follows only their INSERTs and TRUNCATEs. Replica identity is set per partition: the root's does not apply to its children.",
+                        + " and then follows only their INSERTs and TRUNCATEs. A partitioned table is followed partition by partition, each with its own"
+                        + " replica identity (the root's plays no part): the partitions named have none, the others stream everything.",
                 String.join("\n", fixes) + "\nthen run `ferry preflight` again. To leave a table out instead: --exclude-table schema.table"));
     }
 

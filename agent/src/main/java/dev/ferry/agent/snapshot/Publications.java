@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -18,7 +19,15 @@ import java.util.stream.Collectors;
  * ferry's two publications on the source. Tables whose rows can be identified go in one that publishes everything;
  * tables with no tuple identifier go in one that publishes only inserts and truncates, because PostgreSQL refuses
  * UPDATE and DELETE on a table that publishes them without a replica identity: the application would break.
- * Both publish partitions through their root so the target routes rows itself.
+ * <p>
+ * Partitions are published each on its own, never through their root (publish_via_partition_root off): PostgreSQL
+ * logs a partition's old rows by the partition's replica identity, which the root's may not match (a root without a
+ * key over partitions with one; a FULL root over a partition with a key, whose UPDATE then carries no old row at all).
+ * Published as itself, each partition comes with its own identity, and a TRUNCATE of one partition is replicated too.
+ * A partition without an identity goes in the insert-only publication while its siblings stream everything. A tree
+ * whose root has a primary key is listed by its root, so a partition created during the migration is published too
+ * (and inherits the key); other trees list their partitions, so a new partition without an identity is not
+ * published for updates, which would make the source refuse the application's UPDATE and DELETE on it.
  */
 public final class Publications {
     private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
@@ -31,11 +40,19 @@ public final class Publications {
 
     /** Creates both publications unless they exist. Must run before the slot is created, or the slot cannot use them. */
     public void create(Connection source, List<SourceTable> tables) throws SQLException {
-        List<SourceTable> full = tables.stream().filter(SourceTable::identified).toList();
-        List<SourceTable> insertOnly = tables.stream().filter(t -> !t.identified()).toList();
-        create(source, config.publication(), full, "publish_via_partition_root = true");
-        create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = true");
-        warnAboutInsertOnly(insertOnly, "snapshot");
+        List<String> full = new ArrayList<>();
+        List<String> insertOnly = new ArrayList<>();
+        for (SourceTable table : tables) {
+            if (table.wholeTree()) {
+                full.add(table.name().toString());
+                continue;
+            }
+            for (QualifiedName relation : table.publishedRelations(true)) full.add("ONLY " + relation);
+            for (QualifiedName relation : table.publishedRelations(false)) insertOnly.add("ONLY " + relation);
+        }
+        create(source, config.publication(), full, "publish_via_partition_root = false");
+        create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = false");
+        warnAboutInsertOnly(tables.stream().filter(t -> !t.identified()).toList(), "snapshot");
     }
 
     /** Logs the "no tuple identifier" warning for each insert-only table on the given stage's logger. */
@@ -43,20 +60,25 @@ public final class Publications {
         Logger stageLog = LoggerFactory.getLogger("ferry." + stage);
         for (SourceTable table : insertOnly) {
             // NOTE: this wording matches the field's FAQ ("no tuple identifier"); people search for it.
-            stageLog.warn("WARNING: no tuple identifier for UPDATE/DELETE in table {}; only inserts are migrated. Fix: ALTER TABLE {} REPLICA IDENTITY FULL (or add a primary key), then restart ferry.{}",
-                    table.name(), table.name(), table.leavesWithoutIdentity().isEmpty() ? ""
-                            : " Partitions without one: " + table.leavesWithoutIdentity().stream().map(QualifiedName::toString).collect(Collectors.joining(", ")) + " (replica identity is set per partition).");
+            if (table.partitioned()) {
+                String leaves = table.leavesWithoutIdentity().stream().map(QualifiedName::toString).collect(Collectors.joining(", "));
+                stageLog.warn("WARNING: no tuple identifier for UPDATE/DELETE in table {}: its partitions {} have none, so only their inserts are migrated"
+                                + " (its other partitions are followed in full; replica identity is set per partition). Fix: ALTER TABLE ... REPLICA IDENTITY FULL"
+                                + " (or add a primary key) on each of them, then restart ferry.", table.name(), leaves);
+            } else {
+                stageLog.warn("WARNING: no tuple identifier for UPDATE/DELETE in table {}; only inserts are migrated. Fix: ALTER TABLE {} REPLICA IDENTITY FULL (or add a primary key), then restart ferry.",
+                        table.name(), table.name());
+            }
         }
     }
 
-    private void create(Connection source, String name, List<SourceTable> tables, String options) throws SQLException {
+    /** @param tables the FOR TABLE entries: {@code ONLY "s"."t"}, or a partitioned root whose partitions all go in */
+    private void create(Connection source, String name, List<String> tables, String options) throws SQLException {
         if (exists(source, name)) {
             log.info("publication {} already exists; keeping it", QualifiedName.quote(name));
             return;
         }
-        String tableList = tables.stream()
-                .map(t -> t.partitioned() ? t.name().toString() : "ONLY " + t.name())
-                .collect(Collectors.joining(", "));
+        String tableList = String.join(", ", tables);
         String sql = "CREATE PUBLICATION " + QualifiedName.quote(name) + (tables.isEmpty() ? "" : " FOR TABLE " + tableList) + " WITH (" + options + ")";
         try (Statement s = source.createStatement()) {
             s.execute(sql);

@@ -51,6 +51,10 @@ final class MigrationFixture {
         this.logDir = Path.of(System.getProperty("ferry.test.tmp", "target/test-tmp"), "logs-" + database).toAbsolutePath();
         try {
             Files.createDirectories(logDir);
+            // Logs are appended to: a previous build's run of this test would otherwise answer this one's log assertions.
+            try (var files = Files.list(logDir)) {
+                for (Path file : files.toList()) if (Files.isRegularFile(file)) Files.delete(file);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

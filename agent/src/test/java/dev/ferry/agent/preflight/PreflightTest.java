@@ -113,6 +113,22 @@ class PreflightTest {
         }
     }
 
+    /** Publications list each partition on its own, so the role must own the partitions, not only their root. */
+    @Test
+    void aPartitionOwnedByAnotherRoleFailsThePublicationPrivilegeCheck() {
+        healthy.createDatabase("owners");
+        healthy.execute("owners",
+                "CREATE ROLE table_owner LOGIN REPLICATION",
+                "GRANT CREATE ON DATABASE owners TO table_owner",
+                "CREATE TABLE public.sales (id int PRIMARY KEY) PARTITION BY RANGE (id)",
+                "CREATE TABLE public.sales_1 PARTITION OF public.sales FOR VALUES FROM (0) TO (100)",
+                "ALTER TABLE public.sales OWNER TO table_owner");
+        target.createDatabase("owners");
+        FerryCommand report = ferry("preflight", "--source", healthy.uri("owners").replace("postgres@", "table_owner:pw@"), "--target", target.uri("owners"));
+        assertTrue(report.out().contains("does not own \"public\".\"sales_1\""), report.out());
+        assertTrue(!report.out().contains("\"public\".\"sales\","), report.out());
+    }
+
     static String[] concat(String[] a, String[] b) {
         String[] all = new String[a.length + b.length];
         System.arraycopy(a, 0, all, 0, a.length);
