@@ -38,8 +38,6 @@ class LogVolumeTest extends TwoServers {
         try (Connection c = migration.source.open()) {
             SampleDatabase.create(c, 500);
         }
-        // Logs of an earlier run of this test would roll over at once.
-        for (String name : names(migration.logDir)) Files.delete(migration.logDir.resolve(name));
         LogFiles files = new LogFiles(migration.logDir, LogFiles.Format.TEXT, 1024, 2);
         PrintStream original = System.out;
         ByteArrayOutputStream console = new ByteArrayOutputStream();
