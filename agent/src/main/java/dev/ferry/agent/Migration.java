@@ -19,6 +19,8 @@ import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.snapshot.TargetStatistics;
+import dev.ferry.agent.state.AgentIdentity;
+import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationState.Phase;
 import dev.ferry.agent.state.StateStore;
@@ -66,12 +68,30 @@ public final class Migration {
         this.slot = new SlotName(config.slotName());
     }
 
-    /** Runs until the cutover is done; returns the summary. */
+    /**
+     * Runs until the cutover is done; returns the summary. Holds the migration's {@link AgentLock} from its first
+     * moment to its last, so `ferry cutover` can tell a starting agent from a dead one and a second agent refuses.
+     */
     public String run() throws SQLException {
         log.debug("configuration: {}", config.describe());
+        try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
+            try {
+                return runHolding(lock.identity());
+            } catch (SQLException | RuntimeException e) {
+                recordError(e);
+                throw e;
+            }
+        }
+    }
+
+    private String runHolding(AgentIdentity agent) throws SQLException {
         Optional<MigrationState> existing;
         try (Connection dst = target.open()) {
             existing = state.load(dst);
+            if (existing.isPresent() && existing.get().slotName().equals(config.slotName()) && existing.get().phase() != Phase.DONE) {
+                state.install(dst); // columns a newer ferry added to an older agent's state
+                state.recordAgent(dst, agent);
+            }
         }
         if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
             throw new FerryException("the target already holds another migration (slot " + existing.get().slotName() + ").",
@@ -98,7 +118,7 @@ public final class Migration {
                 }
             }
             Map<QualifiedName, Lsn> syncLsns = existing.isEmpty()
-                    ? startFresh(pool, schema, tables, sourceMajor)
+                    ? startFresh(pool, schema, tables, sourceMajor, agent)
                     : resume(existing.get(), pool, schema, tables, sourceMajor);
             return streamUntilCutover(pool, tables, sourceMajor, syncLsns);
         }
@@ -129,7 +149,8 @@ public final class Migration {
     }
 
     /** A new migration: slot with exported snapshot, schema, copy inside that snapshot, post-data. */
-    private Map<QualifiedName, Lsn> startFresh(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
+    private Map<QualifiedName, Lsn> startFresh(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor,
+                                               AgentIdentity agent) throws SQLException {
         try (Connection dst = pool.getConnection()) {
             state.install(dst);
         }
@@ -139,6 +160,7 @@ public final class Migration {
             log.info("created slot {} at {} with snapshot {}", slot, created.consistentPoint(), created.snapshotName());
             try (Connection dst = pool.getConnection()) {
                 state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
+                state.recordAgent(dst, agent);
             }
             try {
                 copyInSnapshot(pool, schema, physical(tables), created, sourceMajor, () -> {
@@ -305,6 +327,20 @@ public final class Migration {
                     state.failCutover(dst, refused.describe());
                 }
             }
+        }
+    }
+
+    /**
+     * Leaves the reason this agent stops in the state, where `ferry cutover` and `ferry status` read it once no agent
+     * runs. Best effort: the failure may be the target itself.
+     */
+    private void recordError(Exception failure) {
+        String text = failure instanceof FerryException f ? f.describe() : failure.toString();
+        try (Connection dst = target.open()) {
+            if (state.installed(dst)) state.recordAgentError(dst, text);
+        } catch (SQLException | RuntimeException e) {
+            failure.addSuppressed(e);
+            log.debug("could not record the agent's error in the state on the target", e);
         }
     }
 

@@ -3,6 +3,8 @@ package dev.ferry.agent.cutover;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.state.AgentIdentity;
+import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationState.Phase;
 import dev.ferry.agent.state.StateStore;
@@ -19,11 +21,11 @@ import java.util.Optional;
 
 /**
  * The `ferry cutover` side: takes the source's current WAL position, asks the running agent (through ferry's state
- * on the target, so it works from any host) to drain to it and finish, and waits for the agent's summary.
+ * on the target, so it works from any host) to drain to it and finish, and waits for the agent's summary. Whether an
+ * agent runs is read from its {@link AgentLock} before the request and at every poll, so a dead agent is reported at
+ * once, and one that has just been restarted (holding the lock, not yet streaming) is waited for.
  */
 public final class CutoverRequest {
-    /** An agent that has not written its heartbeat for this long is taken as not running. */
-    static final Duration AGENT_SILENT = Duration.ofSeconds(30);
     private static final Duration POLL = Duration.ofMillis(250);
 
     private final Database source;
@@ -46,29 +48,40 @@ public final class CutoverRequest {
                 out.println("the migration had already finished.");
                 return current.summary().orElse("");
             }
+            Optional<AgentIdentity> agent = AgentLock.holder(dst);
+            if (agent.isEmpty()) {
+                // It may have finished between the two reads.
+                current = state.load(dst).orElseThrow();
+                if (current.phase() == Phase.DONE) return current.summary().orElse("");
+                throw noAgent(dst, current, "");
+            }
             if (current.phase() != Phase.STREAM) {
                 throw new FerryException("the migration is still in phase " + current.phase().text() + "; cutover is possible once it streams.",
-                        "the copy is not finished, so the target does not hold all the data yet.",
+                        "the copy is not finished, so the target does not hold all the data yet (the agent, " + agent.get().describe() + ", is working on it).",
                         "wait until `ferry status` shows phase stream, then run `ferry cutover` again.");
             }
-            requireLiveAgent(dst, current);
             Lsn cutoverLsn = currentSourceLsn();
             state.requestCutover(dst, cutoverLsn);
-            out.println("cutover requested: draining to the source's WAL position " + cutoverLsn + " ...");
+            out.println("cutover requested: the agent (" + agent.get().describe() + ") drains to the source's WAL position " + cutoverLsn + " ...");
             out.flush();
             return await(dst, cutoverLsn, timeout, out);
         }
     }
 
-    private void requireLiveAgent(Connection dst, MigrationState current) throws SQLException {
+    /**
+     * No agent holds the lock: nothing would ever drain. Says which agent ran last, when it last wrote its heartbeat
+     * and the error it stopped on, if it could record one.
+     */
+    private FerryException noAgent(Connection dst, MigrationState current, String during) throws SQLException {
         Instant now = databaseNow(dst);
-        Duration silent = current.heartbeatAt().map(at -> Duration.between(at, now)).orElse(Duration.ofDays(1));
-        if (silent.compareTo(AGENT_SILENT) > 0) {
-            throw new FerryException("no ferry agent is running for this migration (last heartbeat "
-                    + (current.heartbeatAt().isPresent() ? silent.toSeconds() + " s ago" : "never") + ").",
-                    "the agent applies the last changes and finishes the cutover; without it nothing would drain.",
-                    "start `ferry run` again with the same arguments (it resumes), then run `ferry cutover`.");
-        }
+        String last = current.agent().map(a -> "; the last one was " + a.describe()).orElse("")
+                + "; last heartbeat " + current.heartbeatAt().map(at -> Duration.between(at, now).toSeconds() + " s ago").orElse("never");
+        String why = current.agentError()
+                .map(error -> "it stopped on this error:\n" + error)
+                .orElse("it left no error in ferry's state: it was killed (kill -9, out of memory), or its host or its connection to the target went away.");
+        return new FerryException("no ferry agent is running for this migration" + during + last + ".",
+                why + "\nThe agent applies the last changes and finishes the cutover; without it nothing would drain.",
+                "fix the cause, start `ferry run` again with the same arguments (it resumes), then run `ferry cutover` again.");
     }
 
     private static Instant databaseNow(Connection dst) throws SQLException {
@@ -102,6 +115,14 @@ public final class CutoverRequest {
             if (error.isPresent()) {
                 throw new FerryException("the agent could not finish the cutover:", error.get(),
                         "fix the cause, then run `ferry cutover` again; the migration keeps streaming meanwhile.");
+            }
+            if (AgentLock.holder(dst).isEmpty()) {
+                current = state.load(dst).orElseThrow();
+                if (current.phase() == Phase.DONE) return current.summary().orElse("");
+                // Nobody would act on the request any more; a restarted agent must not finish a cutover nobody waits for.
+                state.withdrawCutover(dst, cutoverLsn);
+                throw noAgent(dst, current, " any more (it stopped while the cutover waited, applied up to "
+                        + current.appliedLsn() + " of " + cutoverLsn + ")");
             }
             if (System.nanoTime() > deadline) {
                 throw new FerryException("the cutover did not finish within " + timeout.toSeconds() + " s: applied up to "

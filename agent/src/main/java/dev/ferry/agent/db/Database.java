@@ -29,8 +29,19 @@ public final class Database {
 
     /** A new connection in autocommit mode; failures are explained by {@link ConnectionFailures}. */
     public Connection open() {
+        return open(properties());
+    }
+
+    /** Like {@link #open()}, with the session named {@code applicationName} in pg_stat_activity (at most 63 bytes kept). */
+    public Connection open(String applicationName) {
+        Properties props = properties();
+        props.setProperty("ApplicationName", applicationName);
+        return open(props);
+    }
+
+    private Connection open(Properties props) {
         try {
-            return DriverManager.getConnection(spec.jdbcUrl(), properties());
+            return DriverManager.getConnection(spec.jdbcUrl(), props);
         } catch (SQLException e) {
             throw ConnectionFailures.explain(role, spec, e);
         }

@@ -45,7 +45,8 @@ public record PreflightReport(List<CheckResult> results) {
                 .collect(Collectors.joining(",")) + "]}";
     }
 
-    private static String json(String text) {
+    /** {@code text} as a JSON string literal, quotes included (also used by `ferry status --json`). */
+    public static String json(String text) {
         StringBuilder out = new StringBuilder("\"");
         for (char ch : text.toCharArray()) {
             switch (ch) {

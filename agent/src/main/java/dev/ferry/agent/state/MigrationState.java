@@ -11,6 +11,8 @@ import java.util.Optional;
  * @param consistentLsn  the main slot's consistent point; the stream starts here on a fresh migration
  * @param appliedLsn     end LSN of the last source transaction committed on the target (written with its rows)
  * @param cutoverLsn     set by `ferry cutover`: drain up to here, then finish
+ * @param agent          the last agent that took the migration's lock (running or not: {@link AgentLock#holder} says)
+ * @param agentError     what that agent stopped on, if it stopped on an error it could record
  */
 public record MigrationState(
         String slotName,
@@ -20,7 +22,9 @@ public record MigrationState(
         Optional<Instant> heartbeatAt,
         Optional<Lsn> cutoverLsn,
         Optional<String> cutoverError,
-        Optional<String> summary) {
+        Optional<String> summary,
+        Optional<AgentIdentity> agent,
+        Optional<String> agentError) {
 
     /** Phases in order. NOTE: stored as lower-case text; `ferry status`, the benchmark and scripts read it. */
     public enum Phase {

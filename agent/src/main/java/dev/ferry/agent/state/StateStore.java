@@ -43,6 +43,22 @@ public final class StateStore {
                         cutover_error text,
                         finished_at timestamptz,
                         summary text)""");
+            // Added after the first release: a migration started by an older ferry gets them when its agent restarts.
+            // Only then: ALTER TABLE would lock out `ferry status` and `ferry cutover` at every start.
+            boolean agentColumns;
+            try (ResultSet rs = s.executeQuery("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'ferry.migration'::regclass"
+                    + " AND attname = 'agent_error' AND NOT attisdropped)")) {
+                rs.next();
+                agentColumns = rs.getBoolean(1);
+            }
+            if (!agentColumns) {
+                s.execute("""
+                        ALTER TABLE ferry.migration
+                            ADD COLUMN IF NOT EXISTS agent_host text,
+                            ADD COLUMN IF NOT EXISTS agent_pid bigint,
+                            ADD COLUMN IF NOT EXISTS agent_started_at timestamptz,
+                            ADD COLUMN IF NOT EXISTS agent_error text""");
+            }
             s.execute("""
                     CREATE TABLE IF NOT EXISTS ferry.copy_progress (
                         schema_name text NOT NULL,
@@ -60,16 +76,21 @@ public final class StateStore {
 
     public Optional<MigrationState> load(Connection target) throws SQLException {
         if (!installed(target)) return Optional.empty();
+        // The agent's columns through to_jsonb: `ferry status` and `ferry cutover` also read a state an older agent wrote.
         try (Statement s = target.createStatement();
              ResultSet rs = s.executeQuery("SELECT slot_name, phase, consistent_lsn::text, applied_lsn::text, heartbeat_at,"
-                     + " cutover_lsn::text, cutover_error, summary FROM ferry.migration WHERE id = 1")) {
+                     + " cutover_lsn::text, cutover_error, summary, to_jsonb(m)->>'agent_host', (to_jsonb(m)->>'agent_pid')::bigint,"
+                     + " (to_jsonb(m)->>'agent_started_at')::timestamptz, to_jsonb(m)->>'agent_error' FROM ferry.migration m WHERE id = 1")) {
             if (!rs.next()) return Optional.empty();
             Timestamp heartbeat = rs.getTimestamp(5);
+            Optional<AgentIdentity> agent = rs.getString(9) == null ? Optional.empty() : Optional.of(new AgentIdentity(rs.getString(9),
+                    rs.getLong(10), Optional.ofNullable(rs.getTimestamp(11)).map(Timestamp::toInstant)));
             return Optional.of(new MigrationState(rs.getString(1), MigrationState.Phase.parse(rs.getString(2)),
                     Lsn.parse(rs.getString(3)), Lsn.parse(rs.getString(4)),
                     Optional.ofNullable(heartbeat).map(Timestamp::toInstant),
                     Optional.ofNullable(rs.getString(6)).map(Lsn::parse),
-                    Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8))));
+                    Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8)),
+                    agent, Optional.ofNullable(rs.getString(12))));
         }
     }
 
@@ -95,6 +116,25 @@ public final class StateStore {
             s.setString(2, sourceMasked);
             s.setString(3, consistentLsn.toString());
             s.setString(4, consistentLsn.toString());
+            s.executeUpdate();
+        }
+    }
+
+    /** The agent holding the lock records itself, and clears the error the one before it stopped on. */
+    public void recordAgent(Connection target, AgentIdentity agent) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET agent_host = ?, agent_pid = ?,"
+                + " agent_started_at = ?, agent_error = NULL WHERE id = 1")) {
+            s.setString(1, agent.host());
+            s.setLong(2, agent.pid());
+            s.setTimestamp(3, agent.since().map(Timestamp::from).orElse(null));
+            s.executeUpdate();
+        }
+    }
+
+    /** The agent is stopping on an error: `ferry cutover` and `ferry status` show it once no agent runs. */
+    public void recordAgentError(Connection target, String error) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET agent_error = ? WHERE id = 1")) {
+            s.setString(1, error);
             s.executeUpdate();
         }
     }
@@ -133,6 +173,14 @@ public final class StateStore {
     public void requestCutover(Connection target, Lsn lsn) throws SQLException {
         try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET cutover_requested_at = now(),"
                 + " cutover_lsn = ?::pg_lsn, cutover_error = NULL WHERE id = 1")) {
+            s.setString(1, lsn.toString());
+            s.executeUpdate();
+        }
+    }
+
+    /** `ferry cutover` gives up on its request {@code lsn} (no agent is left to act on it); a newer request stays. */
+    public void withdrawCutover(Connection target, Lsn lsn) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("UPDATE ferry.migration SET cutover_lsn = NULL WHERE id = 1 AND cutover_lsn = ?::pg_lsn")) {
             s.setString(1, lsn.toString());
             s.executeUpdate();
         }
