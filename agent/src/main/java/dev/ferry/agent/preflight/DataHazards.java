@@ -54,18 +54,6 @@ final class DataHazards implements CheckFamily {
                 "freeze schema changes until the cutover; if one happens, apply the same DDL on the target and run `ferry run` again."
                         + (eventTriggers.isEmpty() ? "" : " Recreate the event triggers on the target after the cutover.")));
 
-        List<String> missingCollations = new ArrayList<>();
-        for (String collation : column(c.source, """
-                SELECT DISTINCT co.collname FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
-                JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE co.collname NOT IN ('default', 'C', 'POSIX') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1""")) {
-            if (column(c.target, "SELECT 1 FROM pg_collation WHERE collname = ?", collation).isEmpty()) missingCollations.add(collation);
-        }
-        results.add(missingCollations.isEmpty()
-                ? pass("collations", "every collation the source's columns use exists on the target")
-                : fail("collations", "collations used by source columns are missing on the target: " + String.join(", ", missingCollations),
-                "the schema restore would fail on the columns that use them.",
-                "create them on the target (CREATE COLLATION ...), or install the ICU/libc locales they come from."));
         return results;
     }
 
