@@ -1,6 +1,7 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
@@ -58,6 +59,8 @@ public final class CutoverStage {
                 log.warn("{} has {} rows on the source and {} on the target: it has no tuple identifier, so its UPDATEs and DELETEs were not migrated.",
                         c.table(), c.source(), c.target());
             }
+            // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
+            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
             ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
             new Publications(config).drop(src);
             log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
