@@ -89,6 +89,8 @@ public final class Applier implements AutoCloseable {
         RowStatements statements = statements(update.relationId());
         TargetRelation relation = statements.relation();
         Values next = values(relation, update.next());
+        // Nothing the stream carries changed (a table whose only columns are generated, or none): nothing to write.
+        if (next.present.isEmpty()) return;
         if (relation.fullIdentity()) {
             Tuple oldTuple = update.old().orElseThrow(() -> new IllegalStateException(
                     "UPDATE on " + relation.name() + " with REPLICA IDENTITY FULL carries no old row"));
