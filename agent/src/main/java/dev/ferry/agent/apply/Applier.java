@@ -54,12 +54,15 @@ public final class Applier implements AutoCloseable {
     private long transactionsApplied;
     private long targetCommits;
 
-    /** @param target a connection in manual-commit mode, configured by TargetSession */
-    public Applier(Connection target, StateStore state, NumericNanInf numericNanInf) {
+    /**
+     * @param target             a connection in manual-commit mode, configured by TargetSession
+     * @param sourceSendsGenerated the source's publications send stored generated columns (PostgreSQL 18+)
+     */
+    public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated) {
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
-        this.mapper = new RelationMapper(target);
+        this.mapper = new RelationMapper(target, sourceSendsGenerated);
         this.batch = new ChangeBatch(target);
     }
 
@@ -263,7 +266,8 @@ public final class Applier implements AutoCloseable {
         long bytes = 0;
         for (int i = 0; i < tuple.values().size(); i++) {
             TupleValue value = tuple.values().get(i);
-            if (value instanceof TupleValue.UnchangedToast) continue;
+            // The target computes its generated columns: the source's value is neither written nor needed to find a row.
+            if (value instanceof TupleValue.UnchangedToast || relation.generated()[i]) continue;
             present.set(i);
             if (value instanceof TupleValue.Null) {
                 values.add(null);

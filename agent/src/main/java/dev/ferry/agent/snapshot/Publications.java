@@ -33,9 +33,21 @@ public final class Publications {
     public void create(Connection source, List<SourceTable> tables) throws SQLException {
         List<SourceTable> full = tables.stream().filter(SourceTable::identified).toList();
         List<SourceTable> insertOnly = tables.stream().filter(t -> !t.identified()).toList();
-        create(source, config.publication(), full, "publish_via_partition_root = true");
-        create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = true");
+        String generated = sendsGeneratedColumns(source.getMetaData().getDatabaseMajorVersion()) ? ", publish_generated_columns = stored" : "";
+        create(source, config.publication(), full, "publish_via_partition_root = true" + generated);
+        create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = true" + generated);
         warnAboutInsertOnly(insertOnly, "snapshot");
+    }
+
+    /**
+     * Whether ferry's publications on a source of this major version send stored generated columns. PostgreSQL 18
+     * refuses UPDATE and DELETE on a table whose replica identity (FULL, or an index) holds a generated column the
+     * publication does not send ("Replica identity must not contain unpublished generated columns"): the application
+     * would break. So from 18 on they are sent, and the apply leaves them to the target to compute. Before 18 they
+     * cannot be sent.
+     */
+    public static boolean sendsGeneratedColumns(int sourceMajor) {
+        return sourceMajor >= 18;
     }
 
     /** Logs the "no tuple identifier" warning for each insert-only table on the given stage's logger. */

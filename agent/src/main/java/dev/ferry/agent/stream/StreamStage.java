@@ -8,6 +8,7 @@ import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.metrics.MigrationMetrics;
+import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Begin;
@@ -122,7 +123,7 @@ public final class StreamStage {
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
             spilled = spill;
-            applier = new Applier(applyConnection, state, config.numericNanInf());
+            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor));
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
             queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
             reader = new StreamReader(stream, queue, startLsn);
