@@ -158,6 +158,8 @@ class ColumnKindsTest extends TwoServers {
         // Rows, and every sequence (identity ones included) at the source's value.
         assertTrue(migration.compare().identical(), String.join("\n", migration.compare().differences()));
         assertCopiedAtLeast(migration, 1853);
+        Matcher coalesced = Pattern.compile("(\\d+) upserts coalesced").matcher(migration.log("stream.log"));
+        assertTrue(coalesced.find() && Long.parseLong(coalesced.group(1)) >= 49, "the hot key's 50 updates in one transaction were coalesced: " + migration.log("stream.log"));
         String identities = "SELECT string_agg(attrelid::regclass || '.' || attname || ' ' || attidentity::text, ', ' ORDER BY attrelid::regclass::text, attname)"
                 + " FROM pg_attribute WHERE attidentity <> '' AND attrelid::regclass::text NOT LIKE 'ferry.%'";
         assertEquals(source.queryValue(db, identities), target.queryValue(db, identities), "identity kinds as on the source after cutover");
