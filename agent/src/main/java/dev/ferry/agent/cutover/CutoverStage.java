@@ -1,6 +1,7 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
@@ -57,6 +58,8 @@ public final class CutoverStage {
             }
             for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) log.warn("{}", difference(c));
             for (RowCountCheck.NewTable t : counts.newTables()) log.warn("{}", newTable(t));
+            // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
+            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
             ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
             new Publications(config).drop(src);
             log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
