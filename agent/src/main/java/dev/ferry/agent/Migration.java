@@ -2,6 +2,7 @@ package dev.ferry.agent;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.db.Database;
@@ -315,6 +316,7 @@ public final class Migration {
                 Lsn start;
                 try (Connection dst = target.open()) {
                     start = state.load(dst).orElseThrow().appliedLsn();
+                    IdentityColumns.relax(dst, tables.stream().map(SourceTable::name).toList());
                 }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {

@@ -41,17 +41,29 @@ public final class DebianPostgres implements AutoCloseable {
 
     /** initdb and start with logical replication and the given settings (e.g. shared_preload_libraries). */
     public static DebianPostgres start(Map<String, String> settings) {
+        return start(settings, Map.of());
+    }
+
+    /**
+     * Like {@link #start(Map)}, the server started with {@code environment} added to its own (e.g. LOCPATH, for
+     * locales the host does not have).
+     */
+    public static DebianPostgres start(Map<String, String> settings, Map<String, String> environment) {
         try {
             Path data = Files.createTempDirectory("ferry-debian-pg-");
             run("chown", "postgres", data.toString());
             run("runuser", "-u", "postgres", "--", BIN.resolve("initdb").toString(), "-D", data.toString(), "-A", "trust", "-U", "postgres", "-E", "UTF8");
-            return configureAndStart(data, settings);
+            return configureAndStart(data, settings, environment);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     private static DebianPostgres configureAndStart(Path data, Map<String, String> settings) {
+        return configureAndStart(data, settings, Map.of());
+    }
+
+    private static DebianPostgres configureAndStart(Path data, Map<String, String> settings, Map<String, String> environment) {
         try {
             int port;
             try (ServerSocket free = new ServerSocket(0)) {
@@ -61,8 +73,11 @@ public final class DebianPostgres implements AutoCloseable {
                     + "wal_level = logical\nmax_replication_slots = 20\nmax_wal_senders = 20\nfsync = off\n");
             settings.forEach((k, v) -> conf.append(k).append(" = '").append(v).append("'\n"));
             Files.writeString(data.resolve("postgresql.conf"), conf.toString(), java.nio.file.StandardOpenOption.APPEND);
-            run("runuser", "-u", "postgres", "--", BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60",
-                    "-l", data.resolve("server.log").toString(), "start");
+            List<String> start = new ArrayList<>(List.of("runuser", "-u", "postgres", "--", "env"));
+            environment.forEach((k, v) -> start.add(k + "=" + v));
+            start.addAll(List.of(BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60",
+                    "-l", data.resolve("server.log").toString(), "start"));
+            run(start.toArray(new String[0]));
             return new DebianPostgres(data, port);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -54,12 +54,15 @@ public final class Applier implements AutoCloseable {
     private long transactionsApplied;
     private long targetCommits;
 
-    /** @param target a connection in manual-commit mode, configured by TargetSession */
-    public Applier(Connection target, StateStore state, NumericNanInf numericNanInf) {
+    /**
+     * @param target             a connection in manual-commit mode, configured by TargetSession
+     * @param sourceSendsGenerated the source's publications send stored generated columns (PostgreSQL 18+)
+     */
+    public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated) {
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
-        this.mapper = new RelationMapper(target);
+        this.mapper = new RelationMapper(target, sourceSendsGenerated);
         this.batch = new ChangeBatch(target);
     }
 
@@ -89,6 +92,8 @@ public final class Applier implements AutoCloseable {
         RowStatements statements = statements(update.relationId());
         TargetRelation relation = statements.relation();
         Values next = values(relation, update.next());
+        // Nothing the stream carries changed (a table whose only columns are generated, or none): nothing to write.
+        if (next.present.isEmpty()) return;
         if (relation.fullIdentity()) {
             Tuple oldTuple = update.old().orElseThrow(() -> new IllegalStateException(
                     "UPDATE on " + relation.name() + " with REPLICA IDENTITY FULL carries no old row"));
@@ -261,7 +266,8 @@ public final class Applier implements AutoCloseable {
         long bytes = 0;
         for (int i = 0; i < tuple.values().size(); i++) {
             TupleValue value = tuple.values().get(i);
-            if (value instanceof TupleValue.UnchangedToast) continue;
+            // The target computes its generated columns: the source's value is neither written nor needed to find a row.
+            if (value instanceof TupleValue.UnchangedToast || relation.generated()[i]) continue;
             present.set(i);
             if (value instanceof TupleValue.Null) {
                 values.add(null);

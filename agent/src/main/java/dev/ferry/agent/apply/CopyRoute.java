@@ -40,7 +40,8 @@ final class CopyRoute {
     }
 
     private static String copyInto(QualifiedName table, String columns) {
-        return "COPY " + table + " (" + columns + ") FROM STDIN";
+        // No column at all: COPY takes no empty list, and each row is an empty line.
+        return "COPY " + table + (columns.isEmpty() ? "" : " (" + columns + ")") + " FROM STDIN";
     }
 
     /**

@@ -14,8 +14,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Matches a RELATION message to the target table: every column the source sends must exist on the target (and not
- * be generated there), otherwise the schemas have drifted (DDL on the source) and applying would lose data.
+ * Matches a RELATION message to the target table: every column the source sends must exist on the target, otherwise
+ * the schemas have drifted (DDL on the source) and applying would lose data. A column the source sends that is
+ * generated on the target is drift too, unless the source sends its generated columns (PostgreSQL 18+): then the
+ * target computes it.
  */
 final class RelationMapper {
     private static final String TARGET_COLUMNS = """
@@ -31,9 +33,11 @@ final class RelationMapper {
             GROUP BY i.indexrelid""";
 
     private final Connection target;
+    private final boolean sourceSendsGenerated;
 
-    RelationMapper(Connection target) {
+    RelationMapper(Connection target, boolean sourceSendsGenerated) {
         this.target = target;
+        this.sourceSendsGenerated = sourceSendsGenerated;
     }
 
     TargetRelation map(Relation relation) throws SQLException {
@@ -67,10 +71,11 @@ final class RelationMapper {
         List<Integer> key = new ArrayList<>();
         boolean full = relation.replicaIdentity() == 'f';
         boolean[] numeric = new boolean[relation.columns().size()];
+        boolean[] generated = new boolean[relation.columns().size()];
         for (int i = 0; i < relation.columns().size(); i++) {
             Relation.Column column = relation.columns().get(i);
             TargetColumn match = targetColumns.get(column.name());
-            if (match == null || match.generated()) {
+            if (match == null || (match.generated() && !sourceSendsGenerated)) {
                 throw new FerryException("the source's table " + name + " has column " + QualifiedName.quote(column.name())
                         + (match == null ? ", which the target table lacks." : ", which is a generated column on the target."),
                         "the table's definition changed on the source after the migration started (ferry does not replicate DDL), so these changes cannot be applied without losing data.",
@@ -80,12 +85,18 @@ final class RelationMapper {
             columns.add(column.name());
             types.add(match.type());
             numeric[i] = match.type().startsWith("numeric");
+            generated[i] = match.generated();
+            if (generated[i] && column.partOfKey() && !full) {
+                throw new FerryException("the key of " + name + " holds the generated column " + QualifiedName.quote(column.name()) + ".",
+                        "ferry writes rows without their generated columns (the target computes them), so it cannot match or upsert rows on such a key.",
+                        "on the source: ALTER TABLE " + name + " REPLICA IDENTITY FULL; (or a replica identity index without generated columns), then restart the migration.");
+            }
             if (column.partOfKey() && !full) key.add(i);
         }
         java.util.Set<String> keyColumns = new java.util.TreeSet<>();
         for (int k : key) keyColumns.add(columns.get(k));
         boolean coalescible = !key.isEmpty() && onlyUniqueConstraintIs(name, keyColumns);
-        return new TargetRelation(name, columns, types, key.stream().mapToInt(Integer::intValue).toArray(), full, numeric, partitioned, coalescible);
+        return new TargetRelation(name, columns, types, key.stream().mapToInt(Integer::intValue).toArray(), full, numeric, generated, partitioned, coalescible);
     }
 
     private boolean onlyUniqueConstraintIs(QualifiedName name, java.util.Set<String> keyColumns) throws SQLException {

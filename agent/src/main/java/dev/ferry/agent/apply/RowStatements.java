@@ -81,6 +81,8 @@ final class RowStatements {
     }
 
     private StringBuilder insertPrefix(BitSet present) {
+        // A table with no column the stream carries (none at all, or only generated ones) still gets its rows.
+        if (present.isEmpty()) return new StringBuilder("INSERT INTO ").append(relation.name()).append(" DEFAULT VALUES");
         StringBuilder values = new StringBuilder();
         for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
             if (values.length() > 0) values.append(", ");

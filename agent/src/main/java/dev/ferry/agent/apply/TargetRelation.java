@@ -13,12 +13,14 @@ import java.util.List;
  *                     the relation has REPLICA IDENTITY FULL or none
  * @param fullIdentity REPLICA IDENTITY FULL: rows are found by all their old values, one at a time
  * @param numeric      per column, whether it is of type numeric (NaN/Infinity handling)
+ * @param generated    per column, whether it is a generated column on the target (sent by PostgreSQL 18+ sources
+ *                     only): its values are left out, the target computes them
  * @param partitioned  the target table is partitioned (ctid alone does not identify a row there)
  * @param coalescible  the key is the target's only unique constraint, so changes to different keys commute and a
  *                     later upsert of a key may replace an earlier one still waiting in the batch
  */
 record TargetRelation(QualifiedName name, List<String> columns, List<String> types, int[] key, boolean fullIdentity,
-                      boolean[] numeric, boolean partitioned, boolean coalescible) {
+                      boolean[] numeric, boolean[] generated, boolean partitioned, boolean coalescible) {
 
     boolean hasKey() {
         return key.length > 0;

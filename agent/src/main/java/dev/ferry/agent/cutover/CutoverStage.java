@@ -1,6 +1,7 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
@@ -17,6 +18,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -44,7 +46,7 @@ public final class CutoverStage {
     public String finish(StreamStage.Drained drained, List<SourceTable> tables) throws SQLException {
         try (Connection src = source.open(); Connection dst = target.open()) {
             int sequences = new SequenceSync().sync(src, dst);
-            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables);
+            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.excludeTables());
             if (!counts.mismatches().isEmpty()) {
                 String list = counts.mismatches().stream()
                         .map(c -> c.table() + " source " + c.source() + " rows, target " + c.target())
@@ -54,10 +56,10 @@ public final class CutoverStage {
                                 + ", or rows were changed on the target by hand. Nothing was removed; ferry keeps streaming.",
                         "stop every writer on the source, then run `ferry cutover` again.");
             }
-            for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) {
-                log.warn("{} has {} rows on the source and {} on the target: it has no tuple identifier, so its UPDATEs and DELETEs were not migrated.",
-                        c.table(), c.source(), c.target());
-            }
+            for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) log.warn("{}", difference(c));
+            for (RowCountCheck.NewTable t : counts.newTables()) log.warn("{}", newTable(t));
+            // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
+            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
             ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
             new Publications(config).drop(src);
             log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
@@ -78,16 +80,31 @@ public final class CutoverStage {
             duration = String.format("%d:%02d:%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60);
         }
         // NOTE: scripts and the benchmark read these lines; keep the labels.
-        return String.join("\n",
-                "migration finished",
+        List<String> lines = new ArrayList<>(List.of("migration finished",
                 String.format("  tables      %d (row counts equal on %d; %d insert-only tables differ)", tables,
-                        counts.counts().size() - counts.mismatches().size() - counts.insertOnlyDifferences().size(), counts.insertOnlyDifferences().size()),
+                        counts.counts().size() - counts.mismatches().size() - counts.insertOnlyDifferences().size(), counts.insertOnlyDifferences().size())));
+        for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) lines.add("  differs     " + difference(c));
+        for (RowCountCheck.NewTable t : counts.newTables()) lines.add("  new table   " + newTable(t));
+        lines.addAll(List.of(
                 String.format("  rows        %,d on the source at cutover", counts.sourceRows()),
                 String.format("  copied      %,d rows, %,d bytes in %d tables", copy.rows(), copy.bytes(), copy.tables()),
                 String.format("  streamed    %,d transactions, %,d changes (since the agent last started)", drained.transactions(), drained.changes()),
                 String.format("  sequences   %d set to the source's values", sequences),
                 String.format("  duration    %s since the migration started", duration),
                 String.format("  lag at end  0 bytes: drained to %s", drained.lsn()),
-                "  source      slot " + config.slotName() + " and publications dropped");
+                "  source      slot " + config.slotName() + " and publications dropped"));
+        return String.join("\n", lines);
+    }
+
+    /** An insert-only table whose counts differ: allowed, since the user was warned, but always named with both counts. */
+    private static String difference(RowCountCheck.TableCount c) {
+        long by = c.target() - c.source();
+        return String.format("%s: %,d rows on the source, %,d on the target (%,d %s); no tuple identifier, so its UPDATEs and DELETEs were not migrated",
+                c.table(), c.source(), c.target(), Math.abs(by), by < 0 ? "fewer" : "more");
+    }
+
+    private static String newTable(RowCountCheck.NewTable t) {
+        return String.format("%s: %,d rows on the source, not migrated: created on the source after the migration started (ferry does not replicate DDL)",
+                t.table(), t.source());
     }
 }

@@ -1,6 +1,7 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 
 import java.sql.Connection;
@@ -9,15 +10,23 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
-/** Compares each migrated table's row count on source and target once the stream is drained. */
+/**
+ * Compares each migrated table's row count on source and target once the stream is drained, and finds tables created
+ * on the source after the migration started, which the migration does not hold at all.
+ */
 final class RowCountCheck {
 
     record TableCount(QualifiedName table, boolean insertOnly, long source, long target) {
         boolean equal() { return source == target; }
     }
 
-    record Outcome(List<TableCount> counts) {
+    /** A table on the source that is not part of the migration and not excluded: created after the start. */
+    record NewTable(QualifiedName table, long source) {}
+
+    record Outcome(List<TableCount> counts, List<NewTable> newTables) {
         /** Tables with a tuple identifier whose counts differ: the cutover must not finish. */
         List<TableCount> mismatches() {
             return counts.stream().filter(c -> !c.equal() && !c.insertOnly()).toList();
@@ -33,12 +42,17 @@ final class RowCountCheck {
         }
     }
 
-    Outcome check(Connection source, Connection target, List<SourceTable> tables) throws SQLException {
+    Outcome check(Connection source, Connection target, List<SourceTable> tables, Set<QualifiedName> excluded) throws SQLException {
         List<TableCount> counts = new ArrayList<>();
         for (SourceTable table : tables) {
             counts.add(new TableCount(table.name(), !table.identified(), count(source, table.name()), count(target, table.name())));
         }
-        return new Outcome(counts);
+        Set<QualifiedName> migrated = tables.stream().map(SourceTable::name).collect(Collectors.toSet());
+        List<NewTable> newTables = new ArrayList<>();
+        for (SourceTable now : new SourceCatalog().read(source, excluded)) {
+            if (!migrated.contains(now.name())) newTables.add(new NewTable(now.name(), count(source, now.name())));
+        }
+        return new Outcome(counts, newTables);
     }
 
     private static long count(Connection connection, QualifiedName table) throws SQLException {

@@ -21,13 +21,18 @@ public record PhysicalTable(QualifiedName name, List<String> columns, Set<String
         numericColumns = Set.copyOf(numericColumns);
     }
 
-    /** The column list as SQL: {@code "a", "b"}. */
-    public String columnList() {
-        StringBuilder sql = new StringBuilder();
+    /**
+     * The column list of a COPY of this table: {@code  ("a", "b")}, or nothing for a table with no column to copy (only
+     * generated columns, or none at all). Such a table still holds rows, which COPY carries as empty lines; it takes no
+     * empty list, and without one it takes the columns that are neither generated nor dropped: none, here.
+     */
+    public String copyColumns() {
+        if (columns.isEmpty()) return "";
+        StringBuilder sql = new StringBuilder(" (");
         for (String column : columns) {
-            if (sql.length() > 0) sql.append(", ");
+            if (sql.length() > 2) sql.append(", ");
             sql.append(QualifiedName.quote(column));
         }
-        return sql.toString();
+        return sql.append(')').toString();
     }
 }

@@ -50,13 +50,16 @@ final class ChunkCopier {
     Result copy(CopyChunk chunk) throws SQLException, IOException {
         long started = System.nanoTime();
         long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
-        // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection.
-        boolean plain = chunk.count() == 1 && (numericNanInf == NumericNanInf.KEEP || chunk.table().numericColumns().isEmpty());
+        // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection. A
+        // table with no column to copy reads its rows with SELECT FROM, which names none: COPY without a column list
+        // would take whatever columns the source's version counts as copyable.
+        boolean plain = chunk.count() == 1 && !chunk.table().columns().isEmpty()
+                && (numericNanInf == NumericNanInf.KEEP || chunk.table().numericColumns().isEmpty());
         String readOptions = format.readOptions(chunk.table());
         String copyOut = plain
-                ? "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") TO STDOUT" + readOptions
+                ? "COPY " + chunk.table().name() + chunk.table().copyColumns() + " TO STDOUT" + readOptions
                 : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
-        String copyIn = "COPY " + chunk.table().name() + " (" + chunk.table().columnList() + ") FROM STDIN" + format.writeOptions(chunk);
+        String copyIn = "COPY " + chunk.table().name() + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long rows;
         CountingStream counter;
@@ -97,7 +100,7 @@ final class ChunkCopier {
                 select.append(quoted);
             }
         }
-        return select.length() == 0 ? "" : select.toString();
+        return select.toString(); // empty for a table with no column to copy: SELECT FROM t still returns its rows
     }
 
     private long countNanInf(CopyChunk chunk) throws SQLException {

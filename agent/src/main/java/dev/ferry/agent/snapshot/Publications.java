@@ -50,9 +50,21 @@ public final class Publications {
             for (QualifiedName relation : table.publishedRelations(true)) full.add("ONLY " + relation);
             for (QualifiedName relation : table.publishedRelations(false)) insertOnly.add("ONLY " + relation);
         }
-        create(source, config.publication(), full, "publish_via_partition_root = false");
-        create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = false");
+        String generated = sendsGeneratedColumns(source.getMetaData().getDatabaseMajorVersion()) ? ", publish_generated_columns = stored" : "";
+        create(source, config.publication(), full, "publish_via_partition_root = false" + generated);
+        create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = false" + generated);
         warnAboutInsertOnly(tables.stream().filter(t -> !t.identified()).toList(), "snapshot");
+    }
+
+    /**
+     * Whether ferry's publications on a source of this major version send stored generated columns. PostgreSQL 18
+     * refuses UPDATE and DELETE on a table whose replica identity (FULL, or an index) holds a generated column the
+     * publication does not send ("Replica identity must not contain unpublished generated columns"): the application
+     * would break. So from 18 on they are sent, and the apply leaves them to the target to compute. Before 18 they
+     * cannot be sent.
+     */
+    public static boolean sendsGeneratedColumns(int sourceMajor) {
+        return sourceMajor >= 18;
     }
 
     /** Logs the "no tuple identifier" warning for each insert-only table on the given stage's logger. */

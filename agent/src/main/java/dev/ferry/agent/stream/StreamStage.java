@@ -11,6 +11,7 @@ import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;
+import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Begin;
@@ -129,7 +130,7 @@ public final class StreamStage {
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
             spilled = spill;
-            applier = new Applier(applyConnection, state, config.numericNanInf());
+            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor));
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
             queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
             reader = new StreamReader(stream, queue, startLsn);

@@ -54,7 +54,7 @@ class FullIdentityMatchTest {
         target.execute("full_match", "TRUNCATE " + table,
                 "INSERT INTO " + table + " VALUES (1, '{\"k\": [1, 2]}', '(1,2)', 'twin'), (1, '{\"k\": [1, 2]}', '(1,2)', 'twin'),"
                         + " (2, NULL, NULL, NULL), (3, '[]', '(0,0)', 'twin'), (3, '[]', '(0,0)', 'twin')");
-        try (Connection c = target.connect("full_match"); Applier applier = new Applier(c, new StateStore(), NumericNanInf.KEEP)) {
+        try (Connection c = target.connect("full_match"); Applier applier = new Applier(c, new StateStore(), NumericNanInf.KEEP, false)) {
             c.setAutoCommit(false);
             List<Relation.Column> columns = new ArrayList<>();
             for (String column : COLUMNS) columns.add(new Relation.Column(true, column, 0, -1));

@@ -112,6 +112,29 @@ class AgentLivenessTest extends TwoServers {
         assertTrue(migration.compare().identical(), String.join("\n", migration.compare().differences()));
     }
 
+    /** The lock's session ends under the agent (a target restart, a network cut, a DBA): it takes the lock again. */
+    @Test
+    void anAgentTakesItsLockAgainAfterLosingItsSession() throws Exception {
+        MigrationFixture migration = prepared("relock");
+        MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1));
+        Deadline.await("the agent to stream", Duration.ofMinutes(1), () -> {
+            agent.failIfDead();
+            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
+        });
+        String mine = "ferry agent pid " + ProcessHandle.current().pid() + " on ";
+        assertTrue(target.queryValue("relock", LOCK_HOLDER).startsWith(mine));
+        target.execute("relock", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'ferry agent %'");
+        Deadline.await("the agent to hold its lock on a new session", Duration.ofSeconds(30), () -> {
+            agent.failIfDead();
+            return target.queryValue("relock", LOCK_HOLDER).startsWith(mine);
+        });
+        source.execute("relock", "UPDATE public.t SET v = 2");
+        assertTrue(migration.cutover(Duration.ofMinutes(1)).contains("migration finished"));
+        agent.awaitSummary(Duration.ofSeconds(30));
+        assertTrue(migration.log("ferry.log").contains("took the agent lock on the target again"), "logged");
+        assertEquals("none", target.queryValue("relock", LOCK_HOLDER), "released when the agent ends");
+    }
+
     /** The request is made while the agent is alive; the kill is noticed at the next poll, not after the timeout. */
     @Test
     void cutoverNoticesAnAgentKilledWhileItWaits() throws Exception {

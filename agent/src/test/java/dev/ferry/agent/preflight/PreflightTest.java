@@ -50,6 +50,7 @@ class PreflightTest {
                 "ALTER TABLE public.readings_a REPLICA IDENTITY FULL",
                 "CREATE UNLOGGED TABLE public.scratch (id int PRIMARY KEY)",
                 "CREATE TABLE public.deferred (id int PRIMARY KEY DEFERRABLE)",
+                "CREATE TABLE public.doubled (a int NOT NULL, twice int GENERATED ALWAYS AS (a * 2) STORED, PRIMARY KEY (a, twice))",
                 "SELECT lo_create(0)");
         target.createDatabase("bad");
         target.execute("bad", "CREATE TABLE public.leftover (id int)");
@@ -66,6 +67,8 @@ class PreflightTest {
                 "ALTER TABLE \"public\".\"readings_b\" REPLICA IDENTITY FULL;", "partitions \"public\".\"readings_b\"",
                 "ALTER TABLE \"public\".\"deferred\" REPLICA IDENTITY FULL;  -- its primary key is DEFERRABLE",
                 "WARN unlogged-tables: unlogged tables are not migrated: \"public\".\"scratch\"",
+                "FAIL generated-columns: the primary key or replica identity index of \"public\".\"doubled\" holds a generated column",
+                "ALTER TABLE \"public\".\"doubled\" REPLICA IDENTITY FULL;",
                 "WARN large-objects: 1 large objects",
                 "FAIL target-empty: the target already has 1 tables: \"public\".\"leftover\"",
                 "nothing was created on either server"}) {
