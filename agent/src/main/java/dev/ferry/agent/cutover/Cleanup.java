@@ -2,9 +2,12 @@ package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.SourceCatalog;
+import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.state.AgentIdentity;
@@ -24,12 +27,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 
 /**
  * `ferry clean`: removes what an abandoned migration left behind: its replication slot (which otherwise keeps the
  * source's WAL until its disk is full) and publications on the source, and ferry's state (schema {@code ferry}) on the
- * target. Refuses while an agent runs the migration. The rows already copied to the target are left alone.
+ * target, and makes identity columns the stream relaxed GENERATED ALWAYS again. Refuses while an agent runs the
+ * migration. The rows already copied to the target are left alone.
  */
 public final class Cleanup {
     private final Database source;
@@ -85,6 +90,10 @@ public final class Cleanup {
                 for (String publication : publications) s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(publication));
             }
             if (stateThere) {
+                // The stream made them BY DEFAULT; a target left as it is should refuse explicit ids as the source does.
+                List<QualifiedName> tables = new SourceCatalog().read(src, Set.of()).stream().map(SourceTable::name).toList();
+                int identities = IdentityColumns.restore(src, dst, tables);
+                if (identities > 0) out.println("  " + identities + " identity columns are GENERATED ALWAYS again on the target, as on the source");
                 try (Statement s = dst.createStatement()) {
                     s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(StateStore.SCHEMA) + " CASCADE");
                 }

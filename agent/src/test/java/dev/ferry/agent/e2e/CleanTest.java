@@ -23,7 +23,7 @@ class CleanTest extends TwoServers {
     void cleanRefusesWhileAnAgentRunsAsksFirstAndThenLeavesNothingBehind() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "clean");
         source.execute("clean", "CREATE TABLE public.t (id int PRIMARY KEY, v text)", "INSERT INTO public.t SELECT g, 'x' FROM generate_series(1, 100) g",
-                "CREATE TABLE public.keyless (v text)");
+                "CREATE TABLE public.keyless (v text)", "CREATE TABLE public.ids (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)");
         String sourceUri = source.uri("clean").replace("postgres@", "postgres:" + MigrationFixture.PASSWORD + "@");
         String targetUri = target.uri("clean").replace("postgres@", "postgres:" + MigrationFixture.PASSWORD + "@");
         Process agent = migration.startChild(1, "copy");
@@ -63,6 +63,8 @@ class CleanTest extends TwoServers {
         assertEquals("0", source.queryValue("clean", "SELECT count(*) FROM pg_publication"), "publications removed");
         assertEquals("0", target.queryValue("clean", "SELECT count(*) FROM pg_namespace WHERE nspname = 'ferry'"), "state removed");
         assertEquals("100", target.queryValue("clean", "SELECT count(*) FROM public.t"), "copied rows stay");
+        assertEquals("a", target.queryValue("clean", "SELECT attidentity FROM pg_attribute WHERE attrelid = 'public.ids'::regclass AND attname = 'id'"),
+                "the identity column the stream made BY DEFAULT is ALWAYS again");
 
         FerryCommand again = FerryCommand.run("clean", "--source", sourceUri, "--target", targetUri, "--yes");
         assertEquals(ExitCode.OK, again.code());
