@@ -64,6 +64,14 @@ record CatalogObject(long catalog, String kind, String schema, String table, Str
         return kind + " " + QualifiedName.quote(name);
     }
 
+    /**
+     * Whether this is the {@code ON SELECT} rule that defines a view ({@code CREATE OR REPLACE VIEW} in a dump): a
+     * view always has one, named {@code _RETURN}, and no other rule may take that name.
+     */
+    boolean isViewDefinition() {
+        return catalog == TocEntry.PG_REWRITE && "_RETURN".equals(name);
+    }
+
     Optional<QualifiedName> referencedTable() { return Optional.ofNullable(references); }
 
     // Each query returns: oid, kind, schema, table, name, referenced schema, referenced table.

@@ -15,7 +15,9 @@ import java.util.Set;
 /**
  * Chooses which post-data entries (indexes, constraints, triggers, rules, policies, statistics) still have to be
  * built on the target. Ferry may be stopped in the middle of building them; on the next run every object that
- * exists on the target under the same name and table is skipped, so only the missing ones are built.
+ * exists on the target under the same name and table is skipped, so only the missing ones are built. A view's
+ * {@code _RETURN} rule, which pg_dump moves to post-data when the view needs a primary key (or breaks a dependency
+ * loop), is the exception: its name is on the target from the start, on the stub view pre-data created.
  */
 final class PostDataRestore {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
@@ -55,6 +57,12 @@ final class PostDataRestore {
             }
             if (object.referencedTable().filter(excludedTables::contains).isPresent()) {
                 log.warn("post-data: {} is not created: it references {}, which is excluded from the migration", object, object.references());
+                continue;
+            }
+            if (object.isViewDefinition()) {
+                // The view exists on the target as pg_dump's stub (returning NULLs) or, after a crash, already
+                // replaced: only the definition says which, and CREATE OR REPLACE VIEW is safe to run again.
+                restore.add(entry);
                 continue;
             }
             if (object.existsOn(target)) {
