@@ -105,6 +105,8 @@ public final class SchemaCopy {
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
                         seconds(restoreStart), seconds(start));
             }
+            int settings = IndexSettings.apply(source, target);
+            if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
             MaterializedViewRefresh.refresh(source, target);
         } catch (SQLException e) {
             throw catalogFailure("post-data", e);

@@ -64,7 +64,18 @@ class SchemaCopyTest {
                 // A view that can only be defined once the primary key exists: pg_dump creates a stub view returning
                 // NULLs in pre-data and replaces it with CREATE OR REPLACE VIEW (its _RETURN rule) in post-data.
                 "CREATE VIEW app.order_totals AS SELECT o.id, o.status, sum(l.amount) AS amount FROM app.orders o "
-                        + "JOIN app.order_lines l ON l.order_id = o.id GROUP BY o.id");
+                        + "JOIN app.order_lines l ON l.order_id = o.id GROUP BY o.id",
+                // Settings pg_dump writes into an index's or key's own entry, which early builds do not run.
+                "CREATE TABLE app.labels (id int NOT NULL, code text NOT NULL CONSTRAINT labels_code_key UNIQUE, label text)",
+                "CREATE UNIQUE INDEX labels_id ON app.labels (id)",
+                "ALTER TABLE app.labels REPLICA IDENTITY USING INDEX labels_id",
+                "ALTER TABLE app.labels CLUSTER ON labels_code_key",
+                "CREATE INDEX labels_lower_label ON app.labels (lower(label))",
+                "ALTER INDEX app.labels_lower_label ALTER COLUMN 1 SET STATISTICS 300",
+                "INSERT INTO app.labels VALUES (1, 'a', 'A'), (2, 'b', 'B')",
+                "CREATE TABLE app.coded (code text NOT NULL CONSTRAINT coded_pkey PRIMARY KEY, n int NOT NULL CONSTRAINT coded_n_key UNIQUE)",
+                "ALTER TABLE app.coded REPLICA IDENTITY USING INDEX coded_n_key",
+                "ALTER TABLE app.coded CLUSTER ON coded_pkey");
     }
 
     @AfterAll
@@ -222,6 +233,28 @@ class SchemaCopyTest {
         copy.copyPostData();
         assertEquals(expected, target.query(db, totals));
     }
+
+    @Test
+    void indexSettingsReachTheTargetWhenTheIndexesWereBuiltDuringTheCopy() throws Exception {
+        String db = target.createDatabase("index_settings");
+        SchemaCopy copy = withPreDataAndRows(db);
+        EarlyIndexBuilds early = copy.startIndexBuilds();
+        early.tableCopied(new QualifiedName("app", "labels"));
+        early.tableCopied(new QualifiedName("app", "coded"));
+        early.finish();
+        // A crash here leaves the indexes built; post-data (also the one of the next run) must add their settings.
+        copy.copyPostData();
+        assertEquals(source.query(SOURCE_DB, INDEX_SETTINGS), target.query(db, INDEX_SETTINGS));
+        assertEquals(List.of(List.of("labels", "i"), List.of("coded", "i")),
+                target.query(db, "SELECT relname, relreplident FROM pg_class WHERE relname IN ('labels', 'coded') ORDER BY relname DESC"));
+    }
+
+    /** Replica identity, CLUSTER ON and statistics targets of the source's indexes, by table and index name. */
+    private static final String INDEX_SETTINGS = """
+            SELECT t.relname, i.relname, x.indisreplident, x.indisclustered,
+                   (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = i.oid)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'app' ORDER BY 1, 2""";
 
     @Test
     void checkToolsNamesTheVersionFoundAndTheFix() {
