@@ -107,6 +107,7 @@ public final class SchemaCopy {
             }
             int settings = IndexSettings.apply(source, target);
             if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
+            DatabaseSettings.apply(source, target);
             MaterializedViewRefresh.refresh(source, target);
         } catch (SQLException e) {
             throw catalogFailure("post-data", e);

@@ -75,7 +75,11 @@ class SchemaCopyTest {
                 "INSERT INTO app.labels VALUES (1, 'a', 'A'), (2, 'b', 'B')",
                 "CREATE TABLE app.coded (code text NOT NULL CONSTRAINT coded_pkey PRIMARY KEY, n int NOT NULL CONSTRAINT coded_n_key UNIQUE)",
                 "ALTER TABLE app.coded REPLICA IDENTITY USING INDEX coded_n_key",
-                "ALTER TABLE app.coded CLUSTER ON coded_pkey");
+                "ALTER TABLE app.coded CLUSTER ON coded_pkey",
+                // Database settings: pg_dump writes them only with --create, as ALTER DATABASE with the source's name.
+                "ALTER DATABASE " + SOURCE_DB + " SET search_path = app, \"$user\", public",
+                "ALTER DATABASE " + SOURCE_DB + " SET \"app.flavour\" = 'vanilla, \"quoted\" ''and'' \\ more'",
+                "ALTER DATABASE " + SOURCE_DB + " SET work_mem = '8MB'");
     }
 
     @AfterAll
@@ -255,6 +259,17 @@ class SchemaCopyTest {
                    (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = i.oid)
             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'app' ORDER BY 1, 2""";
+
+    @Test
+    void databaseSettingsReachTheTargetDatabaseUnderItsOwnName() throws Exception {
+        String db = target.createDatabase("db_settings");
+        SchemaCopy copy = withPreDataAndRows(db);
+        copy.copyPostData();
+        String settings = "SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setrole = 0 "
+                + "AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1";
+        assertEquals(source.query(SOURCE_DB, settings), target.query(db, settings));
+        assertEquals("app, \"$user\", public", target.queryValue(db, "SHOW search_path"), "a new session of the target database");
+    }
 
     @Test
     void checkToolsNamesTheVersionFoundAndTheFix() {
