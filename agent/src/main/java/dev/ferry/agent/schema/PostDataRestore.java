@@ -15,9 +15,11 @@ import java.util.Set;
 /**
  * Chooses which post-data entries (indexes, constraints, triggers, rules, policies, statistics) still have to be
  * built on the target. Ferry may be stopped in the middle of building them; on the next run every object that
- * exists on the target under the same name and table is skipped, so only the missing ones are built. A view's
- * {@code _RETURN} rule, which pg_dump moves to post-data when the view needs a primary key (or breaks a dependency
- * loop), is the exception: its name is on the target from the start, on the stub view pre-data created.
+ * exists on the target under the same name and table is skipped, so only the missing ones are built. Two kinds of
+ * entry set the state of an object that exists before the entry runs, so their names prove nothing and they run every
+ * time: a view's {@code _RETURN} rule, which pg_dump moves to post-data when the view needs a primary key (or breaks a
+ * dependency loop) and whose name is on pre-data's stub view; and a partition's clone of a trigger, whose entry only
+ * enables or disables it.
  */
 final class PostDataRestore {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
@@ -59,9 +61,10 @@ final class PostDataRestore {
                 log.warn("post-data: {} is not created: it references {}, which is excluded from the migration", object, object.references());
                 continue;
             }
-            if (object.isViewDefinition()) {
-                // The view exists on the target as pg_dump's stub (returning NULLs) or, after a crash, already
-                // replaced: only the definition says which, and CREATE OR REPLACE VIEW is safe to run again.
+            if (object.isViewDefinition() || object.isTriggerClone()) {
+                // The view exists on the target as pg_dump's stub (returning NULLs), the clone as soon as its parent
+                // trigger does; only their definition or state says whether the entry ran, and both CREATE OR
+                // REPLACE VIEW and ALTER TABLE ... ENABLE/DISABLE TRIGGER are safe to run again.
                 restore.add(entry);
                 continue;
             }
