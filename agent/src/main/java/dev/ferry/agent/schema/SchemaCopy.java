@@ -87,7 +87,11 @@ public final class SchemaCopy {
         if (postDataDump != null) postDataDump.exceptionally(failure -> null).join();
     }
 
-    /** Builds indexes, constraints and triggers on the target after the data is in; skips what already exists. */
+    /**
+     * Builds indexes, constraints and triggers on the target after the data is in, skipping what already exists; then
+     * gives early-built indexes the settings their skipped TOC entries carry, and the target database the source
+     * database's settings.
+     */
     public void copyPostData() {
         long start = System.nanoTime();
         try (Connection source = new Database(config.source(), "source").open();

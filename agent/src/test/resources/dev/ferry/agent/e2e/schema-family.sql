@@ -24,6 +24,9 @@ ALTER TEXT SEARCH CONFIGURATION app.fr_cfg ALTER MAPPING FOR word WITH app.simpl
 CREATE CAST (app.pair AS text) WITH INOUT AS ASSIGNMENT;
 CREATE CONVERSION app.latin1_to_utf8 FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
 CREATE OPERATOR FAMILY app.pair_ops USING btree;
+CREATE FUNCTION app.int4_reverse_cmp(int, int) RETURNS int LANGUAGE sql IMMUTABLE STRICT RETURN btint4cmp($2, $1);
+CREATE OPERATOR CLASS app.int4_reverse_ops FOR TYPE int USING btree AS
+    OPERATOR 1 >, OPERATOR 2 >=, OPERATOR 3 =, OPERATOR 4 <=, OPERATOR 5 <, FUNCTION 1 app.int4_reverse_cmp(int, int);
 CREATE ACCESS METHOD app_heap TYPE TABLE HANDLER heap_tableam_handler;
 CREATE PROCEDURE app.tidy(days int) LANGUAGE sql AS $$ SELECT days $$;
 CREATE SEQUENCE app.ticket_seq START 100 INCREMENT 5 CACHE 10;
@@ -101,6 +104,7 @@ COMMENT ON CONSTRAINT bookings_no_overlap ON app.bookings IS 'one booking per ro
 ALTER TABLE app.bookings ADD CONSTRAINT bookings_room_positive CHECK (room > 0) NOT VALID;
 CREATE TABLE app.seats (id int, n int, row text, CONSTRAINT seats_pkey PRIMARY KEY (id) INCLUDE (n), CONSTRAINT seats_n_key UNIQUE (n) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT seats_row_key UNIQUE NULLS NOT DISTINCT (row) INCLUDE (id)) USING app_heap;
+CREATE INDEX seats_n_reverse ON app.seats (n app.int4_reverse_ops);
 CREATE CONSTRAINT TRIGGER seats_check AFTER INSERT ON app.seats DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app.noop();
 
 -- Partitioned tables, partitioned indexes and their attachments.
