@@ -36,6 +36,13 @@ public final class Database {
         }
     }
 
+    /**
+     * The target database gets the source database's own settings (docs/schema.md), often a statement_timeout meant
+     * for the application; ferry's sessions there (the stream's, the cutover's row counts, a rerun's post-data) must
+     * not be cut off by them. Startup options outrank database settings.
+     */
+    private static final String TARGET_OPTIONS = " -c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0";
+
     /** Driver properties shared by every connection ferry makes to this server, replication ones included. */
     public Properties properties() {
         Properties props = spec.jdbcProperties();
@@ -46,6 +53,7 @@ public final class Database {
         // Batches of one INSERT become multi-row INSERTs: far fewer statements for the server to parse and plan.
         props.putIfAbsent("reWriteBatchedInserts", "true");
         props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+                + ("target".equals(role) ? TARGET_OPTIONS : "")
                 + (props.containsKey("options") ? " " + props.getProperty("options") : ""));
         return props;
     }

@@ -4,6 +4,7 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.DatabaseComparison;
@@ -83,7 +84,8 @@ class SchemaCopyTest {
                 // Database settings: pg_dump writes them only with --create, as ALTER DATABASE with the source's name.
                 "ALTER DATABASE " + SOURCE_DB + " SET search_path = app, \"$user\", public",
                 "ALTER DATABASE " + SOURCE_DB + " SET \"app.flavour\" = 'vanilla, \"quoted\" ''and'' \\ more'",
-                "ALTER DATABASE " + SOURCE_DB + " SET work_mem = '8MB'");
+                "ALTER DATABASE " + SOURCE_DB + " SET work_mem = '8MB'",
+                "ALTER DATABASE " + SOURCE_DB + " SET statement_timeout = '1min'");
     }
 
     @AfterAll
@@ -287,6 +289,14 @@ class SchemaCopyTest {
                 + "AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1";
         assertEquals(source.query(SOURCE_DB, settings), target.query(db, settings));
         assertEquals("app, \"$user\", public", target.queryValue(db, "SHOW search_path"), "a new session of the target database");
+        assertEquals("1min", target.queryValue(db, "SHOW statement_timeout"));
+        // ferry's own sessions opened later (the stream, the cutover's row counts, a rerun) keep their timeouts off.
+        try (Connection ferry = new Database(config(db).target(), "target").open(); Statement s = ferry.createStatement();
+             ResultSet rs = s.executeQuery("SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
+                     + "current_setting('idle_in_transaction_session_timeout')")) {
+            rs.next();
+            assertEquals(List.of("0", "0", "0"), List.of(rs.getString(1), rs.getString(2), rs.getString(3)));
+        }
     }
 
     @Test
