@@ -196,6 +196,17 @@ class SchemaCopyTest {
     }
 
     @Test
+    void anExtensionTheTargetHasInAnotherSchemaIsRefusedBeforeAnythingIsCreated() {
+        String db = target.createDatabase("ext_elsewhere");
+        target.execute(db, "CREATE SCHEMA elsewhere", "CREATE EXTENSION pg_trgm SCHEMA elsewhere");
+        FerryException refused = assertThrows(FerryException.class, () -> new SchemaCopy(config(db)).copyPreData(Optional.empty()));
+        assertEquals("extension \"pg_trgm\" is in schema \"elsewhere\" on the target, but in \"public\" on the source.", refused.what());
+        assertTrue(refused.fix().contains("ALTER EXTENSION \"pg_trgm\" SET SCHEMA \"public\""), refused.fix());
+        assertEquals(ExitCode.BAD_INPUT, refused.exitCode());
+        assertEquals("0", target.queryValue(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'app'"), "nothing was created");
+    }
+
+    @Test
     void postDataRunsAgainAndBuildsOnlyWhatIsMissing() throws Exception {
         String db = target.createDatabase("post_twice");
         SchemaCopy copy = withPreDataAndRows(db);

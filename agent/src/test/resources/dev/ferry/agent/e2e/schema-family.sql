@@ -123,6 +123,10 @@ ALTER TABLE app.events REPLICA IDENTITY FULL;
 ALTER TABLE app.events_2024 REPLICA IDENTITY FULL;
 ALTER TABLE app.events_old REPLICA IDENTITY USING INDEX events_old_pkey;
 ALTER TABLE app.events_later_rest REPLICA IDENTITY NOTHING;
+CREATE TABLE app.readings (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE app.readings_all PARTITION OF app.readings DEFAULT;
+ALTER TABLE app.readings REPLICA IDENTITY USING INDEX readings_pkey;
+ALTER TABLE app.readings_all REPLICA IDENTITY USING INDEX readings_all_pkey;
 -- A trigger on a partitioned table is cloned to each partition; a clone's own state is a TOC entry of its own.
 CREATE TRIGGER events_audit AFTER INSERT ON app.events FOR EACH ROW EXECUTE FUNCTION app.noop();
 ALTER TABLE app.events_2024 DISABLE TRIGGER events_audit;
