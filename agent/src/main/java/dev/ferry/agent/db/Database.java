@@ -52,7 +52,10 @@ public final class Database {
         props.putIfAbsent("stringtype", "unspecified");
         // Batches of one INSERT become multi-row INSERTs: far fewer statements for the server to parse and plan.
         props.putIfAbsent("reWriteBatchedInserts", "true");
-        props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+        // row_security off, as in pg_dump's sessions: a query that row security policies would filter fails instead
+        // ("query would be affected by row-level security policy"), so a copy on the source or an UPDATE on the target
+        // (whose tables ferry's user owns, under FORCE ROW LEVEL SECURITY too) never loses rows silently.
+        props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c row_security=off"
                 + ("target".equals(role) ? TARGET_OPTIONS : "")
                 + (props.containsKey("options") ? " " + props.getProperty("options") : ""));
         return props;

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -308,6 +309,25 @@ class SchemaCopyTest {
             rs.next();
             assertEquals(List.of("0", "0", "0"), List.of(rs.getString(1), rs.getString(2), rs.getString(3)));
         }
+    }
+
+    /**
+     * The schema copy makes ferry's user the owner of every table and restores FORCE ROW LEVEL SECURITY, which subjects
+     * the owner to the policies; on a target where that user is not a superuser (and lacks BYPASSRLS), the stream's
+     * UPDATEs and DELETEs would then silently miss the rows the policies hide.
+     */
+    @Test
+    void rowSecurityNeverHidesRowsFromFerrysSessions() throws Exception {
+        String db = target.createDatabase("row_security");
+        target.execute(db, "CREATE ROLE ferry_not_superuser LOGIN", "CREATE TABLE public.secrets (id int)", "INSERT INTO public.secrets VALUES (1), (-1)",
+                "ALTER TABLE public.secrets OWNER TO ferry_not_superuser", "ALTER TABLE public.secrets ENABLE ROW LEVEL SECURITY",
+                "ALTER TABLE public.secrets FORCE ROW LEVEL SECURITY", "CREATE POLICY positive ON public.secrets USING (id > 0)");
+        ConnectionSpec user = ConnectionSpec.parse("target", target.uri(db).replace("postgres@", "ferry_not_superuser@"));
+        try (Connection ferry = new Database(user, "target").open(); Statement s = ferry.createStatement()) {
+            SQLException refused = assertThrows(SQLException.class, () -> s.executeUpdate("DELETE FROM public.secrets WHERE id < 0"));
+            assertTrue(refused.getMessage().contains("row-level security"), refused.getMessage());
+        }
+        assertEquals("2", target.queryValue(db, "SELECT count(*) FROM public.secrets"));
     }
 
     @Test
