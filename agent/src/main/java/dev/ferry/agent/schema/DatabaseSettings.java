@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -75,7 +76,7 @@ final class DatabaseSettings {
             String name = setting.substring(0, equals);
             String value = setting.substring(equals + 1);
             List<String> literals = new ArrayList<>();
-            if (LIST_QUOTED.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+            if (LIST_QUOTED.contains(name.toLowerCase(Locale.ROOT))) {
                 for (String element : listElements(value)) literals.add(QualifiedName.literal(element));
             } else {
                 literals.add(QualifiedName.literal(value));
