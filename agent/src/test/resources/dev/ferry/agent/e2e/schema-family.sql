@@ -132,6 +132,10 @@ CREATE TRIGGER events_audit AFTER INSERT ON app.events FOR EACH ROW EXECUTE FUNC
 ALTER TABLE app.events_2024 DISABLE TRIGGER events_audit;
 CREATE TRIGGER seats_changed AFTER UPDATE ON app.seats REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.noop();
 
+-- Table inheritance (not partitioning): the child's own key and an inherited CHECK.
+CREATE TABLE app.notes (id int PRIMARY KEY, body text CONSTRAINT notes_body_check CHECK (body <> ''));
+CREATE TABLE app.urgent_notes (level int NOT NULL, PRIMARY KEY (id)) INHERITS (app.notes);
+
 -- Views: with rules, depending on a primary key, on a stub, materialized.
 CREATE VIEW app.account_names WITH (security_barrier) AS SELECT id, name FROM app.accounts WHERE id > 0 WITH CASCADED CHECK OPTION;
 CREATE RULE account_names_delete AS ON DELETE TO app.account_names DO INSTEAD DELETE FROM app.accounts WHERE id = old.id;
@@ -158,6 +162,7 @@ INSERT INTO app.accounts (email, name, nick, tags, mood, spot, span) VALUES
     ('a@x', 'Ann', 'ann', 'k=>v', 'happy', ROW(1, 'x'), '[1,2)'), ('b@x', 'Bob', 'BOB', NULL, 'sad', NULL, NULL);
 INSERT INTO app.bookings VALUES (1, 1, 1, '[2024-01-01,2024-01-02)'), (2, 1, 1, '[2024-01-03,2024-01-04)');
 INSERT INTO app.events VALUES (1, '2024-05-01', 'a'), (2, '2010-01-01', 'b'), (3, '2030-01-01', 'a'), (4, '2030-01-01', 'z');
-INSERT INTO app.ri_default VALUES (1, 'x'); INSERT INTO app.ri_index VALUES (1, 'x'); INSERT INTO app.ri_key VALUES (1, 'c');
+INSERT INTO app.ri_default VALUES (1, 'x');
+INSERT INTO app.notes VALUES (1, 'n'); INSERT INTO app.urgent_notes VALUES (2, 'u', 9); INSERT INTO app.ri_index VALUES (1, 'x'); INSERT INTO app.ri_key VALUES (1, 'c');
 INSERT INTO app.ri_full VALUES (1, 'x'); INSERT INTO app.ri_nothing VALUES (1, 'x'); INSERT INTO app.seats VALUES (1, 1, 'A');
 REFRESH MATERIALIZED VIEW app.moods;
