@@ -47,6 +47,13 @@ public final class Database {
         }
     }
 
+    /**
+     * The target database gets the source database's own settings (docs/schema.md), often a statement_timeout meant
+     * for the application; ferry's sessions there (the stream's, the cutover's row counts, a rerun's post-data) must
+     * not be cut off by them. Startup options outrank database settings.
+     */
+    private static final String TARGET_OPTIONS = " -c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0";
+
     /** Driver properties shared by every connection ferry makes to this server, replication ones included. */
     public Properties properties() {
         Properties props = spec.jdbcProperties();
@@ -58,8 +65,12 @@ public final class Database {
         props.putIfAbsent("reWriteBatchedInserts", "true");
         // Values travel as the text of each type's output function, which these settings shape: fixed on both servers
         // (over the databases' and roles' own), a value reads back as it was sent and a REPLICA IDENTITY FULL row, matched
-        // by the text of its old values, is found on the target.
+        // by the text of its old values, is found on the target. row_security off, as in pg_dump's sessions: a query that
+        // row security policies would filter fails instead ("query would be affected by row-level security policy"), so
+        // a copy on the source or an UPDATE on the target (whose tables ferry's user owns, under FORCE ROW LEVEL SECURITY
+        // too) never loses rows silently.
         props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex"
+                + " -c row_security=off" + ("target".equals(role) ? TARGET_OPTIONS : "")
                 + (props.containsKey("options") ? " " + props.getProperty("options") : ""));
         return props;
     }

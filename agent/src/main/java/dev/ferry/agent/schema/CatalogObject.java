@@ -64,6 +64,22 @@ record CatalogObject(long catalog, String kind, String schema, String table, Str
         return kind + " " + QualifiedName.quote(name);
     }
 
+    /**
+     * Whether this is the {@code ON SELECT} rule that defines a view ({@code CREATE OR REPLACE VIEW} in a dump): a
+     * view always has one, named {@code _RETURN}, and no other rule may take that name.
+     */
+    boolean isViewDefinition() {
+        return catalog == TocEntry.PG_REWRITE && "_RETURN".equals(name);
+    }
+
+    /**
+     * Whether this is a partition's clone of its partitioned table's trigger: pg_dump gives a clone an entry only when
+     * its state differs from the parent's, and that entry only runs {@code ALTER TABLE ... ENABLE/DISABLE TRIGGER}.
+     */
+    boolean isTriggerClone() {
+        return catalog == TocEntry.PG_TRIGGER && "partition trigger".equals(kind);
+    }
+
     Optional<QualifiedName> referencedTable() { return Optional.ofNullable(references); }
 
     // Each query returns: oid, kind, schema, table, name, referenced schema, referenced table.
@@ -80,7 +96,7 @@ record CatalogObject(long catalog, String kind, String schema, String table, Str
                     LEFT JOIN pg_class r ON r.oid = co.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
                     WHERE co.oid::int8 = ANY (?)""",
             TocEntry.PG_TRIGGER, """
-                    SELECT tg.oid, 'trigger', n.nspname, c.relname, tg.tgname, NULL, NULL
+                    SELECT tg.oid, CASE WHEN tg.tgparentid <> 0 THEN 'partition trigger' ELSE 'trigger' END, n.nspname, c.relname, tg.tgname, NULL, NULL
                     FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE tg.oid::int8 = ANY (?)""",
             TocEntry.PG_REWRITE, """

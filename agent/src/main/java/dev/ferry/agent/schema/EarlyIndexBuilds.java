@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * built as a unique index (which does not block the table's other builds) and then attached with
  * {@code ADD CONSTRAINT ... USING INDEX}, which takes a moment. Everything else in post-data (exclusion constraints,
  * foreign keys, triggers, partitioned tables' indexes and their attachments) waits for
- * {@link SchemaCopy#copyPostData()}, which also builds whatever failed here; so a failure here is only logged.
+ * {@link SchemaCopy#copyPostData()}, which also builds whatever failed here (so a failure here is only logged) and
+ * sets what pg_dump writes into an index's entry besides the index: replica identity, CLUSTER ON, statistics targets
+ * ({@link IndexSettings}).
  *
  * <p>{@code --jobs} threads ({@code ferry-indexes-N}) during the copy, each with its own target connection (the
  * source's index definitions are read once, by the first table's task). Once the copy is done its workers' share of

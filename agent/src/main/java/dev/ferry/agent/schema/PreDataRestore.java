@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -43,12 +44,43 @@ final class PreDataRestore {
             // Kept, never dropped and recreated: the target's extension may be used by other databases' objects or
             // owned by another role, and the schema may hold objects the dump does not know about.
             if (object != null && object.existsOn(target)) {
+                if (entry.catalog() == TocEntry.PG_EXTENSION) refuseMovedExtension(object.name());
                 log.info("pre-data: {} already exists on the target; kept as it is", object);
                 continue;
             }
             selected.add(entry);
         }
         return selected;
+    }
+
+    /**
+     * Fails if the target has the extension in another schema than the source: the dump names the extension's types,
+     * functions and operator classes in the source's schema, so restoring would fail part-way, or later in post-data.
+     */
+    private void refuseMovedExtension(String extension) throws SQLException {
+        String onSource = extensionSchema(source, extension);
+        String onTarget = extensionSchema(target, extension);
+        if (onSource.equals(onTarget)) return;
+        String name = QualifiedName.quote(extension);
+        throw new FerryException("extension " + name + " is in schema " + QualifiedName.quote(onTarget) + " on the target, but in "
+                + QualifiedName.quote(onSource) + " on the source.",
+                "ferry keeps an extension the target already has as it is, and the source's schema refers to the extension's objects in "
+                        + QualifiedName.quote(onSource) + ". Nothing of the source's schema was restored yet.",
+                "on the target, move it if nothing there depends on where it is: CREATE SCHEMA IF NOT EXISTS " + QualifiedName.quote(onSource)
+                        + "; ALTER EXTENSION " + name + " SET SCHEMA " + QualifiedName.quote(onSource)
+                        + "; (or drop it and let ferry create it), then run ferry again.",
+                ExitCode.BAD_INPUT, null);
+    }
+
+    private static String extensionSchema(Connection connection, String extension) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = ?")) {
+            ps.setString(1, extension);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) throw new IllegalStateException("extension " + extension + " vanished while pre-data was chosen");
+                return rs.getString(1);
+            }
+        }
     }
 
     /** Fails if any table of the dump already holds rows on the target: --clean would drop them. */

@@ -87,7 +87,11 @@ public final class SchemaCopy {
         if (postDataDump != null) postDataDump.exceptionally(failure -> null).join();
     }
 
-    /** Builds indexes, constraints and triggers on the target after the data is in; skips what already exists. */
+    /**
+     * Builds indexes, constraints and triggers on the target after the data is in, skipping what already exists; then
+     * gives early-built indexes the settings their skipped TOC entries carry, and the target database the source
+     * database's settings.
+     */
     public void copyPostData() {
         long start = System.nanoTime();
         try (Connection source = new Database(config.source(), "source").open();
@@ -105,6 +109,9 @@ public final class SchemaCopy {
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
                         seconds(restoreStart), seconds(start));
             }
+            int settings = IndexSettings.apply(source, target);
+            if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
+            DatabaseSettings.apply(source, target);
             MaterializedViewRefresh.refresh(source, target);
         } catch (SQLException e) {
             throw catalogFailure("post-data", e);

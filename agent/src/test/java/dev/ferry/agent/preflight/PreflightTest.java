@@ -132,6 +132,33 @@ class PreflightTest {
         assertTrue(!report.out().contains("\"public\".\"sales\","), report.out());
     }
 
+    /** Every ferry session runs with row_security = off: a table whose policies would apply stops it, so preflight names them first. */
+    @Test
+    void rowSecurityThatWouldApplyToFerrysUsersFails() {
+        healthy.createDatabase("rls");
+        healthy.execute("rls", "CREATE ROLE rls_reader LOGIN REPLICATION",
+                "CREATE TABLE public.open (id int PRIMARY KEY)", "CREATE TABLE public.guarded (id int PRIMARY KEY)",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO rls_reader",
+                "ALTER TABLE public.guarded ENABLE ROW LEVEL SECURITY", "ALTER TABLE public.guarded FORCE ROW LEVEL SECURITY",
+                "CREATE POLICY positive ON public.guarded USING (id > 0)");
+        target.createDatabase("rls");
+        target.execute("rls", "CREATE ROLE rls_writer LOGIN");
+        FerryCommand subject = ferry("preflight", "--source", healthy.uri("rls").replace("postgres@", "rls_reader@"),
+                "--target", target.uri("rls").replace("postgres@", "rls_writer@"));
+        assertEquals(ExitCode.PREFLIGHT_FAILED, subject.code(), subject.out());
+        for (String expected : new String[] {
+                "FAIL source-row-security: row security policies apply to \"rls_reader\" on the source in \"public\".\"guarded\"\n",
+                "ALTER ROLE \"rls_reader\" BYPASSRLS;",
+                "FAIL target-row-security: row security policies will apply to \"rls_writer\" on the target in \"public\".\"guarded\"\n",
+                "ALTER ROLE \"rls_writer\" BYPASSRLS;"}) {
+            assertTrue(subject.out().contains(expected), "report mentions " + expected + ":\n" + subject.out());
+        }
+
+        FerryCommand superusers = ferry("preflight", "--source", healthy.uri("rls"), "--target", target.uri("rls"));
+        assertTrue(superusers.out().contains("PASS source-row-security"), superusers.out());
+        assertTrue(superusers.out().contains("PASS target-row-security"), superusers.out());
+    }
+
     static String[] concat(String[] a, String[] b) {
         String[] all = new String[a.length + b.length];
         System.arraycopy(a, 0, all, 0, a.length);
