@@ -27,7 +27,9 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         LoginWarmup.startInBackground();
+        GracefulStop stop = GracefulStop.install();
         int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        stop.finished(code);
         System.exit(code);
     }
 
