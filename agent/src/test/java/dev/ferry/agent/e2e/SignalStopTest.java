@@ -10,8 +10,15 @@ import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,11 +52,17 @@ class SignalStopTest extends TwoServers {
             Lsn appliedBeforeStop = migration.state().orElseThrow().appliedLsn();
             workload.awaitTransactions(workload.transactions() + 200, Duration.ofMinutes(1));
 
+            int statusPort = freePort();
+            migration.extraArgs.addAll(List.of("--metrics-port", String.valueOf(statusPort)));
             Process second = migration.startChild(2, "copy");
             Deadline.await("the restarted agent to apply past the stop", Duration.ofMinutes(2), () -> {
                 if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
                 return migration.state().filter(s -> s.appliedLsn().isAfter(appliedBeforeStop)).isPresent();
             });
+            // What the container's HEALTHCHECK and a dashboard read: the resumed agent is streaming.
+            String status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + statusPort + "/status")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(status.contains("\"phase\":\"stream\""), status);
             workload.close();
             String summary = migration.cutover(Duration.ofMinutes(2));
             assertTrue(summary.contains("migration finished"), summary);
@@ -60,5 +73,11 @@ class SignalStopTest extends TwoServers {
         ComparisonResult result = migration.compare();
         assertTrue(result.identical(), String.join("\n", result.differences()));
         migration.assertLogsHideThePassword();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
     }
 }
