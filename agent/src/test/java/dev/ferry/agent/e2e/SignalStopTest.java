@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** `docker stop` as ferry sees it: SIGTERM to a streaming `ferry run` is a graceful stop with exit code 5, and a new run resumes. */
+/** `docker stop` as ferry sees it: SIGTERM to `ferry run` is a graceful stop with exit code 5, and a new run resumes. */
 @Timeout(240)
 class SignalStopTest extends TwoServers {
     @Test
@@ -73,6 +73,40 @@ class SignalStopTest extends TwoServers {
         ComparisonResult result = migration.compare();
         assertTrue(result.identical(), String.join("\n", result.differences()));
         migration.assertLogsHideThePassword();
+    }
+
+    @Test
+    void sigtermDuringTheCopyStopsWithExitFiveAndARunAgainResumesToAnIdenticalTarget() throws Exception {
+        MigrationFixture migration = new MigrationFixture(source, target, "sigterm_copy");
+        // Enough rows that one worker is still copying when the signal lands (about 25 MB a table).
+        for (int i = 1; i <= 4; i++) {
+            source.execute("sigterm_copy", "CREATE TABLE public.bulk_" + i + " (id bigint PRIMARY KEY, payload text)",
+                    "INSERT INTO public.bulk_" + i + " SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 150000) g");
+        }
+        Process first = migration.startChild(1, "copy");
+        Deadline.await("the copy to start", Duration.ofMinutes(2), () -> {
+            if (!first.isAlive()) throw new AssertionError("the agent exited with " + first.exitValue() + "; see " + migration.logDir);
+            return migration.state().filter(s -> s.phase() == MigrationState.Phase.COPY).isPresent();
+        });
+        first.destroy(); // SIGTERM
+        assertTrue(first.waitFor(15, TimeUnit.SECONDS), "the agent stops within docker stop's 10 s grace");
+        String console = migration.log("child-console.log");
+        assertEquals(ExitCode.INTERRUPTED, first.exitValue(), console);
+        assertFalse(console.lines().anyMatch(line -> line.startsWith("\tat ")), "no stack trace on the console:\n" + console);
+        assertEquals(MigrationState.Phase.COPY, migration.state().orElseThrow().phase(), "stopped during the copy");
+
+        Process second = migration.startChild(2, "copy");
+        Deadline.await("the restarted agent to stream", Duration.ofMinutes(2), () -> {
+            if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
+            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM).isPresent();
+        });
+        source.execute("sigterm_copy", "UPDATE public.bulk_1 SET payload = 'after the restart' WHERE id % 1000 = 0");
+        String summary = migration.cutover(Duration.ofMinutes(2));
+        assertTrue(summary.contains("migration finished"), summary);
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
+        assertEquals(0, second.exitValue());
+        ComparisonResult result = migration.compare();
+        assertTrue(result.identical(), String.join("\n", result.differences()));
     }
 
     private static int freePort() throws IOException {
