@@ -4,7 +4,7 @@
 # two PostgreSQL 15 servers on 127.0.0.1, and runs a live migration with the image's own entrypoint, user and
 # environment (`buildah run --isolation chroot`, which shares the host's network), the log directory mounted from
 # the host at /logs:
-#   preflight -> run in the background -> writes on the source -> SIGTERM to the JVM (docker stop): exit 5 -> run again: resumes
+#   preflight, default command, unwritable volume (exit 2) -> run in the background -> writes on the source -> SIGTERM to the JVM (docker stop): exit 5 -> run again: resumes
 #   -> healthcheck and `ferry status` inside the image -> `ferry cutover` from a second container -> run exits 0
 #   -> the per-stage logs read on the host -> every table's row count and md5 of its ordered rows, and every
 #   sequence, compared between source and target.
@@ -126,7 +126,7 @@ for ctr in "$agent_ctr" "$tool_ctr"; do buildah config --volume /logs- "$ctr"; d
 in_image() {   # docker run --rm -e FERRY_SOURCE -e FERRY_TARGET -v logs:/logs IMAGE ARGS...
   local ctr=$1; shift
   buildah run --isolation chroot -e FERRY_SOURCE="$source_uri" -e FERRY_TARGET="$target_uri" -e FERRY_METRICS_PORT="$metrics_port" \
-    -v "$out/logs:/logs" "$ctr" -- "$@"
+    -v "${log_volume:-$out/logs}:/logs" "$ctr" -- "$@"
 }
 start_agent() {   # docker run -d ... IMAGE run
   console=$out/run-$1.console
@@ -141,6 +141,12 @@ grep -c "^PASS" "$out/preflight.console" | xargs printf '%s checks PASS\n'
 default_cmd=$(buildah inspect --type image --format '{{range .OCIv1.Config.Cmd}}{{.}} {{end}}' "$image")
 # shellcheck disable=SC2086
 in_image "$tool_ctr" "$entrypoint" $default_cmd | grep -q "Examples:" || fail "docker run IMAGE (no arguments) does not show the usage"
+
+mkdir -p "$tmp/not-writable"; chmod 755 "$tmp/not-writable"   # a volume the image's user may not write to
+set +e; log_volume=$tmp/not-writable in_image "$tool_ctr" "$entrypoint" run >"$out/not-writable.console" 2>&1; code=$?; set -e
+[ "$code" = 2 ] && grep -q "cannot write the logs to /logs" "$out/not-writable.console" \
+  || { cat "$out/not-writable.console"; fail "a log volume ferry may not write to: exit $code, expected 2 and the fix"; }
+echo "a log volume it may not write to: exit code 2, $(grep -m1 'fix:' "$out/not-writable.console" | cut -c1-100)"
 
 step "ferry run inside the image, logs on the host in $out/logs"
 start_agent 1
