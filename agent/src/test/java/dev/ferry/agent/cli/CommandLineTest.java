@@ -105,6 +105,16 @@ class CommandLineTest {
     }
 
     @Test
+    void preflightCommandWithAFailShowsItsFixAndExitCode() {
+        FerryProcess outcome = FerryProcess.run(SCRATCH, CHILD_TIMEOUT, "preflight", "--source", server.uri("cli_source"),
+                "--target", server.uri("cli_not_empty"));
+        assertEquals(ExitCode.PREFLIGHT_FAILED, outcome.code(), outcome.console());
+        assertTrue(outcome.out().contains("FAIL target-empty") && outcome.out().contains("fix:"), outcome.console());
+        assertTrue(outcome.err().contains("exit code 3 (preflight failed)"), outcome.console());
+        assertFalse(outcome.showsStackTrace(), outcome.console());
+    }
+
+    @Test
     void badUriPrintsWhatWhyFixWithoutAStackTrace() {
         FerryProcess outcome = FerryProcess.run(SCRATCH, CHILD_TIMEOUT, "run", "--source", "mysql://root:hunter2@db/app",
                 "--target", server.uri("cli_target"), "--log-dir", SCRATCH.resolve("bad-uri-logs").toString());
