@@ -42,6 +42,7 @@ public final class Main implements Runnable {
         cli.setParameterExceptionHandler((e, args1) -> {
             err.println("ferry: " + e.getMessage());
             e.getCommandLine().usage(err);
+            err.println(ExitCode.describe(ExitCode.BAD_INPUT));
             return ExitCode.BAD_INPUT;
         });
         return cli.execute(args);

@@ -69,6 +69,14 @@ class CommandLineTest {
     }
 
     @Test
+    void unknownOptionIsBadInputWithTheUsage() {
+        FerryCommand outcome = ferry("run", "--sorce", server.uri("cli_source"));
+        assertEquals(ExitCode.BAD_INPUT, outcome.code());
+        assertTrue(outcome.err().contains("--sorce") && outcome.err().contains("Usage:"), outcome.err());
+        assertTrue(outcome.err().strip().endsWith("exit code 2 (bad input)"), outcome.err());
+    }
+
+    @Test
     void unreachableTargetSaysSoAndExitsFour() {
         FerryCommand outcome = ferry("status", "--target", "postgres://u:secret@127.0.0.1:1/app");
         assertEquals(ExitCode.UNREACHABLE, outcome.code(), outcome.err());
