@@ -98,7 +98,8 @@ class SignalStopTest extends TwoServers {
         Process second = migration.startChild(2, "copy");
         Deadline.await("the restarted agent to stream", Duration.ofMinutes(2), () -> {
             if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM).isPresent();
+            // The heartbeat is the stream's: the cutover asks for an agent that has one.
+            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
         });
         source.execute("sigterm_copy", "UPDATE public.bulk_1 SET payload = 'after the restart' WHERE id % 1000 = 0");
         String summary = migration.cutover(Duration.ofMinutes(2));
