@@ -4,8 +4,8 @@
 # two PostgreSQL 15 servers on 127.0.0.1, and runs a live migration with the image's own entrypoint, user and
 # environment (`buildah run --isolation chroot`, which shares the host's network), the log directory mounted from
 # the host at /logs:
-#   preflight, default command, unwritable volume (exit 2) -> run in the background -> writes on the source -> SIGTERM to the JVM (docker stop): exit 5 -> run again: resumes
-#   -> healthcheck and `ferry status` inside the image -> `ferry cutover` from a second container -> run exits 0
+#   preflight, default command, unwritable volume (exit 2) -> run in the background -> writes on the source
+#   -> SIGTERM to the JVM (docker stop): exit 5 -> run again: resumes -> healthcheck and `ferry status` inside the image -> `ferry cutover` from a second container -> run exits 0
 #   -> the per-stage logs read on the host -> every table's row count and md5 of its ordered rows, and every
 #   sequence, compared between source and target.
 # Any difference fails the script (non-zero exit). Needs podman, buildah, mmdebstrap (.ci/run installs them) and
@@ -52,12 +52,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # so an interrupted test cleans up too
 
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-# Starts a PostgreSQL 15 server with logical replication on a free port of 127.0.0.1; prints the port.
+# Starts a PostgreSQL 15 server with logical replication on a free port of 127.0.0.1, in $port. Not in a $(...)
+# subshell: the cleanup must see the server in $servers.
 start_server() {
-  local dir=$tmp/$1 port attempt
+  local dir=$tmp/$1 attempt
   mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres "$dir"
   as_postgres "$pg/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; fail "initdb $1"; }
   for attempt in $(seq 1 20); do
@@ -65,7 +67,7 @@ start_server() {
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue   # taken
     if as_postgres "$pg/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" start \
         -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c wal_level=logical -c fsync=off" >/dev/null; then
-      servers+=("$dir/data"); echo "$port"; return 0
+      servers+=("$dir/data"); return 0
     fi
   done
   cat "$dir/server.log" >&2; fail "could not start the $1 server"
@@ -101,9 +103,10 @@ healthcheck=$(podman image inspect --format '{{json .Config.Healthcheck}}' "$ima
 [ "$(buildah inspect --type image --format '{{.OCIv1.Config.User}}' "$image")" = ferry ] || fail "the image does not run as its own user"
 
 step "two PostgreSQL 15 servers"
-source_port=$(start_server source)
-target_port=$(start_server target)
+start_server source; source_port=$port
+start_server target; target_port=$port
 metrics_port=$(( source_port + 1 ))
+while (exec 3<>"/dev/tcp/127.0.0.1/$metrics_port") 2>/dev/null; do metrics_port=$(( metrics_port + 1 )); done
 source_uri="postgres://postgres:$password@127.0.0.1:$source_port/app"
 target_uri="postgres://postgres:$password@127.0.0.1:$target_port/app"
 echo "source on $source_port, target on $target_port"
