@@ -93,8 +93,11 @@ step "ferry.jar (./mvnw package: the image copies the jar built from this tree)"
 ./mvnw -q -B -ntp -DskipTests package
 build_started=$(date +%s)
 step "podman build -f docker/Dockerfile"
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 podman build --isolation chroot --format docker --build-arg BASE="$base" --build-arg PG_CLIENT=15 -t "$image" -f docker/Dockerfile . \
   >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log"; fail "podman build"; }
+# The last run's image, untagged now: its layers below the jar stay cached in this one.
+[ -z "$previous" ] || [ "$previous" = "$(podman image inspect --format '{{.Id}}' "$image")" ] || podman rmi "$previous" >/dev/null 2>&1 || true
 build_seconds=$(( $(date +%s) - build_started ))
 echo "built $image in $build_seconds s"
 entrypoint=$(buildah inspect --type image --format '{{index .OCIv1.Config.Entrypoint 0}}' "$image")
