@@ -19,4 +19,17 @@ public final class ExitCode {
     public static final int DIFFERENT = 6;
 
     private ExitCode() {}
+
+    /** The code and what it means, as the console's last line after a failure: {@code exit code 3 (preflight failed)}. */
+    public static String describe(int code) {
+        String meaning = switch (code) {
+            case OK -> "done";
+            case BAD_INPUT -> "bad input";
+            case PREFLIGHT_FAILED -> "preflight failed";
+            case UNREACHABLE -> "unreachable";
+            case INTERRUPTED -> "interrupted; run the same command again to resume";
+            default -> "failed";
+        };
+        return "exit code " + code + " (" + meaning + ")";
+    }
 }

@@ -182,6 +182,7 @@ public final class Migration {
     /** Picks up after a crash: redo the schema if it was cut short, copy again what was not fully copied. */
     private Map<QualifiedName, Lsn> resume(MigrationState current, HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
         log.info("resuming the migration with slot {} in phase {} (applied up to {})", current.slotName(), current.phase().text(), current.appliedLsn());
+        metrics.phase(current.phase().text()); // /status and the container's healthcheck show where the resumed run is
         requireSlot();
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY && current.phase().compareTo(Phase.STREAM) < 0) schema.checkTools(sourceMajor);
         Phase phase = current.phase();

@@ -3,6 +3,8 @@ package dev.ferry.agent.cli;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.LoginWarmup;
+import dev.ferry.agent.logging.LogSetup;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,7 +29,9 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         LoginWarmup.startInBackground();
+        GracefulStop stop = GracefulStop.install();
         int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        stop.finished(code);
         System.exit(code);
     }
 
@@ -40,20 +44,31 @@ public final class Main implements Runnable {
         cli.setParameterExceptionHandler((e, args1) -> {
             err.println("ferry: " + e.getMessage());
             e.getCommandLine().usage(err);
+            err.println(ExitCode.describe(ExitCode.BAD_INPUT));
             return ExitCode.BAD_INPUT;
         });
         return cli.execute(args);
     }
 
+    /**
+     * Prints a failure on the console and returns its exit code. An expected failure ({@link FerryException}: bad
+     * input, preflight, an unreachable server, an interruption) is its what/why/fix and exit code, its stack trace
+     * only in ferry.log; anything else is a bug in ferry and shows its stack trace, so it can be reported.
+     */
     static int report(Exception e, PrintWriter err) {
+        Logger log = LoggerFactory.getLogger("ferry");
         if (e instanceof FerryException failure) {
             err.println("ERROR " + failure.describe());
-            LoggerFactory.getLogger("ferry").error(failure.describe(), failure);
+            err.println(ExitCode.describe(failure.exitCode()));
+            log.error(LogSetup.FILES_ONLY, failure.describe(), failure);
             return failure.exitCode();
         }
         err.println("ERROR ferry stopped on an unexpected error: " + e);
-        err.println("  fix:  see the stack trace in ferry.log; run the same command again to resume.");
-        LoggerFactory.getLogger("ferry").error("unexpected error", e);
+        err.println("  this is a bug in ferry: please report it on ferry's issue tracker with the stack trace below and the log");
+        err.println("        directory (passwords are masked in it). Running the same command again resumes the migration.");
+        e.printStackTrace(err);
+        err.println(ExitCode.describe(ExitCode.FAILED));
+        log.error(LogSetup.FILES_ONLY, "unexpected error (a bug in ferry)", e);
         return ExitCode.FAILED;
     }
 

@@ -27,7 +27,8 @@ public final class MigrationOptions {
             description = "Where the per-stage logs go (default: ./logs, or $FERRY_LOG_DIR).")
     Path logDir;
 
-    @Option(names = "--work-dir", paramLabel = "DIR", description = "Scratch space for the schema dump and big in-progress transactions (default: <log-dir>/../ferry-work).")
+    @Option(names = "--work-dir", paramLabel = "DIR", defaultValue = "${env:FERRY_WORK_DIR}",
+            description = "Scratch space for the schema dump and big in-progress transactions (default: <log-dir>/../ferry-work, or $FERRY_WORK_DIR).")
     Path workDir;
 
     @Option(names = "--schema", paramLabel = "copy|existing", defaultValue = "copy",
@@ -47,7 +48,8 @@ public final class MigrationOptions {
     @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out of the migration (repeatable).")
     List<String> excludeTables = new ArrayList<>();
 
-    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "0", description = "Serve /status and /metrics (Prometheus) on this port; 0: off.")
+    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:FERRY_METRICS_PORT:-0}",
+            description = "Serve /status and /metrics (Prometheus) on this port; 0: off (default: 0, or $FERRY_METRICS_PORT).")
     int metricsPort;
 
     MigrationConfig toConfig() {

@@ -37,6 +37,9 @@ public final class PreflightCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? report.renderJson(config.acceptRisks()) : report.renderText(config.acceptRisks()));
         out.flush();
-        return report.blockingFailures(config.acceptRisks()).isEmpty() ? ExitCode.OK : ExitCode.PREFLIGHT_FAILED;
+        if (report.blockingFailures(config.acceptRisks()).isEmpty()) return ExitCode.OK;
+        // On stderr, like every failure's last line, so stdout stays the report alone (--json parses).
+        spec.commandLine().getErr().println(ExitCode.describe(ExitCode.PREFLIGHT_FAILED));
+        return ExitCode.PREFLIGHT_FAILED;
     }
 }

@@ -15,13 +15,14 @@ import ch.qos.logback.core.util.FileSize;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
 import org.slf4j.LoggerFactory;
 import org.slf4j.Marker;
 import org.slf4j.MarkerFactory;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,7 +41,11 @@ public final class LogSetup {
     public static final Marker PROGRESS = MarkerFactory.getMarker("PROGRESS");
 
     private static final String FILE_PATTERN = "%d{yyyy-MM-dd HH:mm:ss.SSS'Z',UTC} %-5level [%thread] %logger{0}%X{table:- }%X{lsn:- } %msg%n";
-    private static final String CONSOLE_PATTERN = "%d{HH:mm:ss} %-5level %logger{0}: %msg%n";
+    /** No stack traces on the console (%nopex): they go to the files; the CLI prints one itself only for a bug. */
+    private static final String CONSOLE_PATTERN = "%d{HH:mm:ss} %-5level %logger{0}: %msg%n%nopex";
+
+    /** Marks a line for the files only: the CLI has printed it on the console in its own form already. */
+    public static final Marker FILES_ONLY = MarkerFactory.getMarker("FILES_ONLY");
 
     private LogSetup() {}
 
@@ -74,8 +79,10 @@ public final class LogSetup {
         try {
             Files.createDirectories(files.dir());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the log directory " + files.dir(), e);
+            throw unwritable(files.dir(), e.toString(), e);
         }
+        // Checked here: Logback would only report a file it cannot open on its status console, and ferry run blind.
+        if (!Files.isWritable(files.dir())) throw unwritable(files.dir(), "the directory exists but this user may not write to it.", null);
         LoggerContext context = reset();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO, terminal));
@@ -84,6 +91,12 @@ public final class LogSetup {
             root.addAppender(file(context, files, stage, "ferry." + stage));
         }
         quietLibraries(context);
+    }
+
+    private static FerryException unwritable(Path logDir, String why, Exception cause) {
+        return new FerryException("cannot write the logs to " + logDir + ".", why,
+                "pass --log-dir with a directory this user may write to. In the container ferry runs as uid 10001: "
+                        + "`chown 10001 DIR` on the host directory mounted at /logs.", ExitCode.BAD_INPUT, cause);
     }
 
     /** Until one of the above runs: warnings and errors on stderr ({@link StartupLogConfigurator}). */
@@ -129,6 +142,7 @@ public final class LogSetup {
         appender.addFilter(new Filter<>() {
             @Override
             public FilterReply decide(ILoggingEvent event) {
+                if (event.getMarkerList() != null && event.getMarkerList().contains(FILES_ONLY)) return FilterReply.DENY;
                 return event.getLevel().isGreaterOrEqual(threshold) ? FilterReply.NEUTRAL : FilterReply.DENY;
             }
         });

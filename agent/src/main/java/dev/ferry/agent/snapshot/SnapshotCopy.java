@@ -1,5 +1,6 @@
 package dev.ferry.agent.snapshot;
 
+import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
@@ -180,7 +181,7 @@ public final class SnapshotCopy {
 
     private static FerryException interrupted() {
         return new FerryException("the copy was interrupted.", "ferry is shutting down.",
-                "run the same `ferry run` again to resume: copied tables are kept.");
+                "run the same `ferry run` again to resume: copied tables are kept.", ExitCode.INTERRUPTED, null);
     }
 
 }
