@@ -9,13 +9,17 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Runs one pg_dump or pg_restore and waits for it. Output goes to files (no pipe can fill up and stall the tool);
  * stderr is logged line by line on {@code ferry.schema}. Commands never carry a password: the URI has none, and
- * the password travels in the environment ({@code PGPASSWORD}).
+ * a password given as {@code PGPASSWORD} is handed to the tool in a password file of its own instead
+ * ({@code PGPASSFILE}, mode 0600, deleted when the tool ends), so it is in neither the tool's command line nor its
+ * environment, which {@code ps e} and {@code /proc/PID/environ} show.
  */
 final class ToolRun {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
@@ -44,10 +48,45 @@ final class ToolRun {
      * @param stderrFile where standard error is kept while the tool runs
      */
     static Result run(List<String> command, Map<String, String> environment, Path stdout, Path stderrFile) {
+        Map<String, String> env = new HashMap<>(environment);
+        String password = env.remove(PASSWORD);
+        Path passFile = password == null ? null : passFile(stderrFile.toAbsolutePath().getParent(), password);
+        try {
+            if (passFile != null) env.put("PGPASSFILE", passFile.toString());
+            return start(command, env, stdout, stderrFile);
+        } finally {
+            if (passFile != null) {
+                try {
+                    Files.deleteIfExists(passFile);
+                } catch (IOException e) {
+                    log.warn("could not delete the password file {} ({}); delete it by hand", passFile, e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static final String PASSWORD = "PGPASSWORD";
+
+    /** A libpq password file that gives {@code password} to any host, port, database and user, readable by this user only. */
+    private static Path passFile(Path dir, String password) {
+        try {
+            Path file = Files.createTempFile(dir, "pgpass-", "", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            // libpq's format: fields separated by ':', with ':' and '\' in them escaped by '\'.
+            Files.writeString(file, "*:*:*:*:" + password.replace("\\", "\\\\").replace(":", "\\:") + "\n", StandardCharsets.UTF_8);
+            return file;
+        } catch (IOException e) {
+            throw new FerryException("could not write a password file for pg_dump/pg_restore in " + dir + ".", e.getMessage(),
+                    "check that the work directory (--work-dir) is writable, then run ferry again.", ExitCode.FAILED, e);
+        }
+    }
+
+    private static Result start(List<String> command, Map<String, String> environment, Path stdout, Path stderrFile) {
         log.debug("running {}", String.join(" ", command));
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectError(stderrFile.toFile())
                 .redirectOutput(stdout == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stdout.toFile()));
+        // The tool must not pick up a password of ferry's own environment either: it gets only the one it is given.
+        builder.environment().remove(PASSWORD);
         builder.environment().putAll(environment);
         builder.environment().put("PGAPPNAME", "ferry-schema");
         Process process;
