@@ -114,6 +114,9 @@ public final class DebianPostgres implements AutoCloseable {
 
     public int port() { return port; }
 
+    /** The self-signed certificate (CN=localhost) of a server from {@link #startWithPasswordAndTls}: its own CA for sslrootcert. */
+    public Path certificate() { return data.resolve("server.crt"); }
+
     public String uri(String database) { return "postgres://postgres@127.0.0.1:" + port + "/" + database; }
 
     public void execute(String database, String... sql) {

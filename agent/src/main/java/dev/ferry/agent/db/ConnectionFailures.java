@@ -41,6 +41,16 @@ public final class ConnectionFailures {
                             + "), but the server has TLS switched off.",
                     "turn on ssl on that server, or remove sslmode from --" + role + " if an unencrypted connection is acceptable there.", e);
         }
+        if (message.contains("could not be verified by hostnameverifier")) {
+            return unreachable("cannot connect to " + server + ":", "its TLS certificate does not name the host '" + spec.host()
+                            + "' (sslmode=verify-full checks that the certificate's CN or subjectAltName is the host connected to).",
+                    "connect by the name the certificate carries, or use sslmode=verify-ca to check the CA only (the name is then not checked).", e);
+        }
+        if (root instanceof java.security.cert.CertificateException || message.contains("pkix path")) {
+            return unreachable("cannot connect to " + server + ":", "its TLS certificate is not signed by a CA ferry trusts: " + serverMessage(e),
+                    "give the CA that signed the server's certificate as sslrootcert=/path/ca.crt in --" + role
+                            + " (or use sslmode=require, which encrypts without checking the certificate).", e);
+        }
         if (state.equals("28P01") || state.equals("28000")) {
             return unreachable("cannot log in to " + server + ":", "the server rejected user '" + spec.user() + "': " + serverMessage(e),
                     "check the user and password in --" + role + " (or ~/.pgpass) and pg_hba.conf on that server.", e);

@@ -9,6 +9,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import static dev.ferry.agent.preflight.PreflightTest.ferry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -78,6 +81,37 @@ class LoginTest {
         assertTrue(all.contains("PASS source-is-standby"), all);
         assertTrue(all.contains("PASS pooler: a replication connection reaches the server directly"), "the replication connection uses TLS too:\n" + all);
         assertFalse(all.contains(PASSWORD), all);
+    }
+
+    /** verify-full checks the certificate against the CA and the host name: the server's CN is localhost. */
+    @Test
+    void verifyFullWithTheServersCaGetsInUnderItsNameAndIsRefusedUnderAnother() {
+        String query = "/postgres?sslmode=verify-full&sslrootcert=" + secured.certificate();
+        FerryCommand named = preflightFrom("postgres://postgres:" + PASSWORD + "@localhost:" + secured.port() + query);
+        String all = named.out() + named.err();
+        assertNotEquals(ExitCode.UNREACHABLE, named.code(), all);
+        assertTrue(all.contains("PASS source-is-standby"), all);
+
+        FerryCommand otherName = preflightFrom("postgres://postgres:" + PASSWORD + "@127.0.0.1:" + secured.port() + query);
+        String refused = otherName.out() + otherName.err();
+        assertEquals(ExitCode.UNREACHABLE, otherName.code(), refused);
+        assertTrue(refused.contains("its TLS certificate does not name the host '127.0.0.1'"), refused);
+        assertTrue(refused.contains("sslmode=verify-ca"), refused);
+        assertFalse((all + refused).contains(PASSWORD), "the password is never printed");
+    }
+
+    @Test
+    void verifyFullWithAnotherCaIsRefusedNamingTheCertificate() throws Exception {
+        Path dir = Files.createTempDirectory("ferry-other-ca-");
+        Process openssl = new ProcessBuilder("openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost",
+                "-keyout", dir.resolve("other.key").toString(), "-out", dir.resolve("other.crt").toString()).redirectErrorStream(true).start();
+        assertEquals(0, openssl.waitFor(), new String(openssl.getInputStream().readAllBytes()));
+        FerryCommand result = preflightFrom("postgres://postgres:" + PASSWORD + "@localhost:" + secured.port()
+                + "/postgres?sslmode=verify-full&sslrootcert=" + dir.resolve("other.crt"));
+        String all = result.out() + result.err();
+        assertEquals(ExitCode.UNREACHABLE, result.code(), all);
+        assertTrue(all.contains("its TLS certificate is not signed by a CA ferry trusts"), all);
+        assertTrue(all.contains("sslrootcert=/path/ca.crt"), all);
     }
 
     @Test
