@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
+import dev.ferry.agent.cutover.LargeObjects;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
@@ -284,6 +285,10 @@ public final class Migration {
     private void finishCopy(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables) throws SQLException {
         setPhase(pool, Phase.POST_DATA);
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
+        // Large objects travel outside logical decoding: copied now, so the cutover only compares them and copies what changed.
+        try (Connection src = source.open(); Connection dst = target.open()) {
+            new LargeObjects(LoggerFactory.getLogger("ferry.snapshot")).sync(src, dst);
+        }
         setPhase(pool, Phase.STREAM);
         TargetStatistics.analyzeInBackground(target, tables);
     }

@@ -60,6 +60,8 @@ public final class CutoverStage {
             for (RowCountCheck.NewTable t : counts.newTables()) log.warn("{}", newTable(t));
             // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
             IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
+            // The source is no longer written: its large objects as they are now are the ones the application keeps.
+            new LargeObjects(log).sync(src, dst);
             ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
             new Publications(config).drop(src);
             log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
