@@ -145,11 +145,25 @@ public final class LargeObjects {
         return size[0];
     }
 
-    /** Owner (when it exists on the target; otherwise ferry's user keeps it) and comment. */
-    private static void describe(Connection target, long oid, Metadata metadata) throws SQLException {
+    /**
+     * Comment, then owner (when the role exists on the target; otherwise ferry's user keeps it). Each under a savepoint:
+     * a target user that is not a superuser may be refused either, which costs a WARN, not the cutover.
+     */
+    private void describe(Connection target, long oid, Metadata metadata) throws SQLException {
+        attempt(target, oid, "COMMENT ON LARGE OBJECT " + oid + " IS " + metadata.comment().map(QualifiedName::literal).orElse("NULL"));
+        if (metadata.owner().isPresent()) attempt(target, oid, "ALTER LARGE OBJECT " + oid + " OWNER TO " + QualifiedName.quote(metadata.owner().get()));
+    }
+
+    private void attempt(Connection target, long oid, String sql) throws SQLException {
         try (Statement s = target.createStatement()) {
-            if (metadata.owner().isPresent()) s.execute("ALTER LARGE OBJECT " + oid + " OWNER TO " + QualifiedName.quote(metadata.owner().get()));
-            s.execute("COMMENT ON LARGE OBJECT " + oid + " IS " + metadata.comment().map(QualifiedName::literal).orElse("NULL"));
+            s.execute("SAVEPOINT ferry_large_object");
+            try {
+                s.execute(sql);
+            } catch (SQLException e) {
+                s.execute("ROLLBACK TO SAVEPOINT ferry_large_object");
+                log.warn("large object {}: {} was refused ({}); run it on the target as a superuser", oid, sql, e.getMessage());
+            }
+            s.execute("RELEASE SAVEPOINT ferry_large_object");
         }
     }
 
