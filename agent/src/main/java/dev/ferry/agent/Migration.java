@@ -17,6 +17,7 @@ import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.SchemaCopy;
+import dev.ferry.agent.snapshot.ChunkCompression;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.snapshot.TargetStatistics;
@@ -219,7 +220,7 @@ public final class Migration {
                 // A partition tree is copied again whole so all its leaves share one sync LSN with its root.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
-                        s.execute("TRUNCATE ONLY " + leaf.name());
+                        s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + leaf.name()); // a hypertable with its chunks
                     }
                     state.forgetTable(dst, leaf.name());
                     redo.add(leaf);
@@ -284,6 +285,10 @@ public final class Migration {
     private void finishCopy(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables) throws SQLException {
         setPhase(pool, Phase.POST_DATA);
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
+        // After the indexes: chunks compressed on the source end compressed on the target too.
+        try (Connection src = source.open(); Connection dst = target.open()) {
+            ChunkCompression.compress(src, dst, physical(tables));
+        }
         setPhase(pool, Phase.STREAM);
         TargetStatistics.analyzeInBackground(target, tables);
     }

@@ -13,12 +13,25 @@ import java.util.Set;
  *                       jsonb values keeps most of its data in TOAST, behind a small main fork.
  * @param builtinTypes   every column has a type built into PostgreSQL (no extension or user-defined type, domain,
  *                       enum or composite), whose binary COPY form is the same on two servers of one major version
+ * @param hypertable     a TimescaleDB hypertable: its rows live in chunk tables, so it is read whole (without ONLY,
+ *                       compressed chunks come back decompressed) and written into the target's hypertable, which
+ *                       routes them into chunks of its own; never split into page ranges nor loaded with FREEZE
  */
 public record PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long heapBytes, long dataBytes,
-                            boolean builtinTypes) {
+                            boolean builtinTypes, boolean hypertable) {
     public PhysicalTable {
         columns = List.copyOf(columns);
         numericColumns = Set.copyOf(numericColumns);
+    }
+
+    /** A plain table or leaf partition. */
+    public PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long heapBytes, long dataBytes, boolean builtinTypes) {
+        this(name, columns, numericColumns, heapBytes, dataBytes, builtinTypes, false);
+    }
+
+    /** {@code ONLY t} for a table that holds its own rows, {@code t} for a hypertable, whose rows are in its chunks. */
+    public String readFrom() {
+        return (hypertable ? "" : "ONLY ") + name;
     }
 
     /**

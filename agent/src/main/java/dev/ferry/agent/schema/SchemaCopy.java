@@ -54,6 +54,7 @@ public final class SchemaCopy {
                     "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
                             + "the restore ran in one transaction, so nothing of it was left on the target.");
             log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
+            Hypertables.create(source, target, config.excludeTables());
         } catch (SQLException e) {
             throw catalogFailure("pre-data", e);
         }
