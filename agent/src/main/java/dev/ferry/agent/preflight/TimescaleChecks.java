@@ -20,18 +20,7 @@ final class TimescaleChecks implements CheckFamily {
         if (!hasExtension(c.source, "timescaledb")) return List.of();
         List<CheckResult> results = new ArrayList<>();
         results.add(hypertables(c));
-        String sourceVersion = value(c.source, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").orElseThrow();
-        Optional<String> targetInstalled = value(c.target, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'");
-        List<String> targetAvailable = column(c.target, "SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY 1 DESC");
-        if (targetInstalled.map(sourceVersion::equals).orElse(targetAvailable.contains(sourceVersion))) {
-            results.add(pass("timescaledb-version", "TimescaleDB " + sourceVersion + " on the source, and the same version on the target"));
-        } else {
-            results.add(fail("timescaledb-version", "TimescaleDB " + sourceVersion + " on the source, but the target has "
-                            + targetInstalled.map(v -> v + " installed").orElse(targetAvailable.isEmpty() ? "none available" : "only " + String.join(", ", targetAvailable) + " available"),
-                    "ferry copies rows, not TimescaleDB's catalog, but it migrates hypertables only between equal TimescaleDB versions for now (other pairs are untested).",
-                    "on the target, if " + sourceVersion + " is available: DROP EXTENSION timescaledb; CREATE EXTENSION timescaledb VERSION '" + sourceVersion + "';"
-                            + " (reconnect with psql -X first). Otherwise upgrade the source: ALTER EXTENSION timescaledb UPDATE TO '<target version>';"));
-        }
+        results.add(version(c));
         Optional<String> targetSchema = value(c.target, "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'");
         String sourceSchema = value(c.source, "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'").orElse("public");
         if (targetSchema.isPresent() && !targetSchema.get().equals("public")) {
@@ -107,6 +96,48 @@ final class TimescaleChecks implements CheckFamily {
         }
         return pass("timescaledb-hypertables", "hypertables " + String.join(", ", all) + " are migrated: made hypertables on the target with the same dimensions"
                 + " and compression settings, copied through TimescaleDB, their chunks' changes applied to them");
+    }
+
+    /**
+     * ferry copies rows and makes hypertables on the target from their definitions, so the target's TimescaleDB may be
+     * newer than the source's: it reads every setting an older version can have. Not older: a newer source may use
+     * settings the target's version does not know. Without the extension on the target, the schema copy creates its
+     * default version.
+     */
+    private static CheckResult version(PreflightContext c) throws SQLException {
+        String sourceVersion = value(c.source, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").orElseThrow();
+        Optional<String> targetInstalled = value(c.target, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'");
+        Optional<String> targetVersion = targetInstalled.isPresent() ? targetInstalled
+                : value(c.target, "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'");
+        List<String> targetAvailable = column(c.target, "SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY 1 DESC");
+        if (targetVersion.isPresent() && compareVersions(sourceVersion, targetVersion.get()) <= 0) {
+            boolean same = sourceVersion.equals(targetVersion.get());
+            return pass("timescaledb-version", "TimescaleDB " + sourceVersion + " on the source, " + (same ? "the same" : targetVersion.get())
+                    + (targetInstalled.isPresent() ? "" : " (its default, created by the schema copy)") + " on the target"
+                    + (same ? "" : ": ferry copies rows, not TimescaleDB's catalog, so a newer target is fine"));
+        }
+        return fail("timescaledb-version", "TimescaleDB " + sourceVersion + " on the source, but the target has "
+                        + targetInstalled.map(v -> v + " installed").orElse(targetAvailable.isEmpty() ? "none available" : "only " + String.join(", ", targetAvailable) + " available"),
+                "ferry copies rows and makes each hypertable on the target from its definition, which a target older than the source may not understand"
+                        + " (compression and dimension settings added by newer versions).",
+                "on the target, if " + sourceVersion + " (or newer) is available: DROP EXTENSION timescaledb; CREATE EXTENSION timescaledb VERSION '" + sourceVersion + "';"
+                        + " (reconnect with psql -X first). Otherwise upgrade TimescaleDB on the target.");
+    }
+
+    /** Compares dotted versions number by number ("2.22.1" < "2.25.2" < "2.100.0"); a suffix after the digits is ignored. */
+    static int compareVersions(String a, String b) {
+        String[] x = a.split("\\."), y = b.split("\\.");
+        for (int i = 0; i < Math.max(x.length, y.length); i++) {
+            int cmp = Integer.compare(i < x.length ? leadingNumber(x[i]) : 0, i < y.length ? leadingNumber(y[i]) : 0);
+            if (cmp != 0) return cmp;
+        }
+        return 0;
+    }
+
+    private static int leadingNumber(String part) {
+        int end = 0;
+        while (end < part.length() && Character.isDigit(part.charAt(end))) end++;
+        return end == 0 ? 0 : Integer.parseInt(part.substring(0, end));
     }
 
     /** Jobs (policies, user-defined actions) are not recreated on the target yet. */

@@ -43,6 +43,14 @@ record TocEntry(String line, int dumpId, long catalog, long oid, String descript
     }
 
     /** Objects that belong to the source server's replication or to event triggers, which ferry does not copy. */
+    /**
+     * TimescaleDB's {@code ts_insert_blocker} trigger on a hypertable (versions before 2.23 or so): the target's
+     * TimescaleDB makes its own when its version has one, and a newer version lacks the function it calls.
+     */
+    boolean isTimescaleInsertBlocker() {
+        return catalog == PG_TRIGGER && description.matches("TRIGGER .* ts_insert_blocker( \\S+)?");
+    }
+
     boolean isSourceOnly() {
         return catalog == PG_SUBSCRIPTION || catalog == PG_PUBLICATION || catalog == PG_PUBLICATION_REL
                 || catalog == PG_PUBLICATION_NAMESPACE || catalog == PG_EVENT_TRIGGER;

@@ -70,10 +70,20 @@ class TimescaleMigrationTest {
      */
     @Test
     void hypertablesWithCompressionMigrateLiveAndEndIdentical() throws Exception {
-        String src = "ts_live_src", dst = "ts_live_dst";
+        migrateLive("ts_live", VERSION, VERSION);
+    }
+
+    /** The same from TimescaleDB 2.22.1 into 2.25.2: ferry copies rows and definitions, not catalogs. */
+    @Test
+    void hypertablesMigrateFromAnOlderTimescaleIntoANewerOne() throws Exception {
+        migrateLive("ts_up", "2.22.1", VERSION);
+    }
+
+    private void migrateLive(String name, String sourceVersion, String targetVersion) throws Exception {
+        String src = name + "_src", dst = name + "_dst";
         server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
-        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + targetVersion + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + sourceVersion + "'",
                 "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8, note text, PRIMARY KEY (device, time))",
                 "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')",
                 "INSERT INTO public.metrics SELECT '2026-01-01'::timestamptz + g * interval '10 minutes', g % 5, g, 'n' || g FROM generate_series(0, 20 * 144 - 1) g",
