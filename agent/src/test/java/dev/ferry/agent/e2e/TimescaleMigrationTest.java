@@ -202,6 +202,39 @@ class TimescaleMigrationTest {
         assertEquals(query(src, rows), query(dst, rows));
     }
 
+    /**
+     * ferry killed with SIGKILL while streaming a compressed hypertable, in the middle of compression churn and writes
+     * into compressed chunks, then started again: it resumes from the last applied transaction and ends identical.
+     */
+    @Test
+    void killedWhileStreamingAndRestartedEndsIdentical() throws Exception {
+        String src = "ts_kill_src", dst = "ts_kill_dst";
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
+                "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '10 minutes', g, g FROM generate_series(0, 1439) g",
+                "ALTER TABLE public.events SET (timescaledb.compress, timescaledb.compress_segmentby = '', timescaledb.compress_orderby = 'time')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-09'::timestamptz) c");
+        Agent agent = new Agent(src, dst, true);
+        agent.awaitStream();
+        server.execute(src, "UPDATE public.events SET v = -v WHERE id % 7 = 0",
+                "INSERT INTO public.events SELECT '2026-01-12'::timestamptz + g * interval '1 hour', 5000 + g, g FROM generate_series(0, 47) g",
+                "SELECT compress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-10'::timestamptz) c");
+        dev.ferry.replication.Lsn appliedAtKill = agent.kill();
+        server.execute(src, "DELETE FROM public.events WHERE id % 11 = 0",
+                "SELECT decompress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-02'::timestamptz) c",
+                "SELECT compress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-10'::timestamptz) c");
+        agent.restart();
+        agent.awaitAppliedPast(appliedAtKill);
+        server.execute(src, "UPDATE public.events SET v = v + 1000 WHERE id % 13 = 0");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
+        assertEquals(query(src, rows), query(dst, rows));
+    }
+
     private static String query(String database, String sql) throws SQLException {
         try (Connection c = connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
@@ -213,14 +246,20 @@ class TimescaleMigrationTest {
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/" + database + "?user=postgres");
     }
 
-    /** ferry run in a thread of this JVM, from {@code src} to {@code dst}. */
+    /** ferry run in a thread of this JVM, or as `ferry run` in a child JVM to be killed, from {@code src} to {@code dst}. */
     private static final class Agent {
         final Database source;
         final Database target;
         final Thread thread;
         final AtomicReference<Object> outcome = new AtomicReference<>();
+        final List<String> childCommand = new ArrayList<>();
+        Process child;
 
         Agent(String src, String dst) throws Exception {
+            this(src, dst, false);
+        }
+
+        Agent(String src, String dst, boolean asChild) throws Exception {
             source = new Database(ConnectionSpec.parse("source", server.uri(src)), "source");
             target = new Database(ConnectionSpec.parse("target", server.uri(dst)), "target");
             Path logDir = Path.of(System.getProperty("ferry.test.tmp", "target/test-tmp"), "logs-" + src).toAbsolutePath();
@@ -228,6 +267,15 @@ class TimescaleMigrationTest {
             MigrationConfig config = new MigrationConfig(source.spec(), target.spec(), 2, logDir, logDir.resolveSibling("work-" + src),
                     MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP, MigrationConfig.defaultSlotName(src), Set.of(), Set.of(), 0,
                     Duration.ofSeconds(1));
+            if (asChild) {
+                childCommand.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                        "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.cli.Main", "run",
+                        "--source", server.uri(src), "--target", server.uri(dst), "--jobs", "2", "--log-dir", logDir.toString(),
+                        "--work-dir", logDir.resolveSibling("work-" + src).toString()));
+                thread = null;
+                restart();
+                return;
+            }
             LogSetup.toDirectory(logDir, System.out, false);
             thread = new Thread(() -> {
                 try {
@@ -239,9 +287,34 @@ class TimescaleMigrationTest {
             thread.start();
         }
 
+        void restart() throws Exception {
+            Path console = Path.of(childCommand.get(childCommand.indexOf("--log-dir") + 1), "child-console.log");
+            child = new ProcessBuilder(childCommand).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(console.toFile())).start();
+        }
+
+        /** SIGKILL, like a crash; returns the LSN applied then. */
+        dev.ferry.replication.Lsn kill() throws Exception {
+            child.destroyForcibly().waitFor();
+            try (Connection c = target.open()) {
+                return new StateStore().load(c).orElseThrow().appliedLsn();
+            }
+        }
+
+        void awaitAppliedPast(dev.ferry.replication.Lsn lsn) {
+            Deadline.await("the restarted agent to apply past " + lsn, Duration.ofMinutes(3), () -> {
+                if (!child.isAlive()) throw new AssertionError("ferry run exited with " + child.exitValue());
+                try (Connection c = target.open()) {
+                    return new StateStore().load(c).filter(s -> s.appliedLsn().isAfter(lsn) && s.heartbeatAt().isPresent()).isPresent();
+                } catch (SQLException e) {
+                    return false;
+                }
+            });
+        }
+
         void awaitStream() {
             Deadline.await("the agent to stream", Duration.ofMinutes(3), () -> {
                 if (outcome.get() instanceof Throwable failure) throw new AssertionError("the agent failed", failure);
+                if (child != null && !child.isAlive()) throw new AssertionError("ferry run exited with " + child.exitValue());
                 try (Connection c = target.open()) {
                     Optional<MigrationState> state = new StateStore().load(c);
                     return state.filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
@@ -253,6 +326,11 @@ class TimescaleMigrationTest {
 
         String cutover() throws Exception {
             String summary = new CutoverRequest(source, target).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
+            if (child != null) {
+                assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "ferry run exits after the cutover");
+                assertEquals(0, child.exitValue());
+                return summary;
+            }
             thread.join(Duration.ofSeconds(60).toMillis());
             if (outcome.get() instanceof Throwable failure) throw new AssertionError("the agent failed", failure);
             assertEquals(summary, outcome.get());
