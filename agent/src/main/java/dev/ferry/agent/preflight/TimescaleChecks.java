@@ -140,19 +140,47 @@ final class TimescaleChecks implements CheckFamily {
         return end == 0 ? 0 : Integer.parseInt(part.substring(0, end));
     }
 
-    /** Jobs (policies, user-defined actions) are not recreated on the target yet. */
+    /**
+     * Compression, retention and reorder policies and user-defined actions are made again on the target, paused until
+     * the cutover. Refused: other kinds (continuous aggregate refresh policies come with the aggregates), policies by
+     * creation time, and a scheduled retention policy on the source: the chunks it drops during the migration are not
+     * followed (dropping a table logs no row), so the cutover's row counts would differ.
+     */
     private static CheckResult jobs(PreflightContext c) throws SQLException {
-        List<String> jobs = column(c.source, """
-                SELECT format('%s (%s%s)', j.id, j.proc_name,
-                              CASE WHEN h.id IS NULL THEN '' ELSE format(' on %I.%I', h.schema_name, h.table_name) END)
+        List<String> unsupported = column(c.source, """
+                SELECT format('%s (%s%s)', j.id, j.proc_name, CASE WHEN h.id IS NULL THEN '' ELSE format(' on %I.%I', h.schema_name, h.table_name) END)
                 FROM _timescaledb_config.bgw_job j LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = j.hypertable_id
-                WHERE j.id >= 1000 ORDER BY j.id""");
-        if (jobs.isEmpty()) return pass("timescaledb-jobs", "no TimescaleDB background jobs");
-        return fail("timescaledb-jobs", "TimescaleDB jobs " + String.join(", ", jobs) + " would not exist on the target",
-                "ferry does not recreate policies and user-defined actions yet: TimescaleDB keeps them in its own catalog, which ferry leaves to each server's extension.",
-                "note them (SELECT * FROM timescaledb_information.jobs), and add them on the target after the cutover (add_compression_policy, add_retention_policy,"
-                        + " add_job, ...); then pass --accept-risk timescaledb-jobs. They keep running on the source meanwhile: compression is followed,"
-                        + " but a retention policy's dropped chunks are not (pause it: SELECT alter_job(<id>, scheduled => false);).");
+                WHERE j.id >= 1000 AND j.proc_schema ~ '^_timescaledb'
+                  AND NOT (j.proc_name = ANY (?) AND (j.proc_name = 'policy_reorder' OR coalesce(j.config->'compress_after', j.config->'drop_after') IS NOT NULL))
+                ORDER BY j.id""", (Object) c.source.createArrayOf("text", dev.ferry.agent.schema.TimescaleJobs.POLICIES.toArray()));
+        if (!unsupported.isEmpty()) {
+            return fail("timescaledb-jobs", "TimescaleDB jobs " + String.join(", ", unsupported) + " cannot be made again on the target by this version of ferry",
+                    "ferry recreates compression (by age), retention (by age) and reorder policies and user-defined actions; these are of another kind.",
+                    "note them (SELECT * FROM timescaledb_information.jobs), remove them on the source during the migration and add them on the target after"
+                            + " the cutover; or pass --accept-risk timescaledb-jobs and add them afterwards.");
+        }
+        List<String> retention = column(c.source, """
+                SELECT format('%s (on %I.%I)', j.id, h.schema_name, h.table_name)
+                FROM _timescaledb_config.bgw_job j JOIN _timescaledb_catalog.hypertable h ON h.id = j.hypertable_id
+                WHERE j.id >= 1000 AND j.proc_name = 'policy_retention' AND j.scheduled ORDER BY j.id""");
+        if (!retention.isEmpty()) {
+            return fail("timescaledb-jobs", "retention policies " + String.join(", ", retention) + " are scheduled on the source",
+                    "the chunks a retention job drops during the migration are not followed (dropping a chunk logs no row changes): their rows would stay on the"
+                            + " target and the cutover's row counts would differ.",
+                    "pause them during the migration: SELECT alter_job(<id>, scheduled => false); ferry recreates them on the target, paused, and schedules"
+                            + " there at the cutover the jobs scheduled on the source, so schedule them on the source again before the cutover if you want them on.");
+        }
+        List<String> owners = column(c.source, "SELECT DISTINCT owner::text FROM _timescaledb_config.bgw_job WHERE id >= 1000 ORDER BY 1");
+        List<String> missingOwners = new ArrayList<>();
+        for (String owner : owners) if (column(c.target, "SELECT 1 FROM pg_roles WHERE rolname = ?", owner).isEmpty()) missingOwners.add(owner);
+        long jobs = number(c.source, "SELECT count(*) FROM _timescaledb_config.bgw_job WHERE id >= 1000");
+        if (jobs == 0) return pass("timescaledb-jobs", "no TimescaleDB background jobs");
+        if (!missingOwners.isEmpty()) {
+            return warn("timescaledb-jobs", jobs + " TimescaleDB jobs, owned by roles missing on the target: " + String.join(", ", missingOwners),
+                    "ferry makes the jobs again on the target; a job whose owner is missing there belongs to ferry's user.",
+                    "create the roles on the target before migrating (CREATE ROLE ...), or reassign the jobs after the cutover.");
+        }
+        return pass("timescaledb-jobs", jobs + " TimescaleDB jobs are made again on the target, paused until the cutover, then scheduled as on the source");
     }
 
     /**

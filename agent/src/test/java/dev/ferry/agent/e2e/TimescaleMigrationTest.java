@@ -95,13 +95,21 @@ class TimescaleMigrationTest {
                 "INSERT INTO public.readings SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g % 4,"
                         + " CASE g % 50 WHEN 0 THEN 'NaN' WHEN 1 THEN 'Infinity' WHEN 2 THEN '-Infinity' ELSE g / 3.0 END FROM generate_series(0, 499) g",
                 "CREATE TABLE public.plain (id int PRIMARY KEY, v text)",
-                "INSERT INTO public.plain SELECT g, 'p' || g FROM generate_series(1, 100) g");
+                "INSERT INTO public.plain SELECT g, 'p' || g FROM generate_series(1, 100) g",
+                // Jobs: a compression policy that runs on the source during the migration, a retention policy paused
+                // for it (as preflight asks), a user-defined action.
+                "SELECT add_compression_policy('public.metrics', interval '300 days', schedule_interval => interval '5 seconds')",
+                "SELECT alter_job(add_retention_policy('public.readings', interval '3650 days'), scheduled => false)",
+                "CREATE PROCEDURE public.tidy(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN END $$",
+                "SELECT add_job('public.tidy', interval '1 hour', config => '{\"keep\": 3}')");
         assertEquals("16", query(src, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND is_compressed"));
 
         Agent agent = new Agent(src, dst);
         try (Writer writer = new Writer(src)) {
             writer.start();
             agent.awaitStream();
+            assertEquals("3 0", query(dst, "SELECT count(*) || ' ' || count(*) FILTER (WHERE scheduled) FROM timescaledb_information.jobs WHERE job_id >= 1000"),
+                    "every job made on the target, paused while the stream runs");
             long atStream = writer.iterations.get();
             Deadline.await("the writer to work while ferry streams", Duration.ofMinutes(1), () -> writer.iterations.get() >= atStream + 40);
             // Compression churn on the source while the stream runs: a recent chunk compressed, an old one
@@ -140,6 +148,9 @@ class TimescaleMigrationTest {
         assertEquals("16", query(dst, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND is_compressed"
                 + " AND range_end <= '2026-01-17'"), "the chunks compressed on the source at the copy are compressed on the target");
         assertEquals("0", query(src, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"), "slot dropped at cutover");
+        String jobs = "SELECT string_agg(format('%s %s %s %s %s %s', proc_name, hypertable_name, schedule_interval, scheduled, config - 'hypertable_id', owner),"
+                + " '; ' ORDER BY proc_name) FROM timescaledb_information.jobs WHERE job_id >= 1000";
+        assertEquals(query(src, jobs), query(dst, jobs), "the same jobs, scheduled after the cutover as on the source");
     }
 
     /**

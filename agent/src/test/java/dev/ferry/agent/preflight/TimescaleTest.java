@@ -33,6 +33,7 @@ class TimescaleTest {
                     "INSERT INTO public.conditions SELECT now() - g * interval '1 minute', g % 10, g FROM generate_series(1, 1000) g",
                     "ALTER TABLE public.conditions SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')",
                     "SELECT add_compression_policy('public.conditions', interval '7 days')",
+                    "SELECT add_retention_policy('public.conditions', interval '90 days')",
                     "CREATE MATERIALIZED VIEW public.hourly WITH (timescaledb.continuous) AS"
                             + " SELECT time_bucket('1 hour', time) AS bucket, device, avg(temperature) FROM public.conditions GROUP BY 1, 2 WITH NO DATA");
             server.execute("tsdb_target", "CREATE EXTENSION timescaledb VERSION '2.22.1'");
@@ -42,7 +43,8 @@ class TimescaleTest {
             String text = report.out();
             assertTrue(text.contains("FAIL timescaledb-version: TimescaleDB 2.25.2 on the source, but the target has 2.22.1 installed"), text);
             assertTrue(text.contains("CREATE EXTENSION timescaledb VERSION '2.25.2'"), text);
-            assertTrue(text.contains("FAIL timescaledb-jobs: TimescaleDB jobs 1000 (policy_compression on public.conditions)"), text);
+            assertTrue(text.contains("FAIL timescaledb-jobs: retention policies 1001 (on public.conditions) are scheduled on the source"), text);
+            assertTrue(text.contains("SELECT alter_job(<id>, scheduled => false);"), text);
             assertTrue(text.contains("FAIL timescaledb-compression: 1 hypertables use compression, and timescaledb.enable_compressed_direct_batch_delete is on"), text);
             assertTrue(text.contains("ALTER SYSTEM SET timescaledb.enable_compressed_direct_batch_delete = off"), text);
             assertTrue(text.contains("FAIL timescaledb-caggs: continuous aggregates public.hourly cannot be migrated"), text);
