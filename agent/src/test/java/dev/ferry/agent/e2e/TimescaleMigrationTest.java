@@ -110,6 +110,9 @@ class TimescaleMigrationTest {
             agent.awaitStream();
             assertEquals("3 0", query(dst, "SELECT count(*) || ' ' || count(*) FILTER (WHERE scheduled) FROM timescaledb_information.jobs WHERE job_id >= 1000"),
                     "every job made on the target, paused while the stream runs");
+            // 20 chunks, and those the writer created before the copy's snapshot
+            assertEquals("t", query(dst, "SELECT chunks = count(*) AND chunks >= 20 FROM ferry.copy_progress WHERE table_name = 'metrics' GROUP BY chunks"),
+                    "the hypertable copied chunk by chunk, in parallel");
             long atStream = writer.iterations.get();
             Deadline.await("the writer to work while ferry streams", Duration.ofMinutes(1), () -> writer.iterations.get() >= atStream + 40);
             // Compression churn on the source while the stream runs: a recent chunk compressed, an old one
