@@ -16,6 +16,7 @@ import dev.ferry.agent.preflight.CheckResult;
 import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
+import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.snapshot.ChunkCompression;
@@ -289,6 +290,7 @@ public final class Migration {
         // After the indexes: chunks compressed on the source end compressed on the target too.
         try (Connection src = source.open(); Connection dst = target.open()) {
             ChunkCompression.compress(src, dst, physical(tables));
+            ContinuousAggregates.create(src, dst);
             // Paused until the cutover: a compression or retention job on the target must not race the stream.
             TimescaleJobs.createPaused(src, dst);
         }

@@ -3,6 +3,7 @@ package dev.ferry.agent.cutover;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
@@ -61,6 +62,7 @@ public final class CutoverStage {
             for (RowCountCheck.NewTable t : counts.newTables()) log.warn("{}", newTable(t));
             // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
             IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
+            ContinuousAggregates.refresh(src, dst); // over the data as it is at the cutover
             TimescaleJobs.schedule(src, dst); // paused on the target while the stream ran
             ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
             new Publications(config).drop(src);

@@ -49,10 +49,8 @@ final class TimescaleChecks implements CheckFamily {
                     "moved across versions they fail with 'insufficient data left in message'.",
                     "migrate them to finalized continuous aggregates on the source first (cagg_migrate), then run `ferry preflight` again."));
         } else if (!caggs.isEmpty()) {
-            results.add(fail("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " cannot be migrated by this version of ferry",
-                    "their materialized data lives in internal hypertables that ferry does not copy yet, and their view definitions refer to them.",
-                    "drop them on the source during the migration and create them again on the target after the cutover"
-                            + " (CREATE MATERIALIZED VIEW ... WITH (timescaledb.continuous) AS ...; then CALL refresh_continuous_aggregate(...))."));
+            results.add(pass("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " are made on the target from their definitions"
+                    + " after the copy, refreshed there, and refreshed again at the cutover"));
         } else {
             results.add(pass("timescaledb-caggs", "no continuous aggregates"));
         }
@@ -151,7 +149,8 @@ final class TimescaleChecks implements CheckFamily {
                 SELECT format('%s (%s%s)', j.id, j.proc_name, CASE WHEN h.id IS NULL THEN '' ELSE format(' on %I.%I', h.schema_name, h.table_name) END)
                 FROM _timescaledb_config.bgw_job j LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = j.hypertable_id
                 WHERE j.id >= 1000 AND j.proc_schema ~ '^_timescaledb'
-                  AND NOT (j.proc_name = ANY (?) AND (j.proc_name = 'policy_reorder' OR coalesce(j.config->'compress_after', j.config->'drop_after') IS NOT NULL))
+                  AND NOT (j.proc_name = ANY (?) AND (j.proc_name IN ('policy_reorder', 'policy_refresh_continuous_aggregate')
+                                                      OR coalesce(j.config->'compress_after', j.config->'drop_after') IS NOT NULL))
                 ORDER BY j.id""", (Object) c.source.createArrayOf("text", dev.ferry.agent.schema.TimescaleJobs.POLICIES.toArray()));
         if (!unsupported.isEmpty()) {
             return fail("timescaledb-jobs", "TimescaleDB jobs " + String.join(", ", unsupported) + " cannot be made again on the target by this version of ferry",

@@ -27,15 +27,16 @@ public final class TimescaleJobs {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
     /** The procedures of the policies ferry recreates; other jobs in TimescaleDB's schemas are refused by preflight. */
-    public static final Set<String> POLICIES = Set.of("policy_compression", "policy_retention", "policy_reorder");
+    public static final Set<String> POLICIES = Set.of("policy_compression", "policy_retention", "policy_reorder", "policy_refresh_continuous_aggregate");
 
     private static final String JOBS = """
             SELECT j.id, j.proc_schema, j.proc_name, j.schedule_interval::text, j.max_runtime::text, j.max_retries, j.retry_period::text,
-                   j.scheduled, j.fixed_schedule, (j.config - 'hypertable_id')::text, j.owner::text,
-                   h.schema_name, h.table_name, j.initial_start::text, j.timezone,
+                   j.scheduled, j.fixed_schedule, (j.config - 'hypertable_id' - 'mat_hypertable_id')::text, j.owner::text,
+                   coalesce(ca.user_view_schema, h.schema_name), coalesce(ca.user_view_name, h.table_name), j.initial_start::text, j.timezone,
                    coalesce(j.config->>'compress_after', j.config->>'drop_after'),
                    jsonb_typeof(coalesce(j.config->'compress_after', j.config->'drop_after')) = 'number'
             FROM _timescaledb_config.bgw_job j LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = j.hypertable_id
+            LEFT JOIN _timescaledb_catalog.continuous_agg ca ON ca.mat_hypertable_id = j.hypertable_id
             WHERE j.id >= 1000 ORDER BY j.id""";
 
     record Job(long id, String procSchema, String procName, String scheduleInterval, String maxRuntime, int maxRetries, String retryPeriod,
@@ -106,6 +107,11 @@ public final class TimescaleJobs {
         if (job.procSchema().startsWith("_timescaledb") && job.procName().equals("policy_retention")) {
             return "SELECT public.add_retention_policy(" + table + ", drop_after => " + threshold(job) + schedule + start
                     + ", if_not_exists => true)";
+        }
+        if (job.procSchema().startsWith("_timescaledb") && job.procName().equals("policy_refresh_continuous_aggregate")) {
+            // "hypertable" is the aggregate's view here; its offsets may be NULL (from the beginning, to the end).
+            return "SELECT public.add_continuous_aggregate_policy(" + table + ", start_offset => (" + config + "->>'start_offset')::interval, end_offset => ("
+                    + config + "->>'end_offset')::interval" + schedule + start + ", if_not_exists => true)";
         }
         if (job.procSchema().startsWith("_timescaledb") && job.procName().equals("policy_reorder")) {
             return "SELECT public.add_reorder_policy(" + table + ", " + config + "->>'index_name'" + start + ", if_not_exists => true)";

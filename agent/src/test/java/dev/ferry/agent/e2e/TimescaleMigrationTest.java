@@ -101,14 +101,18 @@ class TimescaleMigrationTest {
                 "SELECT add_compression_policy('public.metrics', interval '300 days', schedule_interval => interval '5 seconds')",
                 "SELECT alter_job(add_retention_policy('public.readings', interval '3650 days'), scheduled => false)",
                 "CREATE PROCEDURE public.tidy(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN END $$",
-                "SELECT add_job('public.tidy', interval '1 hour', config => '{\"keep\": 3}')");
+                "SELECT add_job('public.tidy', interval '1 hour', config => '{\"keep\": 3}')",
+                "CREATE MATERIALIZED VIEW public.metrics_daily WITH (timescaledb.continuous) AS SELECT time_bucket('1 day', time) AS day, device,"
+                        + " count(*) AS n, max(value) AS top FROM public.metrics GROUP BY 1, 2",
+                "SELECT add_continuous_aggregate_policy('public.metrics_daily', start_offset => NULL, end_offset => interval '1 hour',"
+                        + " schedule_interval => interval '1 hour')");
         assertEquals("16", query(src, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND is_compressed"));
 
         Agent agent = new Agent(src, dst);
         try (Writer writer = new Writer(src)) {
             writer.start();
             agent.awaitStream();
-            assertEquals("3 0", query(dst, "SELECT count(*) || ' ' || count(*) FILTER (WHERE scheduled) FROM timescaledb_information.jobs WHERE job_id >= 1000"),
+            assertEquals("4 0", query(dst, "SELECT count(*) || ' ' || count(*) FILTER (WHERE scheduled) FROM timescaledb_information.jobs WHERE job_id >= 1000"),
                     "every job made on the target, paused while the stream runs");
             // 20 chunks, and those the writer created before the copy's snapshot
             assertEquals("t", query(dst, "SELECT chunks = count(*) AND chunks >= 20 FROM ferry.copy_progress WHERE table_name = 'metrics' GROUP BY chunks"),
@@ -154,6 +158,9 @@ class TimescaleMigrationTest {
         String jobs = "SELECT string_agg(format('%s %s %s %s %s %s', proc_name, hypertable_name, schedule_interval, scheduled, config - 'hypertable_id', owner),"
                 + " '; ' ORDER BY proc_name) FROM timescaledb_information.jobs WHERE job_id >= 1000";
         assertEquals(query(src, jobs), query(dst, jobs), "the same jobs, scheduled after the cutover as on the source");
+        String daily = "SELECT count(*) || ' ' || md5(string_agg(format('%s %s %s %s', day, device, n, top), '|' ORDER BY day, device)) FROM ";
+        assertEquals(query(dst, daily + "(SELECT time_bucket('1 day', time) AS day, device, count(*) AS n, max(value) AS top FROM public.metrics GROUP BY 1, 2) a"),
+                query(dst, daily + "public.metrics_daily"), "the continuous aggregate answers as the aggregate of the target's data");
     }
 
     /**
