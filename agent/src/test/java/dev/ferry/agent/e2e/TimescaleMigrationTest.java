@@ -256,6 +256,38 @@ class TimescaleMigrationTest {
         assertEquals(query(src, rows), query(dst, rows));
     }
 
+    /** A hypertable on an integer column: integer chunk interval, integer-now function, a compression policy by an integer age. */
+    @Test
+    void integerTimeHypertableMigratesWithItsIntegerNowFunctionAndPolicy() throws Exception {
+        String src = "ts_int_src", dst = "ts_int_dst";
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.ticks (t bigint NOT NULL, k int NOT NULL, v int, PRIMARY KEY (k, t))",
+                "SELECT create_hypertable('public.ticks', 't', chunk_time_interval => 100)",
+                "CREATE FUNCTION public.ticks_now() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT coalesce(max(t), 0) FROM public.ticks'",
+                "SELECT set_integer_now_func('public.ticks', 'public.ticks_now')",
+                "INSERT INTO public.ticks SELECT g, g % 4, g FROM generate_series(0, 999) g",
+                "ALTER TABLE public.ticks SET (timescaledb.compress, timescaledb.compress_segmentby = 'k', timescaledb.compress_orderby = 't')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.ticks', older_than => 800) c",
+                "SELECT alter_job(add_compression_policy('public.ticks', compress_after => 500), scheduled => false)");
+        Agent agent = new Agent(src, dst);
+        agent.awaitStream();
+        server.execute(src, "INSERT INTO public.ticks SELECT g, g % 4, g FROM generate_series(1000, 1199) g",
+                "UPDATE public.ticks SET v = -v WHERE t % 9 = 0 AND t < 800",
+                "DELETE FROM public.ticks WHERE t % 13 = 0");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.ticks t";
+        assertEquals(query(src, rows), query(dst, rows));
+        String dimensions = "SELECT string_agg(format('%s %s %s %s', hypertable_name, column_name, integer_interval, integer_now_func), '; ')"
+                + " FROM timescaledb_information.dimensions";
+        assertEquals(query(src, dimensions), query(dst, dimensions));
+        String jobs = "SELECT string_agg(format('%s %s %s', proc_name, scheduled, config - 'hypertable_id'), '; ') FROM timescaledb_information.jobs WHERE job_id >= 1000";
+        assertEquals(query(src, jobs), query(dst, jobs));
+        assertEquals("8", query(dst, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'ticks' AND is_compressed"));
+    }
+
     /**
      * Runs each compression statement on the source, again while TimescaleDB refuses it for concurrent writes (the
      * writer, or the compression policy running at the same time: "aborting recompression due to concurrent DML").
