@@ -193,7 +193,8 @@ class TimescaleMigrationTest {
     }
 
     /**
-     * A space-partitioned hypertable without a primary key, REPLICA IDENTITY FULL (which its chunks take): updates and
+     * A space-partitioned hypertable in a schema of its own (quoted name), without a primary key, REPLICA IDENTITY FULL
+     * (which its chunks take): updates and
      * deletes are matched on the target by every old value, per chunk ((tableoid, ctid), not ctid alone, which repeats
      * across chunks), including identical rows and rows in a chunk created during the stream.
      */
@@ -203,23 +204,24 @@ class TimescaleMigrationTest {
         server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
         server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
-                "CREATE TABLE public.samples (time timestamptz NOT NULL, sensor int NOT NULL, value float8)",
-                "ALTER TABLE public.samples REPLICA IDENTITY FULL",
-                "SELECT create_hypertable('public.samples', 'time', chunk_time_interval => interval '1 day')",
-                "SELECT add_dimension('public.samples', 'sensor', number_partitions => 3)",
-                "INSERT INTO public.samples SELECT '2026-01-01'::timestamptz + (g % 96) * interval '1 hour', g % 6, g % 10 FROM generate_series(0, 599) g");
+                "CREATE SCHEMA \"Iot\"",
+                "CREATE TABLE \"Iot\".samples (time timestamptz NOT NULL, sensor int NOT NULL, value float8)",
+                "ALTER TABLE \"Iot\".samples REPLICA IDENTITY FULL",
+                "SELECT create_hypertable('\"Iot\".samples', 'time', chunk_time_interval => interval '1 day')",
+                "SELECT add_dimension('\"Iot\".samples', 'sensor', number_partitions => 3)",
+                "INSERT INTO \"Iot\".samples SELECT '2026-01-01'::timestamptz + (g % 96) * interval '1 hour', g % 6, g % 10 FROM generate_series(0, 599) g");
         Agent agent = new Agent(src, dst);
         agent.awaitStream();
-        server.execute(src, "UPDATE public.samples SET value = value + 100 WHERE sensor = 1 AND time < '2026-01-02'",
-                "DELETE FROM public.samples WHERE sensor = 2 AND time >= '2026-01-03'",
-                "INSERT INTO public.samples SELECT '2026-01-10'::timestamptz + g * interval '1 hour', g % 6, 5 FROM generate_series(0, 29) g",
-                "UPDATE public.samples SET value = -1 WHERE time >= '2026-01-10' AND sensor = 3",
+        server.execute(src, "UPDATE \"Iot\".samples SET value = value + 100 WHERE sensor = 1 AND time < '2026-01-02'",
+                "DELETE FROM \"Iot\".samples WHERE sensor = 2 AND time >= '2026-01-03'",
+                "INSERT INTO \"Iot\".samples SELECT '2026-01-10'::timestamptz + g * interval '1 hour', g % 6, 5 FROM generate_series(0, 29) g",
+                "UPDATE \"Iot\".samples SET value = -1 WHERE time >= '2026-01-10' AND sensor = 3",
                 // one of two identical rows (a duplicate pair: g and g + 96 * 5 share time, sensor and value)
-                "DELETE FROM public.samples WHERE ctid = (SELECT ctid FROM public.samples WHERE sensor = 0 AND time = '2026-01-01' LIMIT 1)"
-                        + " AND tableoid = (SELECT tableoid FROM public.samples WHERE sensor = 0 AND time = '2026-01-01' LIMIT 1)");
+                "DELETE FROM \"Iot\".samples WHERE ctid = (SELECT ctid FROM \"Iot\".samples WHERE sensor = 0 AND time = '2026-01-01' LIMIT 1)"
+                        + " AND tableoid = (SELECT tableoid FROM \"Iot\".samples WHERE sensor = 0 AND time = '2026-01-01' LIMIT 1)");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.samples t";
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"Iot\".samples t";
         assertEquals(query(src, rows), query(dst, rows));
     }
 
