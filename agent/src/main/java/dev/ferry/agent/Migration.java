@@ -289,7 +289,7 @@ public final class Migration {
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
         // After the indexes: chunks compressed on the source end compressed on the target too.
         try (Connection src = source.open(); Connection dst = target.open()) {
-            ChunkCompression.compress(src, dst, physical(tables));
+            ChunkCompression.compress(src, target, physical(tables), config.jobs());
             ContinuousAggregates.create(src, dst);
             // Paused until the cutover: a compression or retention job on the target must not race the stream.
             TimescaleJobs.createPaused(src, dst);

@@ -1,5 +1,6 @@
 package dev.ferry.agent.snapshot;
 
+import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
 import org.slf4j.Logger;
@@ -16,6 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * After the copy, compresses each target chunk whose source chunk is compressed. The copy reads compressed chunks
@@ -42,32 +50,66 @@ public final class ChunkCompression {
 
     private ChunkCompression() {}
 
-    /** Compresses the target's chunks of every copied hypertable that are compressed on the source; returns how many. */
-    public static int compress(Connection source, Connection target, List<PhysicalTable> tables) throws SQLException {
-        int compressed = 0;
-        for (PhysicalTable table : tables) {
-            if (!table.hypertable()) continue;
-            long started = System.nanoTime();
-            Set<String> compressedOnSource = new HashSet<>();
-            for (Chunk chunk : chunks(source, table.name())) if (chunk.compressed()) compressedOnSource.add(chunk.ranges());
-            if (compressedOnSource.isEmpty()) continue;
-            int done = 0;
-            List<String> missing = new ArrayList<>(compressedOnSource);
-            for (Chunk chunk : chunks(target, table.name())) {
-                if (!compressedOnSource.contains(chunk.ranges())) continue;
-                missing.remove(chunk.ranges());
-                if (chunk.compressed()) continue;
-                try (Statement s = target.createStatement()) {
-                    s.execute("SELECT public.compress_chunk('" + chunk.name().replace("'", "''") + "'::regclass, if_not_compressed => true)");
+    /**
+     * Compresses the target's chunks of every copied hypertable that are compressed on the source, {@code jobs} chunks
+     * at a time, each on its own connection; returns how many.
+     */
+    public static int compress(Connection source, Database target, List<PhysicalTable> tables, int jobs) throws SQLException {
+        if (tables.stream().noneMatch(PhysicalTable::hypertable)) return 0;
+        List<String> todo = new ArrayList<>();
+        try (Connection planning = target.open()) {
+            for (PhysicalTable table : tables) {
+                if (!table.hypertable()) continue;
+                Set<String> compressedOnSource = new HashSet<>();
+                for (Chunk chunk : chunks(source, table.name())) if (chunk.compressed()) compressedOnSource.add(chunk.ranges());
+                if (compressedOnSource.isEmpty()) continue;
+                List<String> missing = new ArrayList<>(compressedOnSource);
+                for (Chunk chunk : chunks(planning, table.name())) {
+                    if (!compressedOnSource.contains(chunk.ranges())) continue;
+                    missing.remove(chunk.ranges());
+                    if (!chunk.compressed()) todo.add(chunk.name());
                 }
-                done++;
+                if (!missing.isEmpty()) log.info("compression: {} compressed chunks of {} on the source have no rows on the target: {}", missing.size(), table.name(), missing);
             }
-            compressed += done;
-            log.info("compression: compressed {} chunks of {} on the target in {} s, as on the source{}", done, table.name(),
-                    String.format("%.1f", (System.nanoTime() - started) / 1e9),
-                    missing.isEmpty() ? "" : " (" + missing.size() + " compressed source chunks have no rows on the target yet: " + missing + ")");
         }
-        return compressed;
+        if (todo.isEmpty()) return 0;
+        long started = System.nanoTime();
+        ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(todo);
+        ExecutorService threads = Executors.newFixedThreadPool(Math.max(1, Math.min(jobs, todo.size())), new ThreadFactory() {
+            private final AtomicInteger next = new AtomicInteger();
+
+            @Override
+            public Thread newThread(Runnable task) {
+                Thread thread = new Thread(task, "ferry-compress-" + next.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            }
+        });
+        try {
+            List<Future<Void>> workers = new ArrayList<>();
+            for (int i = 0; i < Math.max(1, Math.min(jobs, todo.size())); i++) {
+                workers.add(threads.submit(() -> {
+                    try (Connection connection = target.open(); Statement s = connection.createStatement()) {
+                        for (String chunk = queue.poll(); chunk != null; chunk = queue.poll()) {
+                            s.execute("SELECT public.compress_chunk('" + chunk.replace("'", "''") + "'::regclass, if_not_compressed => true)");
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Void> worker : workers) worker.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while compressing chunks on the target", "57014", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SQLException sql) throw sql;
+            throw new SQLException("compressing chunks on the target failed: " + e.getCause(), "XX000", e.getCause());
+        } finally {
+            threads.shutdownNow();
+        }
+        log.info("compression: compressed {} chunks on the target with {} jobs in {} s, as on the source", todo.size(), Math.min(jobs, todo.size()),
+                String.format("%.1f", (System.nanoTime() - started) / 1e9));
+        return todo.size();
     }
 
     record Chunk(String name, String ranges, boolean compressed) {}
