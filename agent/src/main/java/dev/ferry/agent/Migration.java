@@ -17,7 +17,10 @@ import dev.ferry.agent.preflight.CheckResult;
 import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
+import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.SchemaCopy;
+import dev.ferry.agent.schema.TimescaleJobs;
+import dev.ferry.agent.snapshot.ChunkCompression;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.snapshot.TargetStatistics;
@@ -220,7 +223,7 @@ public final class Migration {
                 // A partition tree is copied again whole so all its leaves share one sync LSN with its root.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
-                        s.execute("TRUNCATE ONLY " + leaf.name());
+                        s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + leaf.name()); // a hypertable with its chunks
                     }
                     state.forgetTable(dst, leaf.name());
                     redo.add(leaf);
@@ -285,9 +288,14 @@ public final class Migration {
     private void finishCopy(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables) throws SQLException {
         setPhase(pool, Phase.POST_DATA);
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.copyPostData();
-        // Large objects travel outside logical decoding: copied now, so the cutover only compares them and copies what changed.
         try (Connection src = source.open(); Connection dst = target.open()) {
+            // Large objects travel outside logical decoding: copied now, so the cutover only compares them and copies what changed.
             new LargeObjects(LoggerFactory.getLogger("ferry.snapshot")).sync(src, dst);
+            // After the indexes: chunks compressed on the source end compressed on the target too.
+            ChunkCompression.compress(src, target, physical(tables), config.jobs());
+            ContinuousAggregates.create(src, dst);
+            // Paused until the cutover: a compression or retention job on the target must not race the stream.
+            TimescaleJobs.createPaused(src, dst);
         }
         setPhase(pool, Phase.STREAM);
         TargetStatistics.analyzeInBackground(target, tables);

@@ -20,6 +20,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +45,7 @@ public final class Applier implements AutoCloseable {
     private final RelationMapper mapper;
     private final ChangeBatch batch;
     private final Map<Integer, RowStatements> relations = new HashMap<>();
+    private final Map<QualifiedName, RowStatements> byTarget = new HashMap<>();
     private final Map<QualifiedName, Long> nanInfNulled = new HashMap<>();
 
     private Optional<Lsn> completedEnd = Optional.empty();
@@ -69,7 +71,15 @@ public final class Applier implements AutoCloseable {
     /** Learns (or re-learns after DDL) a relation from its RELATION message, checking it against the target. */
     public void relation(Relation relation) {
         try {
-            relations.put(relation.relationId(), new RowStatements(mapper.map(relation)));
+            TargetRelation mapped = mapper.map(relation);
+            // Several source relations may stand for one target table (a hypertable's chunks): they share one queue,
+            // so a row moved between chunks (DELETE in one, INSERT in another) is applied in its source order.
+            RowStatements shared = byTarget.get(mapped.name());
+            boolean same = shared != null && shared.relation().columns().equals(mapped.columns()) && Arrays.equals(shared.relation().key(), mapped.key())
+                    && shared.relation().fullIdentity() == mapped.fullIdentity();
+            RowStatements statements = same ? shared : new RowStatements(mapped);
+            byTarget.put(mapped.name(), statements);
+            relations.put(relation.relationId(), statements);
         } catch (SQLException e) {
             throw failure("reading the target's definition of " + new QualifiedName(relation.namespace(), relation.name()), e);
         }

@@ -66,6 +66,9 @@ final class RelationMapper {
                 }
             }
         }
+        // A TimescaleDB hypertable keeps its rows in chunks, like a partitioned table: ctid alone is ambiguous, TRUNCATE
+        // must reach the chunks.
+        partitioned = partitioned || isHypertable(name);
         List<String> columns = new ArrayList<>();
         List<String> types = new ArrayList<>();
         List<Integer> key = new ArrayList<>();
@@ -97,6 +100,21 @@ final class RelationMapper {
         for (int k : key) keyColumns.add(columns.get(k));
         boolean coalescible = !key.isEmpty() && onlyUniqueConstraintIs(name, keyColumns);
         return new TargetRelation(name, columns, types, key.stream().mapToInt(Integer::intValue).toArray(), full, numeric, generated, partitioned, coalescible);
+    }
+
+    private boolean isHypertable(QualifiedName name) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL");
+             ResultSet rs = s.executeQuery()) {
+            rs.next();
+            if (!rs.getBoolean(1)) return false;
+        }
+        try (PreparedStatement s = target.prepareStatement("SELECT 1 FROM _timescaledb_catalog.hypertable WHERE schema_name = ? AND table_name = ?")) {
+            s.setString(1, name.schema());
+            s.setString(2, name.name());
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 
     private boolean onlyUniqueConstraintIs(QualifiedName name, java.util.Set<String> keyColumns) throws SQLException {

@@ -3,6 +3,8 @@ package dev.ferry.agent.cutover;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.schema.ContinuousAggregates;
+import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.snapshot.Publications;
@@ -62,6 +64,8 @@ public final class CutoverStage {
             IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
             // The source is no longer written: its large objects as they are now are the ones the application keeps.
             new LargeObjects(log).sync(src, dst);
+            ContinuousAggregates.refresh(src, dst); // over the data as it is at the cutover
+            TimescaleJobs.schedule(src, dst); // paused on the target while the stream ran
             ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
             new Publications(config).drop(src);
             log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());

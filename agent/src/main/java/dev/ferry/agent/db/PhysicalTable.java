@@ -1,6 +1,7 @@
 package dev.ferry.agent.db;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -13,12 +14,56 @@ import java.util.Set;
  *                       jsonb values keeps most of its data in TOAST, behind a small main fork.
  * @param builtinTypes   every column has a type built into PostgreSQL (no extension or user-defined type, domain,
  *                       enum or composite), whose binary COPY form is the same on two servers of one major version
+ * @param hypertable     a TimescaleDB hypertable: its rows live in chunk tables, so it is read whole (without ONLY,
+ *                       compressed chunks come back decompressed) and written into the target's hypertable, which
+ *                       routes them into chunks of its own; never split into page ranges nor loaded with FREEZE
+ * @param timeRanges     for a hypertable, where its chunks begin in its first (time) dimension: the copy splits it
+ *                       there, a chunk (or a few) per unit; empty when it is not split
  */
 public record PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long heapBytes, long dataBytes,
-                            boolean builtinTypes) {
+                            boolean builtinTypes, boolean hypertable, Optional<TimeRanges> timeRanges) {
     public PhysicalTable {
         columns = List.copyOf(columns);
         numericColumns = Set.copyOf(numericColumns);
+    }
+
+    /**
+     * A column and the boundaries that cut it into consecutive ranges, as SQL literals in order: range 0 is below the
+     * first boundary, the last is from the last boundary up, so together they hold every row exactly once.
+     */
+    public record TimeRanges(String column, List<String> boundaries) {
+        public TimeRanges {
+            boundaries = List.copyOf(boundaries);
+        }
+
+        /** How many ranges the boundaries make. */
+        public int count() {
+            return boundaries.size() + 1;
+        }
+
+        /** The WHERE clause of range {@code index} of {@link #count()}. */
+        public String filter(int index) {
+            String quoted = QualifiedName.quote(column);
+            String lower = index == 0 ? null : quoted + " >= " + boundaries.get(index - 1);
+            String upper = index == boundaries.size() ? null : quoted + " < " + boundaries.get(index);
+            return " WHERE " + (lower == null ? upper : upper == null ? lower : lower + " AND " + upper);
+        }
+    }
+
+    /** A hypertable or not, not split. */
+    public PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long heapBytes, long dataBytes, boolean builtinTypes,
+                         boolean hypertable) {
+        this(name, columns, numericColumns, heapBytes, dataBytes, builtinTypes, hypertable, Optional.empty());
+    }
+
+    /** A plain table or leaf partition. */
+    public PhysicalTable(QualifiedName name, List<String> columns, Set<String> numericColumns, long heapBytes, long dataBytes, boolean builtinTypes) {
+        this(name, columns, numericColumns, heapBytes, dataBytes, builtinTypes, false);
+    }
+
+    /** {@code ONLY t} for a table that holds its own rows, {@code t} for a hypertable, whose rows are in its chunks. */
+    public String readFrom() {
+        return (hypertable ? "" : "ONLY ") + name;
     }
 
     /**

@@ -5,10 +5,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -51,6 +53,37 @@ public final class SourceCatalog {
             WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             ORDER BY a.attrelid, a.attnum""";
 
+    /**
+     * TimescaleDB's user hypertables (not the internal ones behind compression and continuous aggregates) with the
+     * size of their chunks, compressed chunks included; empty without the extension.
+     */
+    private static final String HYPERTABLES = """
+            SELECT format('%I.%I', h.schema_name, h.table_name)::regclass::oid,
+                   coalesce((SELECT sum(pg_table_size(format('%I.%I', c.schema_name, c.table_name)::regclass))
+                             FROM _timescaledb_catalog.chunk c
+                             WHERE NOT c.dropped AND (c.hypertable_id = h.id OR c.hypertable_id = h.compressed_hypertable_id)), 0)
+            FROM _timescaledb_catalog.hypertable h WHERE h.compression_state <> 2
+              AND NOT EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_agg a WHERE a.mat_hypertable_id = h.id)""";
+
+    /**
+     * Where each hypertable's chunks begin in its first dimension, as SQL literals of the column's type, for time
+     * (timestamptz, timestamp) and integer columns; other types are copied whole.
+     */
+    private static final String CHUNK_STARTS = """
+            SELECT format('%I.%I', h.schema_name, h.table_name)::regclass::oid, d.column_name,
+                   array_agg(CASE d.column_type
+                               WHEN 'timestamptz'::regtype THEN quote_literal(_timescaledb_functions.to_timestamp(s.range_start)::text) || '::timestamptz'
+                               WHEN 'timestamp'::regtype THEN quote_literal(_timescaledb_functions.to_timestamp_without_timezone(s.range_start)::text) || '::timestamp'
+                               ELSE s.range_start::text END ORDER BY s.range_start)
+            FROM _timescaledb_catalog.hypertable h
+            JOIN _timescaledb_catalog.dimension d ON d.id = (SELECT min(id) FROM _timescaledb_catalog.dimension WHERE hypertable_id = h.id)
+            JOIN (SELECT DISTINCT dimension_id, range_start FROM _timescaledb_catalog.dimension_slice) s ON s.dimension_id = d.id
+            WHERE d.num_slices IS NULL AND s.range_start > -9223372036854775808
+              AND d.column_type IN ('timestamptz'::regtype, 'timestamp'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+            GROUP BY 1, 2""";
+    /** At most this many copy units per hypertable: consecutive chunks are grouped beyond it. */
+    private static final int MAX_HYPERTABLE_UNITS = 256;
+
     /** The migrated tables (plain tables and partition roots, each with the leaves that hold its rows) in name order. */
     public List<SourceTable> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
         record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long heapBytes, long dataBytes, QualifiedName root,
@@ -63,6 +96,8 @@ public final class SourceCatalog {
                 rows.add(new Row(rs.getLong(1), name, rs.getString(4).equals("p"), rs.getBoolean(5), rs.getBoolean(6), rs.getLong(7), rs.getLong(8), root, rs.getBoolean(11)));
             }
         }
+        Map<Long, Long> hypertableBytes = hypertables(source);
+        Map<Long, PhysicalTable.TimeRanges> timeRanges = hypertableBytes.isEmpty() ? Map.of() : timeRanges(source);
         Map<Long, List<String>> columns = new LinkedHashMap<>();
         Map<Long, Set<String>> numeric = new LinkedHashMap<>();
         Set<Long> userTypes = new HashSet<>();
@@ -86,8 +121,10 @@ public final class SourceCatalog {
                 boolean inTree = top.partitioned() ? member.root().equals(top.name()) : member == top;
                 if (inTree && excluded.contains(member.name())) partlyExcluded = true;
                 if (!inTree || member.partitioned() || excluded.contains(member.name())) continue;
-                physical.add(new PhysicalTable(member.name(), columns.getOrDefault(member.oid(), List.of()),
-                        numeric.getOrDefault(member.oid(), Set.of()), member.heapBytes(), member.dataBytes(), !userTypes.contains(member.oid())));
+                Long hypertable = hypertableBytes.get(member.oid());
+                physical.add(new PhysicalTable(member.name(), columns.getOrDefault(member.oid(), List.of()), numeric.getOrDefault(member.oid(), Set.of()),
+                        hypertable != null ? 0 : member.heapBytes(), hypertable != null ? hypertable : member.dataBytes(), !userTypes.contains(member.oid()),
+                        hypertable != null, Optional.ofNullable(timeRanges.get(member.oid()))));
                 if (top.partitioned() && !member.identified()) unidentifiedLeaves.add(member.name());
             }
             // PostgreSQL identifies a partition's rows by the partition's own replica identity, and ferry publishes each
@@ -98,5 +135,35 @@ public final class SourceCatalog {
             tables.add(new SourceTable(top.name(), top.partitioned(), identified, unidentifiedLeaves, physical, wholeTree));
         }
         return tables;
+    }
+
+    /** OID of each hypertable -> the boundaries between its chunks (the first chunk's start is none). */
+    private static Map<Long, PhysicalTable.TimeRanges> timeRanges(Connection source) throws SQLException {
+        Map<Long, PhysicalTable.TimeRanges> ranges = new HashMap<>();
+        try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(CHUNK_STARTS)) {
+            while (rs.next()) {
+                List<String> starts = List.of((String[]) rs.getArray(3).getArray());
+                if (starts.size() < 2) continue;
+                int step = (starts.size() - 1 + MAX_HYPERTABLE_UNITS - 2) / (MAX_HYPERTABLE_UNITS - 1);
+                List<String> boundaries = new ArrayList<>();
+                for (int i = 1; i < starts.size(); i += step) boundaries.add(starts.get(i));
+                ranges.put(rs.getLong(1), new PhysicalTable.TimeRanges(rs.getString(2), boundaries));
+            }
+        }
+        return ranges;
+    }
+
+    /** OID of each hypertable -> bytes of its chunks. */
+    private static Map<Long, Long> hypertables(Connection source) throws SQLException {
+        Map<Long, Long> bytes = new HashMap<>();
+        try (Statement s = source.createStatement();
+             ResultSet exists = s.executeQuery("SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL")) {
+            exists.next();
+            if (!exists.getBoolean(1)) return bytes;
+        }
+        try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(HYPERTABLES)) {
+            while (rs.next()) bytes.put(rs.getLong(1), rs.getLong(2));
+        }
+        return bytes;
     }
 }

@@ -125,14 +125,19 @@ public final class EarlyIndexBuilds {
             // Each statement commits on its own: a session waiting for the table's exclusive lock must hold no other
             // lock on it, or two keys of one table would deadlock. An index left without its constraint by a crash
             // in between is attached on the next run.
-            if (!indexThere) createIndex(index, s);
-            if (!constraintThere) {
-                try {
-                    s.execute(index.addConstraint());
-                } catch (SQLException e) {
-                    // Post-data then creates the constraint its own way, which needs the index's name free.
-                    s.execute("DROP INDEX IF EXISTS " + new QualifiedName(index.table().schema(), index.name()));
-                    throw e;
+            if (index.addConstraint() != null && Hypertables.isHypertable(target, index.table())) {
+                // TimescaleDB refuses ONLY and USING INDEX on a hypertable: the constraint builds its index on every chunk.
+                if (!constraintThere) s.execute(index.addHypertableConstraint());
+            } else {
+                if (!indexThere) createIndex(index, s);
+                if (!constraintThere) {
+                    try {
+                        s.execute(index.addConstraint());
+                    } catch (SQLException e) {
+                        // Post-data then creates the constraint its own way, which needs the index's name free.
+                        s.execute("DROP INDEX IF EXISTS " + new QualifiedName(index.table().schema(), index.name()));
+                        throw e;
+                    }
                 }
             }
         }

@@ -18,10 +18,10 @@ import java.util.Map;
  * of partitioned tables need their partitions' first; both are left to post-data. {@code sourceBytes} is the index's
  * size on the source, which tells how much memory its build wants.
  */
-record IndexDefinition(QualifiedName table, String name, String createIndex, String constraintClause, long sourceBytes) {
+record IndexDefinition(QualifiedName table, String name, String createIndex, String constraintClause, String constraintDefinition, long sourceBytes) {
     private static final String ALL = """
             SELECT n.nspname, t.relname, ic.relname, pg_get_indexdef(i.indexrelid), co.contype, co.condeferrable, co.condeferred,
-                   pg_relation_size(i.indexrelid)
+                   pg_relation_size(i.indexrelid), pg_get_constraintdef(co.oid)
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
             JOIN pg_class t ON t.oid = i.indrelid
@@ -46,7 +46,7 @@ record IndexDefinition(QualifiedName table, String name, String createIndex, Str
                     clause = ("p".equals(contype) ? "PRIMARY KEY" : "UNIQUE") + " USING INDEX " + QualifiedName.quote(rs.getString(3))
                             + (rs.getBoolean(6) ? " DEFERRABLE" : "") + (rs.getBoolean(7) ? " INITIALLY DEFERRED" : "");
                 }
-                byTable.computeIfAbsent(table, k -> new ArrayList<>()).add(new IndexDefinition(table, rs.getString(3), rs.getString(4), clause, rs.getLong(8)));
+                byTable.computeIfAbsent(table, k -> new ArrayList<>()).add(new IndexDefinition(table, rs.getString(3), rs.getString(4), clause, rs.getString(9), rs.getLong(8)));
             }
         }
         return byTable;
@@ -56,6 +56,14 @@ record IndexDefinition(QualifiedName table, String name, String createIndex, Str
     String addConstraint() {
         return constraintClause == null ? null
                 : "ALTER TABLE ONLY " + table + " ADD CONSTRAINT " + QualifiedName.quote(name) + " " + constraintClause;
+    }
+
+    /**
+     * The statement that creates the constraint on a TimescaleDB hypertable, index included: TimescaleDB refuses
+     * {@code ONLY} and builds the index on every chunk itself.
+     */
+    String addHypertableConstraint() {
+        return "ALTER TABLE " + table + " ADD CONSTRAINT " + QualifiedName.quote(name) + " " + constraintDefinition;
     }
 
     @Override

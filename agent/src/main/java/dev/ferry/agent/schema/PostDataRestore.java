@@ -49,7 +49,7 @@ final class PostDataRestore {
         List<TocEntry> restore = new ArrayList<>();
         int alreadyThere = 0;
         for (TocEntry entry : entries) {
-            if (entry.isSourceOnly()) continue;
+            if (entry.isSourceOnly() || entry.isTimescaleTrigger()) continue;
             CatalogObject object = names.getOrDefault(entry.catalog(), Map.of()).get(entry.oid());
             if (object == null) {
                 // INDEX ATTACH (a no-op when already attached), comments, materialized view data: safe to run again.

@@ -8,7 +8,9 @@ import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -48,12 +50,16 @@ public final class SchemaCopy {
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
             PreDataRestore restore = new PreDataRestore(source, target);
             restore.refuseToDropRows(entries);
-            List<TocEntry> selected = restore.select(entries);
+            List<TocEntry> selected = new ArrayList<>(restore.select(entries));
+            // Continuous aggregates are made after the copy (ContinuousAggregates): dumped, they are views of tables not copied.
+            Set<Long> aggregates = ContinuousAggregates.viewOids(source);
+            selected.removeIf(e -> e.catalog() == TocEntry.PG_CLASS && aggregates.contains(e.oid()));
             long restoreStart = System.nanoTime();
             dump.restore(selected, PreDataRestore.options(),
                     "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
                             + "the restore ran in one transaction, so nothing of it was left on the target.");
             log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
+            Hypertables.create(source, target, config.excludeTables());
         } catch (SQLException e) {
             throw catalogFailure("pre-data", e);
         }

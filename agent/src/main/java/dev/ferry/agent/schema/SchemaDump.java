@@ -20,6 +20,9 @@ import java.util.Optional;
  * and pg_restore runs of a chosen part of it into the target.
  */
 final class SchemaDump {
+    static final List<String> TIMESCALEDB_SCHEMAS = List.of("_timescaledb_catalog", "_timescaledb_internal", "_timescaledb_config",
+            "_timescaledb_cache", "_timescaledb_functions", "_timescaledb_debug", "timescaledb_information", "timescaledb_experimental");
+
     private final MigrationConfig config;
     private final PgDumpTool tool;
     private final String section;
@@ -45,6 +48,10 @@ final class SchemaDump {
                 "--format=custom", "--no-publications", "--no-subscriptions", "--exclude-schema=ferry", "--file=" + file));
         snapshotName.ifPresent(name -> command.add("--snapshot=" + name));
         for (QualifiedName table : config.excludeTables()) command.add("--exclude-table=" + table); // quoted: a literal pattern
+        // TimescaleDB's own schemas: its catalog, chunks and internal tables are its business, not restored as data (the
+        // extension on the target keeps its own); hypertables are made on the target from their definitions
+        // (Hypertables). Left out, pg_dump also takes no lock on the chunks. Patterns that match nothing are no error.
+        for (String schema : TIMESCALEDB_SCHEMAS) command.add("--exclude-schema=" + schema);
         command.add("--dbname=" + config.source().libpqUri());
         ToolRun.Result result = ToolRun.run(command, config.source().libpqEnvironment(), null, config.workDir().resolve(section + ".dump.log"));
         if (!result.ok()) {

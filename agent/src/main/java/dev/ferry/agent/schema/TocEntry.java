@@ -43,6 +43,15 @@ record TocEntry(String line, int dumpId, long catalog, long oid, String descript
     }
 
     /** Objects that belong to the source server's replication or to event triggers, which ferry does not copy. */
+    /**
+     * TimescaleDB's own triggers on a hypertable: {@code ts_insert_blocker} (versions before 2.23 or so) and
+     * {@code ts_cagg_invalidation_trigger} (its argument is the source's hypertable id). The target's TimescaleDB makes
+     * its own as it needs them, with its own ids; a newer version may lack the functions they call.
+     */
+    boolean isTimescaleTrigger() {
+        return catalog == PG_TRIGGER && description.matches("TRIGGER .* (ts_insert_blocker|ts_cagg_invalidation_trigger)( \\S+)?");
+    }
+
     boolean isSourceOnly() {
         return catalog == PG_SUBSCRIPTION || catalog == PG_PUBLICATION || catalog == PG_PUBLICATION_REL
                 || catalog == PG_PUBLICATION_NAMESPACE || catalog == PG_EVENT_TRIGGER;

@@ -53,12 +53,13 @@ final class ChunkCopier {
         // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection. A
         // table with no column to copy reads its rows with SELECT FROM, which names none: COPY without a column list
         // would take whatever columns the source's version counts as copyable.
-        boolean plain = chunk.count() == 1 && !chunk.table().columns().isEmpty()
+        // COPY of a hypertable reads only its (empty) parent table: its rows are in chunks, read through a SELECT.
+        boolean plain = chunk.count() == 1 && !chunk.table().columns().isEmpty() && !chunk.table().hypertable()
                 && (numericNanInf == NumericNanInf.KEEP || chunk.table().numericColumns().isEmpty());
         String readOptions = format.readOptions(chunk.table());
         String copyOut = plain
                 ? "COPY " + chunk.table().name() + chunk.table().copyColumns() + " TO STDOUT" + readOptions
-                : "COPY (SELECT " + selectList(chunk) + " FROM ONLY " + chunk.table().name() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
+                : "COPY (SELECT " + selectList(chunk) + " FROM " + chunk.table().readFrom() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
         String copyIn = "COPY " + chunk.table().name() + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long rows;
@@ -111,7 +112,7 @@ final class ChunkCopier {
             sum.append("count(*) FILTER (WHERE ").append(QualifiedName.quote(column)).append("::text IN ('NaN', 'Infinity', '-Infinity'))");
         }
         try (Statement s = source.createStatement();
-             ResultSet rs = s.executeQuery("SELECT " + sum + " FROM ONLY " + chunk.table().name() + chunk.pageFilter())) {
+             ResultSet rs = s.executeQuery("SELECT " + sum + " FROM " + chunk.table().readFrom() + chunk.pageFilter())) {
             rs.next();
             return rs.getLong(1);
         }

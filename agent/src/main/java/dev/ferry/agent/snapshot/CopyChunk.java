@@ -10,9 +10,13 @@ import java.util.OptionalLong;
  */
 public record CopyChunk(PhysicalTable table, int index, int count, OptionalLong fromPage, OptionalLong toPage) {
 
-    /** The WHERE clause restricting a scan to this chunk's pages; empty for a whole table. */
+    /**
+     * The WHERE clause restricting a scan to this chunk's pages, or for a split hypertable to its time range (TimescaleDB
+     * then reads only the chunks in that range); empty for a whole table.
+     */
     String pageFilter() {
         if (count == 1) return "";
+        if (table.timeRanges().isPresent()) return table.timeRanges().get().filter(index);
         StringBuilder where = new StringBuilder(" WHERE ");
         fromPage.ifPresent(p -> where.append("ctid >= '(").append(p).append(",0)'::tid"));
         if (fromPage.isPresent() && toPage.isPresent()) where.append(" AND ");

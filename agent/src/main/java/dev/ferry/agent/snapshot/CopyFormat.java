@@ -40,9 +40,12 @@ final class CopyFormat {
         return new CopyFormat(sourceMajor == targetMajor && ferryBuiltTables, ferryBuiltTables);
     }
 
-    /** Whether the chunk's transaction empties its table first and loads it frozen: a whole table only. */
+    /**
+     * Whether the chunk's transaction empties its table first and loads it frozen: a whole table only, and not a
+     * hypertable, whose rows go into chunks TimescaleDB creates (FREEZE applies to the table COPY names).
+     */
     boolean freezes(CopyChunk chunk) {
-        return freezeAllowed && chunk.count() == 1;
+        return freezeAllowed && chunk.count() == 1 && !chunk.table().hypertable();
     }
 
     /** The options of the source's {@code COPY ... TO STDOUT}: binary, or PostgreSQL's default text format. */

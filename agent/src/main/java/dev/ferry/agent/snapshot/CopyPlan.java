@@ -31,6 +31,12 @@ public final class CopyPlan {
         long chunkBytes = Math.max(MIN_SPLIT_BYTES / 2, total / Math.max(1, jobs * 4L));
         List<CopyChunk> chunks = new ArrayList<>();
         for (PhysicalTable table : tables) {
+            if (table.timeRanges().isPresent() && jobs > 1) {
+                // A hypertable is cut where its chunks begin: chunks are copied in parallel, each read by chunk exclusion.
+                int count = table.timeRanges().get().count();
+                for (int i = 0; i < count; i++) chunks.add(new CopyChunk(table, i, count, OptionalLong.empty(), OptionalLong.empty()));
+                continue;
+            }
             long pages = (table.heapBytes() + PAGE_SIZE - 1) / PAGE_SIZE;
             // Sized by all of its data, TOAST included, but cut along heap pages: a range of pages takes its rows'
             // TOASTed values with it.

@@ -1,6 +1,7 @@
 package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.SourceTable;
 import org.slf4j.Logger;
@@ -50,6 +51,13 @@ public final class Publications {
             for (QualifiedName relation : table.publishedRelations(true)) full.add("ONLY " + relation);
             for (QualifiedName relation : table.publishedRelations(false)) insertOnly.add("ONLY " + relation);
         }
+        // A hypertable's rows are written into its chunks, including chunks TimescaleDB creates during the migration. A
+        // chunk must be in the publication in the transaction that creates it, or its first rows are lost, so the
+        // schemas holding chunks are published whole (PostgreSQL 15+). Preflight made sure every hypertable has a
+        // replica identity, which its chunks share: otherwise the source would refuse the application's UPDATE on them.
+        if (tables.stream().anyMatch(t -> t.physical().stream().anyMatch(PhysicalTable::hypertable))) {
+            for (String schema : chunkSchemas(source)) full.add("TABLES IN SCHEMA " + QualifiedName.quote(schema));
+        }
         String generated = sendsGeneratedColumns(source.getMetaData().getDatabaseMajorVersion()) ? ", publish_generated_columns = stored" : "";
         create(source, config.publication(), full, "publish_via_partition_root = false" + generated);
         create(source, config.insertOnlyPublication(), insertOnly, "publish = 'insert, truncate', publish_via_partition_root = false" + generated);
@@ -84,18 +92,36 @@ public final class Publications {
         }
     }
 
-    /** @param tables the FOR TABLE entries: {@code ONLY "s"."t"}, or a partitioned root whose partitions all go in */
+    /**
+     * @param tables the FOR TABLE entries: {@code ONLY "s"."t"}, or a partitioned root whose partitions all go in, or
+     *               {@code TABLES IN SCHEMA "s"}
+     */
     private void create(Connection source, String name, List<String> tables, String options) throws SQLException {
         if (exists(source, name)) {
             log.info("publication {} already exists; keeping it", QualifiedName.quote(name));
             return;
         }
-        String tableList = String.join(", ", tables);
-        String sql = "CREATE PUBLICATION " + QualifiedName.quote(name) + (tables.isEmpty() ? "" : " FOR TABLE " + tableList) + " WITH (" + options + ")";
+        // FOR TABLE a, b[, TABLES IN SCHEMA s]: the form PostgreSQL 13 and 14 accept when no schema is published; a
+        // schema comes last, since a bare name after it would be read as another schema.
+        List<String> relations = tables.stream().filter(t -> !t.startsWith("TABLES IN SCHEMA ")).toList();
+        List<String> entries = new ArrayList<>();
+        if (!relations.isEmpty()) entries.add("TABLE " + String.join(", ", relations));
+        entries.addAll(tables.stream().filter(t -> t.startsWith("TABLES IN SCHEMA ")).toList());
+        String sql = "CREATE PUBLICATION " + QualifiedName.quote(name) + (entries.isEmpty() ? "" : " FOR " + String.join(", ", entries)) + " WITH (" + options + ")";
         try (Statement s = source.createStatement()) {
             s.execute(sql);
         }
         log.info("created publication {} with {} tables", QualifiedName.quote(name), tables.size());
+    }
+
+    /** The schemas TimescaleDB creates chunks in (its compressed chunks too, which the stream ignores). */
+    private static List<String> chunkSchemas(Connection source) throws SQLException {
+        List<String> schemas = new ArrayList<>();
+        try (Statement s = source.createStatement();
+             ResultSet rs = s.executeQuery("SELECT DISTINCT associated_schema_name FROM _timescaledb_catalog.hypertable ORDER BY 1")) {
+            while (rs.next()) schemas.add(rs.getString(1));
+        }
+        return schemas;
     }
 
     static boolean exists(Connection source, String name) throws SQLException {

@@ -86,6 +86,7 @@ public final class StreamStage {
     private ReceiveQueue queue;
     private SpilledTransactions spilled;
     private PgOutputDecoder replayDecoder;
+    private TimescaleChanges timescale = TimescaleChanges.none();
     private Lsn applied;
     private boolean inTransaction;
     private boolean skipping;
@@ -126,6 +127,7 @@ public final class StreamStage {
              Connection sourceLsnConnection = source.open();
              SpilledTransactions spill = new SpilledTransactions(config.workDir().resolve("spill"))) {
             stateConnection.setAutoCommit(true);
+            timescale = TimescaleChanges.read(sourceLsnConnection, config.excludeTables());
             applyConnection.setAutoCommit(false);
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
@@ -225,6 +227,7 @@ public final class StreamStage {
     private void beginTransaction(Lsn finalLsn, long xid) {
         inTransaction = true;
         transactionFinalLsn = finalLsn;
+        timescale.begin();
         // Already applied before a restart (the slot may resend what was committed but not yet confirmed).
         skipping = finalLsn.isBefore(applied);
         MDC.put("lsn", " " + finalLsn);
@@ -241,7 +244,7 @@ public final class StreamStage {
     /** A row change, relation definition or other message inside a transaction. */
     private void change(PgOutputMessage message) {
         if (message instanceof Relation relation) {
-            applier.relation(relation);
+            timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
         } else if (message instanceof Insert insert) {
             if (applies(insert.relationId())) applier.insert(insert);
         } else if (message instanceof Update update) {
@@ -250,17 +253,19 @@ public final class StreamStage {
             if (applies(delete.relationId())) applier.delete(delete);
         } else if (message instanceof Truncate truncate) {
             List<Integer> ids = new ArrayList<>();
-            for (int id : truncate.relationIds()) if (applies(id)) ids.add(id);
+            for (int id : timescale.truncated(truncate.relationIds())) if (applies(id)) ids.add(id);
             if (!ids.isEmpty()) applier.truncate(new Truncate(ids, truncate.cascade(), truncate.restartIdentity()));
-        } else if (message instanceof Type || message instanceof Origin || message instanceof LogicalMessage) {
-            // nothing to apply: types are matched by name on the target, origins and messages carry no rows
+        } else if (message instanceof LogicalMessage logical) {
+            timescale.message(logical); // TimescaleDB's compression markers; other messages carry no rows
+        } else if (message instanceof Type || message instanceof Origin) {
+            // nothing to apply: types are matched by name on the target, origins carry no rows
         } else {
             throw new IllegalStateException("unhandled " + message);
         }
     }
 
     private boolean applies(int relationId) {
-        if (skipping) return false;
+        if (skipping || !timescale.applies(relationId)) return false;
         Lsn sync = syncLsns.get(applier.relationName(relationId));
         return sync == null || !transactionFinalLsn.isBefore(sync);
     }

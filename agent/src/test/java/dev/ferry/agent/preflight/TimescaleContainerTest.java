@@ -41,7 +41,8 @@ class TimescaleContainerTest {
         String base = "postgres://" + TIMESCALE.getUsername() + ":" + TIMESCALE.getPassword() + "@" + TIMESCALE.getHost() + ":" + TIMESCALE.getFirstMappedPort() + "/";
         FerryCommand report = FerryCommand.run("preflight", "--source", base + TIMESCALE.getDatabaseName(), "--target", base + "ts_target");
         assertEquals(ExitCode.PREFLIGHT_FAILED, report.code(), report.out());
-        assertTrue(report.out().contains("FAIL timescaledb-hypertables"), report.out());
-        assertTrue(report.out().contains("WARN timescaledb-jobs"), report.out());
+        assertTrue(report.out().contains("FAIL timescaledb-hypertables: hypertables public.conditions have neither a primary key nor REPLICA IDENTITY FULL"),
+                report.out());
+        assertTrue(report.out().contains("FAIL timescaledb-jobs: retention policies 1000 (on public.conditions) are scheduled on the source"), report.out());
     }
 }

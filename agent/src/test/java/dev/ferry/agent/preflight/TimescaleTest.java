@@ -32,7 +32,10 @@ class TimescaleTest {
                     "SELECT create_hypertable('public.conditions', 'time')",
                     "INSERT INTO public.conditions SELECT now() - g * interval '1 minute', g % 10, g FROM generate_series(1, 1000) g",
                     "ALTER TABLE public.conditions SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')",
-                    "SELECT add_compression_policy('public.conditions', interval '7 days')");
+                    "SELECT add_compression_policy('public.conditions', interval '7 days')",
+                    "SELECT add_retention_policy('public.conditions', interval '90 days')",
+                    "CREATE MATERIALIZED VIEW public.hourly WITH (timescaledb.continuous) AS"
+                            + " SELECT time_bucket('1 hour', time) AS bucket, device, avg(temperature) FROM public.conditions GROUP BY 1, 2 WITH NO DATA");
             server.execute("tsdb_target", "CREATE EXTENSION timescaledb VERSION '2.22.1'");
 
             dev.ferry.agent.testing.FerryCommand report = ferry("preflight", "--source", server.uri("tsdb_source"), "--target", server.uri("tsdb_target"));
@@ -40,11 +43,13 @@ class TimescaleTest {
             String text = report.out();
             assertTrue(text.contains("FAIL timescaledb-version: TimescaleDB 2.25.2 on the source, but the target has 2.22.1 installed"), text);
             assertTrue(text.contains("CREATE EXTENSION timescaledb VERSION '2.25.2'"), text);
-            assertTrue(text.contains("WARN timescaledb-jobs: 1 TimescaleDB background jobs"), text);
-            assertTrue(text.contains("alter_job(id::integer, scheduled => false)"), text);
-            assertTrue(text.contains("WARN timescaledb-compression: 1 hypertables use compression"), text);
-            assertTrue(text.contains("PASS timescaledb-caggs"), text);
-            assertTrue(text.contains("FAIL timescaledb-hypertables: hypertables public.conditions"), text);
+            assertTrue(text.contains("FAIL timescaledb-jobs: retention policies 1001 (on public.conditions) are scheduled on the source"), text);
+            assertTrue(text.contains("SELECT alter_job(<id>, scheduled => false);"), text);
+            assertTrue(text.contains("FAIL timescaledb-compression: 1 hypertables use compression, and timescaledb.enable_compressed_direct_batch_delete is on"), text);
+            assertTrue(text.contains("ALTER SYSTEM SET timescaledb.enable_compressed_direct_batch_delete = off"), text);
+            assertTrue(text.contains("PASS timescaledb-caggs: continuous aggregates public.hourly are made on the target"), text);
+            assertTrue(text.contains("FAIL timescaledb-hypertables: hypertables public.conditions have neither a primary key nor REPLICA IDENTITY FULL"), text);
+            assertTrue(text.contains("ALTER TABLE public.conditions REPLICA IDENTITY FULL;"), text);
             assertTrue(text.contains("PASS target-empty"), "extension catalog tables do not count: " + text);
             assertFalse(text.contains("_hyper_1_1_chunk"), "chunks are not user tables: " + text);
         }

@@ -17,6 +17,19 @@ class CopyPlanTest {
         return new PhysicalTable(new QualifiedName("public", name), List.of("id"), Set.of(), bytes, bytes, true);
     }
 
+    /** A hypertable is cut where its chunks begin: consecutive time ranges, open at both ends, whatever its size. */
+    @Test
+    void hypertableIsSplitAtItsChunkBoundaries() {
+        PhysicalTable metrics = new PhysicalTable(new QualifiedName("public", "metrics"), List.of("time"), Set.of(), 0, 1024, true, true,
+                java.util.Optional.of(new PhysicalTable.TimeRanges("time", List.of("'2026-01-02'::timestamptz", "'2026-01-03'::timestamptz"))));
+        List<CopyChunk> chunks = CopyPlan.plan(List.of(metrics), 2, 15).chunks().stream()
+                .sorted((a, b) -> Integer.compare(a.index(), b.index())).toList();
+        assertEquals(List.of(" WHERE \"time\" < '2026-01-02'::timestamptz",
+                " WHERE \"time\" >= '2026-01-02'::timestamptz AND \"time\" < '2026-01-03'::timestamptz",
+                " WHERE \"time\" >= '2026-01-03'::timestamptz"), chunks.stream().map(CopyChunk::pageFilter).toList());
+        assertEquals(1, CopyPlan.plan(List.of(metrics), 1, 15).chunks().size(), "one worker: copied whole");
+    }
+
     @Test
     void bigTableIsSplitIntoContiguousPageRangesCoveringEverything() {
         CopyPlan plan = CopyPlan.plan(List.of(table("big", 1024L * 1024 * 1024), table("small", 1024)), 2, 15);
