@@ -52,7 +52,6 @@ import java.util.stream.Collectors;
  */
 public final class Migration {
     private static final Logger log = LoggerFactory.getLogger("ferry");
-    private static final Duration RECONNECT_DELAY = Duration.ofSeconds(5);
 
     private final MigrationConfig config;
     private final Database source;
@@ -60,12 +59,17 @@ public final class Migration {
     private final StateStore state = new StateStore();
     private final SlotName slot;
     private final MigrationMetrics metrics = new MigrationMetrics();
+    private final Reconnection reconnection;
+    /** Whether this migration's state is on the target: from then on a lost connection is waited out, not fatal. */
+    private volatile boolean stateRecorded;
+    private volatile Phase phase = Phase.SCHEMA;
 
     public Migration(MigrationConfig config) {
         this.config = config;
         this.source = new Database(config.source(), "source");
         this.target = new Database(config.target(), "target");
         this.slot = new SlotName(config.slotName());
+        this.reconnection = new Reconnection(source, target);
     }
 
     /**
@@ -75,11 +79,20 @@ public final class Migration {
     public String run() throws SQLException {
         log.debug("configuration: {}", config.describe());
         try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
-            try {
-                return runHolding(lock.identity());
-            } catch (SQLException | RuntimeException e) {
-                recordError(e);
-                throw e;
+            while (true) {
+                try {
+                    return runHolding(lock.identity());
+                } catch (SQLException | RuntimeException e) {
+                    // Before the state exists a lost connection is reported like any bad input; after, the run resumes
+                    // from the state as a restarted agent would, without a person having to start it again.
+                    if (stateRecorded && isTransient(e)) {
+                        metrics.streamError();
+                        reconnection.await("the " + phase.text() + " phase", e);
+                        continue;
+                    }
+                    recordError(e);
+                    throw e;
+                }
             }
         }
     }
@@ -91,6 +104,8 @@ public final class Migration {
             if (existing.isPresent() && existing.get().slotName().equals(config.slotName()) && existing.get().phase() != Phase.DONE) {
                 state.install(dst); // columns a newer ferry added to an older agent's state
                 state.recordAgent(dst, agent);
+                stateRecorded = true;
+                phase = existing.get().phase();
             }
         }
         if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
@@ -161,6 +176,7 @@ public final class Migration {
             try (Connection dst = pool.getConnection()) {
                 state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
                 state.recordAgent(dst, agent);
+                stateRecorded = true;
             }
             try {
                 copyInSnapshot(pool, schema, physical(tables), created, sourceMajor, () -> {
@@ -320,9 +336,9 @@ public final class Migration {
             } catch (SQLException | FerryException e) {
                 if (!isTransient(e)) throw e;
                 metrics.streamError();
-                log.warn("lost a connection while streaming ({}); reconnecting in {} s. Nothing is lost: the stream resumes from the last applied transaction.",
-                        e.getMessage(), RECONNECT_DELAY.toSeconds());
-                pause(RECONNECT_DELAY);
+                // NOTE: "lost a connection while streaming" is what operators grep for.
+                log.warn("lost a connection while streaming; the stream resumes from the last applied transaction once both servers answer.");
+                reconnection.await("the stream", e);
                 continue;
             }
             try {
@@ -363,16 +379,6 @@ public final class Migration {
         return false;
     }
 
-    private static void pause(Duration delay) {
-        try {
-            Thread.sleep(delay.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
-        }
-    }
-
     private void dropLeftoverSlot(Connection src) throws SQLException {
         Optional<SlotState> existing = ReplicationSlots.describe(src, slot);
         if (existing.isEmpty()) return;
@@ -401,6 +407,7 @@ public final class Migration {
         try (Connection dst = pool.getConnection()) {
             state.setPhase(dst, phase);
         }
+        this.phase = phase;
         metrics.phase(phase.text());
         log.info("phase: {}", phase.text());
     }
