@@ -27,8 +27,9 @@ final class FaultRun implements AutoCloseable {
     static final int BULK_ROWS = 60_000;
 
     final MigrationFixture migration;
-    final Workload workload;
+    Workload workload;
     final String fault;
+    private final long seed;
     private long recoveryMillis;
 
     FaultRun(MigrationFixture migration, String fault, long seed) throws SQLException {
@@ -41,7 +42,22 @@ final class FaultRun implements AutoCloseable {
             migration.sourceServer.execute(migration.database, "CREATE TABLE public.bulk_" + i + " (id bigint PRIMARY KEY, payload text)",
                     "INSERT INTO public.bulk_" + i + " SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, " + BULK_ROWS + ") g");
         }
+        this.seed = seed;
         workload = new Workload(migration.source::open, seed);
+        workload.start();
+    }
+
+    /**
+     * A new writer after the source restarted: the old one lost its connection (its failure is expected and dropped;
+     * whatever it committed before is on the source, which the comparison takes as the truth).
+     */
+    void replaceWriter() {
+        try {
+            workload.close();
+        } catch (IllegalStateException lostItsConnection) {
+            // the restart ended its session
+        }
+        workload = new Workload(migration.source::open, seed + workload.transactions());
         workload.start();
     }
 
