@@ -41,6 +41,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -52,6 +54,7 @@ import java.util.stream.Collectors;
  */
 public final class Migration {
     private static final Logger log = LoggerFactory.getLogger("ferry");
+    private static final String TARGET_EMPTY_CHECK = "target-empty";
 
     private final MigrationConfig config;
     private final Database source;
@@ -63,6 +66,8 @@ public final class Migration {
     /** Whether this migration's state is on the target: from then on a lost connection is waited out, not fatal. */
     private volatile boolean stateRecorded;
     private volatile Phase phase = Phase.SCHEMA;
+    /** --restart-copy emptied the tables of an earlier attempt: the target holds them, empty, and is still ferry's. */
+    private boolean copyRestarted;
 
     public Migration(MigrationConfig config) {
         this.config = config;
@@ -77,8 +82,17 @@ public final class Migration {
      * moment to its last, so `ferry cutover` can tell a starting agent from a dead one and a second agent refuses.
      */
     public String run() throws SQLException {
+        return run(false);
+    }
+
+    /**
+     * Like {@link #run()}; with {@code restartCopy} (`ferry run --restart-copy`), first gives up the migration's
+     * slot, state and the rows ferry copied ({@link CopyRestart}), so the migration starts over.
+     */
+    public String run(boolean restartCopy) throws SQLException {
         log.debug("configuration: {}", config.describe());
         try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
+            if (restartCopy) copyRestarted = new CopyRestart(config, source, target).reset();
             while (true) {
                 try {
                     return runHolding(lock.identity());
@@ -143,7 +157,10 @@ public final class Migration {
         MDC.put("stage", "preflight");
         try {
             PreflightReport report = new Preflight(config).run();
-            List<CheckResult> blocking = report.blockingFailures(config.acceptRisks());
+            Set<String> accepted = new HashSet<>(config.acceptRisks());
+            // The tables there are the ones the earlier attempt created and --restart-copy emptied; pre-data recreates them.
+            if (copyRestarted) accepted.add(TARGET_EMPTY_CHECK);
+            List<CheckResult> blocking = report.blockingFailures(accepted);
             if (!blocking.isEmpty()) {
                 throw new FerryException("preflight failed: " + blocking.stream().map(CheckResult::check).collect(Collectors.joining(", "))
                         + ". Nothing was created on either server.",
@@ -334,7 +351,10 @@ public final class Migration {
                 }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
-                if (!isTransient(e)) throw e;
+                if (!isTransient(e)) {
+                    requireSlot(); // a slot dropped or invalidated under the stream: say so, and how to start over
+                    throw e;
+                }
                 metrics.streamError();
                 // NOTE: "lost a connection while streaming" is what operators grep for.
                 log.warn("lost a connection while streaming; the stream resumes from the last applied transaction once both servers answer.");
@@ -397,7 +417,9 @@ public final class Migration {
             if (slotState.isEmpty() || slotState.get().walStatus().filter("lost"::equals).isPresent()) {
                 throw new FerryException("replication slot " + slot + " is " + (slotState.isEmpty() ? "gone from the source." : "invalidated (wal_status lost)."),
                         "the changes made since the migration started can no longer be read, so the target cannot be brought up to date.",
-                        "start over: drop and recreate the target database, then run `ferry run` again. To avoid invalidation, raise max_slot_wal_keep_size on the source.");
+                        "start the copy again: run the same `ferry run` with --restart-copy. It empties the tables ferry copied into (and no other),"
+                                + " removes its state, slot and publications, and migrates again from a new snapshot. To avoid invalidation, raise"
+                                + " max_slot_wal_keep_size on the source (or set it to -1).", ExitCode.FAILED, null);
             }
         }
     }
