@@ -128,6 +128,11 @@ public final class Migration {
                     "pass --slot " + existing.get().slotName() + " to resume that migration, or migrate into an empty database.", ExitCode.BAD_INPUT, null);
         }
         if (existing.isPresent() && existing.get().phase() == Phase.DONE) {
+            try (Connection src = source.open()) {
+                // A cutover killed after it finished on the target may have left them.
+                if (ReplicationSlots.exists(src, slot)) log.warn("the cutover had finished on the target but not dropped slot {}: dropping it now", slot);
+                new CutoverStage(config, source, target, state).removeFromSource(src);
+            }
             log.info("this migration already finished:\n{}", existing.get().summary().orElse(""));
             return existing.get().summary().orElse("migration finished");
         }

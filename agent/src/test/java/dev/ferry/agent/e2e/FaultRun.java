@@ -109,6 +109,8 @@ final class FaultRun implements AutoCloseable {
         assertTrue(result.identical(), String.join("\n", result.differences()));
         assertTrue(result.rowsCompared() >= BULK_TABLES * (long) BULK_ROWS, "every table was compared: " + result);
         assertEquals(0, migration.slotCount(), "the slot is dropped by the cutover");
+        assertEquals("0", migration.sourceServer.queryValue(migration.database, "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'ferry%'"),
+                "the publications are dropped by the cutover");
         migration.assertLogsHideThePassword();
         return result;
     }
