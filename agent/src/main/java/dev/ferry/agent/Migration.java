@@ -16,6 +16,7 @@ import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.SchemaCopy;
+import dev.ferry.agent.snapshot.ForeignKeyGroups;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.snapshot.TargetStatistics;
@@ -237,8 +238,8 @@ public final class Migration {
     }
 
     /**
-     * The snapshot of the first attempt died with its connection, so tables not fully copied are emptied and copied
-     * again in a new snapshot, from a temporary slot whose consistent point tells the stream which of their changes
+     * The snapshot of the first attempt died with its connection, so tables not fully copied, and those foreign keys join
+     * them to ({@link ForeignKeyGroups}), are emptied and copied again in a new snapshot, from a temporary slot whose consistent point tells the stream which of their changes
      * that copy already holds.
      */
     private void recopyUnfinished(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
@@ -247,12 +248,21 @@ public final class Migration {
         List<PhysicalTable> complete = new ArrayList<>();
         try (Connection dst = target.open()) {
             copied = state.copiedTables(dst);
+            Set<SourceTable> unfinished = new HashSet<>();
             for (SourceTable table : tables) {
-                if (table.physical().stream().allMatch(p -> copied.containsKey(p.name()))) {
+                if (!table.physical().stream().allMatch(p -> copied.containsKey(p.name()))) unfinished.add(table);
+            }
+            Set<SourceTable> again;
+            try (Connection src = source.open()) {
+                again = ForeignKeyGroups.expand(src, tables, unfinished);
+            }
+            for (SourceTable table : tables) {
+                if (!again.contains(table)) {
                     complete.addAll(table.physical());
                     continue;
                 }
-                // A partition tree is copied again whole so all its leaves share one sync LSN with its root.
+                // A partition tree is copied again whole so all its leaves share one sync LSN with its root; tables joined
+                // to it by foreign keys too, so post-data's keys hold between rows of one snapshot.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
                         s.execute("TRUNCATE ONLY " + leaf.name());
