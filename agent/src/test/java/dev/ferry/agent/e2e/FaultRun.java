@@ -6,7 +6,6 @@ import dev.ferry.agent.demo.Workload;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.replication.Lsn;
 import dev.ferry.testing.Deadline;
-import dev.ferry.testing.TestPostgres;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -113,10 +112,6 @@ final class FaultRun implements AutoCloseable {
                 "the publications are dropped by the cutover");
         migration.assertLogsHideThePassword();
         return result;
-    }
-
-    static TestPostgres source(java.util.Map<String, String> settings) {
-        return TestPostgres.start(TestPostgres.DEFAULT_MAJOR, settings);
     }
 
     @Override
