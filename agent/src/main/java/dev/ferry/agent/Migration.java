@@ -21,6 +21,7 @@ import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.snapshot.ChunkCompression;
+import dev.ferry.agent.snapshot.ForeignKeyGroups;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.snapshot.TargetStatistics;
@@ -46,6 +47,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,7 +60,7 @@ import java.util.stream.Collectors;
  */
 public final class Migration {
     private static final Logger log = LoggerFactory.getLogger("ferry");
-    private static final Duration RECONNECT_DELAY = Duration.ofSeconds(5);
+    private static final String TARGET_EMPTY_CHECK = "target-empty";
 
     private final MigrationConfig config;
     private final Database source;
@@ -65,12 +68,19 @@ public final class Migration {
     private final StateStore state = new StateStore();
     private final SlotName slot;
     private final MigrationMetrics metrics = new MigrationMetrics();
+    private final Reconnection reconnection;
+    /** Whether this migration's state is on the target: from then on a lost connection is waited out, not fatal. */
+    private volatile boolean stateRecorded;
+    private volatile Phase phase = Phase.SCHEMA;
+    /** --restart-copy emptied the tables of an earlier attempt: the target holds them, empty, and is still ferry's. */
+    private boolean copyRestarted;
 
     public Migration(MigrationConfig config) {
         this.config = config;
         this.source = new Database(config.source(), "source");
         this.target = new Database(config.target(), "target");
         this.slot = new SlotName(config.slotName());
+        this.reconnection = new Reconnection(source, target);
     }
 
     /**
@@ -78,13 +88,31 @@ public final class Migration {
      * moment to its last, so `ferry cutover` can tell a starting agent from a dead one and a second agent refuses.
      */
     public String run() throws SQLException {
+        return run(false);
+    }
+
+    /**
+     * Like {@link #run()}; with {@code restartCopy} (`ferry run --restart-copy`), first gives up the migration's
+     * slot, state and the rows ferry copied ({@link CopyRestart}), so the migration starts over.
+     */
+    public String run(boolean restartCopy) throws SQLException {
         log.debug("configuration: {}", config.describe());
         try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
-            try {
-                return runHolding(lock.identity());
-            } catch (SQLException | RuntimeException e) {
-                recordError(e);
-                throw e;
+            if (restartCopy) copyRestarted = new CopyRestart(config, source, target).reset();
+            while (true) {
+                try {
+                    return runHolding(lock.identity());
+                } catch (SQLException | RuntimeException e) {
+                    // Before the state exists a lost connection is reported like any bad input; after, the run resumes
+                    // from the state as a restarted agent would, without a person having to start it again.
+                    if (stateRecorded && isTransient(e)) {
+                        metrics.streamError();
+                        reconnection.await("the " + phase.text() + " phase", e);
+                        continue;
+                    }
+                    recordError(e);
+                    throw e;
+                }
             }
         }
     }
@@ -96,6 +124,8 @@ public final class Migration {
             if (existing.isPresent() && existing.get().slotName().equals(config.slotName()) && existing.get().phase() != Phase.DONE) {
                 state.install(dst); // columns a newer ferry added to an older agent's state
                 state.recordAgent(dst, agent);
+                stateRecorded = true;
+                phase = existing.get().phase();
             }
         }
         if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
@@ -104,6 +134,11 @@ public final class Migration {
                     "pass --slot " + existing.get().slotName() + " to resume that migration, or migrate into an empty database.", ExitCode.BAD_INPUT, null);
         }
         if (existing.isPresent() && existing.get().phase() == Phase.DONE) {
+            try (Connection src = source.open()) {
+                // A cutover killed after it finished on the target may have left them.
+                if (ReplicationSlots.exists(src, slot)) log.warn("the cutover had finished on the target but not dropped slot {}: dropping it now", slot);
+                new CutoverStage(config, source, target, state).removeFromSource(src);
+            }
             log.info("this migration already finished:\n{}", existing.get().summary().orElse(""));
             return existing.get().summary().orElse("migration finished");
         }
@@ -133,7 +168,10 @@ public final class Migration {
         MDC.put("stage", "preflight");
         try {
             PreflightReport report = new Preflight(config).run();
-            List<CheckResult> blocking = report.blockingFailures(config.acceptRisks());
+            Set<String> accepted = new HashSet<>(config.acceptRisks());
+            // The tables there are the ones the earlier attempt created and --restart-copy emptied; pre-data recreates them.
+            if (copyRestarted) accepted.add(TARGET_EMPTY_CHECK);
+            List<CheckResult> blocking = report.blockingFailures(accepted);
             if (!blocking.isEmpty()) {
                 throw new FerryException("preflight failed: " + blocking.stream().map(CheckResult::check).collect(Collectors.joining(", "))
                         + ". Nothing was created on either server.",
@@ -166,6 +204,7 @@ public final class Migration {
             try (Connection dst = pool.getConnection()) {
                 state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
                 state.recordAgent(dst, agent);
+                stateRecorded = true;
             }
             try {
                 copyInSnapshot(pool, schema, physical(tables), created, sourceMajor, () -> {
@@ -205,8 +244,8 @@ public final class Migration {
     }
 
     /**
-     * The snapshot of the first attempt died with its connection, so tables not fully copied are emptied and copied
-     * again in a new snapshot, from a temporary slot whose consistent point tells the stream which of their changes
+     * The snapshot of the first attempt died with its connection, so tables not fully copied, and those foreign keys join
+     * them to ({@link ForeignKeyGroups}), are emptied and copied again in a new snapshot, from a temporary slot whose consistent point tells the stream which of their changes
      * that copy already holds.
      */
     private void recopyUnfinished(HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
@@ -215,12 +254,21 @@ public final class Migration {
         List<PhysicalTable> complete = new ArrayList<>();
         try (Connection dst = target.open()) {
             copied = state.copiedTables(dst);
+            Set<SourceTable> unfinished = new HashSet<>();
             for (SourceTable table : tables) {
-                if (table.physical().stream().allMatch(p -> copied.containsKey(p.name()))) {
+                if (!table.physical().stream().allMatch(p -> copied.containsKey(p.name()))) unfinished.add(table);
+            }
+            Set<SourceTable> again;
+            try (Connection src = source.open()) {
+                again = ForeignKeyGroups.expand(src, tables, unfinished);
+            }
+            for (SourceTable table : tables) {
+                if (!again.contains(table)) {
                     complete.addAll(table.physical());
                     continue;
                 }
-                // A partition tree is copied again whole so all its leaves share one sync LSN with its root.
+                // A partition tree is copied again whole so all its leaves share one sync LSN with its root; tables joined
+                // to it by foreign keys too, so post-data's keys hold between rows of one snapshot.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
                         s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + leaf.name()); // a hypertable with its chunks
@@ -334,11 +382,14 @@ public final class Migration {
                 }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
-                if (!isTransient(e)) throw e;
+                if (!isTransient(e)) {
+                    requireSlot(); // a slot dropped or invalidated under the stream: say so, and how to start over
+                    throw e;
+                }
                 metrics.streamError();
-                log.warn("lost a connection while streaming ({}); reconnecting in {} s. Nothing is lost: the stream resumes from the last applied transaction.",
-                        e.getMessage(), RECONNECT_DELAY.toSeconds());
-                pause(RECONNECT_DELAY);
+                // NOTE: "lost a connection while streaming" is what operators grep for.
+                log.warn("lost a connection while streaming; the stream resumes from the last applied transaction once both servers answer.");
+                reconnection.await("the stream", e);
                 continue;
             }
             try {
@@ -379,16 +430,6 @@ public final class Migration {
         return false;
     }
 
-    private static void pause(Duration delay) {
-        try {
-            Thread.sleep(delay.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
-        }
-    }
-
     private void dropLeftoverSlot(Connection src) throws SQLException {
         Optional<SlotState> existing = ReplicationSlots.describe(src, slot);
         if (existing.isEmpty()) return;
@@ -407,7 +448,9 @@ public final class Migration {
             if (slotState.isEmpty() || slotState.get().walStatus().filter("lost"::equals).isPresent()) {
                 throw new FerryException("replication slot " + slot + " is " + (slotState.isEmpty() ? "gone from the source." : "invalidated (wal_status lost)."),
                         "the changes made since the migration started can no longer be read, so the target cannot be brought up to date.",
-                        "start over: drop and recreate the target database, then run `ferry run` again. To avoid invalidation, raise max_slot_wal_keep_size on the source.");
+                        "start the copy again: run the same `ferry run` with --restart-copy. It empties the tables ferry copied into (and no other),"
+                                + " removes its state, slot and publications, and migrates again from a new snapshot. To avoid invalidation, raise"
+                                + " max_slot_wal_keep_size on the source (or set it to -1).", ExitCode.FAILED, null);
             }
         }
     }
@@ -417,6 +460,7 @@ public final class Migration {
         try (Connection dst = pool.getConnection()) {
             state.setPhase(dst, phase);
         }
+        this.phase = phase;
         metrics.phase(phase.text());
         log.info("phase: {}", phase.text());
     }

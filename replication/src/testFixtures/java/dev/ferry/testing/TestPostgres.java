@@ -151,6 +151,47 @@ public final class TestPostgres implements AutoCloseable {
         return rows.isEmpty() ? null : rows.get(0).get(0);
     }
 
+    /**
+     * {@code pg_ctl restart} with a shutdown mode: "fast" (sessions are told "terminating connection due to
+     * administrator command"), or "immediate" (every process is killed at once, a crash: the restart runs crash
+     * recovery). The server comes back on the same port with the same settings; returns once it accepts logins.
+     */
+    public void restart(String mode) {
+        pgCtl("-m", mode, "restart");
+    }
+
+    private void pgCtl(String... action) {
+        try {
+            Path pgDir = ((java.io.File) field("pgDir")).toPath();
+            Path data = ((java.io.File) field("dataDirectory")).toPath();
+            // As zonky does: pg_ctl refuses root, and a user namespace makes root an ordinary user for it.
+            List<String> command = new ArrayList<>(List.of("unshare", "-U", pgDir.resolve("bin/pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60",
+                    "-l", data.resolve("restarts.log").toString()));
+            command.addAll(List.of(action));
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!process.waitFor(90, java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** zonky keeps where its binaries and data are to itself. */
+    private Object field(String name) {
+        try {
+            java.lang.reflect.Field field = EmbeddedPostgres.class.getDeclaredField(name);
+            field.setAccessible(true);
+            return field.get(server);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("zonky's EmbeddedPostgres has no field " + name, e);
+        }
+    }
+
     @Override
     public void close() {
         try {

@@ -29,6 +29,10 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Show DEBUG lines on the console too.")
     boolean verbose;
 
+    @Option(names = "--restart-copy", description = {"Start the migration over when its replication slot was lost (dropped, or invalidated by",
+            "max_slot_wal_keep_size): empties only the tables ferry copied into, removes its state, slot and publications, then copies again."})
+    boolean restartCopy;
+
     @Spec
     CommandSpec spec;
 
@@ -37,7 +41,7 @@ public final class RunCommand implements Callable<Integer> {
         MigrationConfig config = options.toConfig();
         // A terminal gets a live progress line; a container's log or a pipe gets a plain line every few seconds.
         LogSetup.toDirectory(logs.toLogFiles(config.logDir()), System.err, verbose, System.console() != null);
-        String summary = new Migration(config).run();
+        String summary = new Migration(config).run(restartCopy);
         spec.commandLine().getOut().println(summary);
         spec.commandLine().getOut().println("logs: " + config.logDir());
         return ExitCode.OK;

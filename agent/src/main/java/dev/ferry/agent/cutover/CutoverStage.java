@@ -25,8 +25,8 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * Finishes a drained migration: sets sequences, compares row counts, and only then removes the slot and
- * publications from the source and marks the migration done. If the counts differ (the application was still
+ * Finishes a drained migration: sets sequences, compares row counts, and only then marks the migration done and
+ * removes the slot and publications from the source. If the counts differ (the application was still
  * writing), nothing is removed and the stream resumes.
  */
 public final class CutoverStage {
@@ -66,14 +66,25 @@ public final class CutoverStage {
             new LargeObjects(log).sync(src, dst);
             ContinuousAggregates.refresh(src, dst); // over the data as it is at the cutover
             TimescaleJobs.schedule(src, dst); // paused on the target while the stream ran
-            ReplicationSlots.drop(src, new SlotName(config.slotName()), Duration.ofSeconds(30));
-            new Publications(config).drop(src);
-            log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
+            // Done on the target first: a kill between the two steps leaves a slot the next `ferry run` drops (see
+            // removeFromSource), where the other order left a migration whose slot was gone and that could only start over.
             String summary = summary(dst, drained, counts, sequences, tables.size());
             state.finish(dst, summary);
+            removeFromSource(src);
             log.info("{}", summary);
             return summary;
         }
+    }
+
+    /**
+     * Drops the migration's slot and publications from the source where they are still there: the last step of the
+     * cutover, and of the first `ferry run` after a cutover killed before it.
+     */
+    public void removeFromSource(Connection src) throws SQLException {
+        SlotName slot = new SlotName(config.slotName());
+        if (ReplicationSlots.exists(src, slot)) ReplicationSlots.drop(src, slot, Duration.ofSeconds(30));
+        new Publications(config).drop(src);
+        log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
     }
 
     private String summary(Connection target, StreamStage.Drained drained, RowCountCheck.Outcome counts, int sequences, int tables) throws SQLException {

@@ -41,6 +41,9 @@ final class MigrationFixture {
     final Database source;
     final Database target;
     final List<String> extraArgs = new ArrayList<>();
+    /** Where ferry itself connects: the servers, or proxies in front of them (the test's own checks go direct). */
+    private String ferrySourceUri;
+    private String ferryTargetUri;
 
     MigrationFixture(TestPostgres sourceServer, TestPostgres targetServer, String database) {
         this.sourceServer = sourceServer;
@@ -61,6 +64,14 @@ final class MigrationFixture {
         // The servers trust local logins, so a password is accepted and ignored: it lets tests check it never leaks.
         this.source = new Database(ConnectionSpec.parse("source", withPassword(sourceServer.uri(database))), "source");
         this.target = new Database(ConnectionSpec.parse("target", withPassword(targetServer.uri(database))), "target");
+        this.ferrySourceUri = sourceServer.uri(database);
+        this.ferryTargetUri = targetServer.uri(database);
+    }
+
+    /** Ferry (not the test's checks) connects through these URIs from now on, e.g. to TCP proxies. */
+    void connectFerryThrough(String sourceUri, String targetUri) {
+        this.ferrySourceUri = sourceUri;
+        this.ferryTargetUri = targetUri;
     }
 
     static final String PASSWORD = "s3cret-Pa55";
@@ -81,7 +92,7 @@ final class MigrationFixture {
     }
 
     MigrationConfig config(MigrationConfig.SchemaMode schemaMode, int jobs, String... acceptedRisks) {
-        return new MigrationConfig(source.spec(), target.spec(), jobs, logDir, logDir.resolveSibling("work-" + database), schemaMode,
+        return new MigrationConfig(ConnectionSpec.parse("source", withPassword(ferrySourceUri)), ConnectionSpec.parse("target", withPassword(ferryTargetUri)), jobs, logDir, logDir.resolveSibling("work-" + database), schemaMode,
                 MigrationConfig.NumericNanInf.KEEP, MigrationConfig.defaultSlotName(database), Set.of(acceptedRisks), Set.of(), 0, Duration.ofSeconds(1));
     }
 
@@ -135,7 +146,7 @@ final class MigrationFixture {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.cli.Main", "run",
-                "--source", withPassword(sourceServer.uri(database)), "--target", withPassword(targetServer.uri(database)),
+                "--source", withPassword(ferrySourceUri), "--target", withPassword(ferryTargetUri),
                 "--jobs", String.valueOf(jobs), "--schema", schemaMode, "--log-dir", logDir.toString(),
                 "--work-dir", logDir.resolveSibling("work-" + database).toString()));
         command.addAll(extraArgs);
