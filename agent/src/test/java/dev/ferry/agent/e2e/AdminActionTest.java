@@ -5,8 +5,6 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
 import dev.ferry.testing.TestPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -23,22 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * someone else or invalidated by max_slot_wal_keep_size, which `ferry run --restart-copy` recovers from.
  */
 @Timeout(300)
-class AdminActionTest {
-    static TestPostgres source;
-    static TestPostgres target;
-
-    @BeforeAll
-    static void startServers() {
-        source = TestPostgres.start();
-        target = TestPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServers() {
-        if (source != null) source.close();
-        if (target != null) target.close();
-    }
-
+class AdminActionTest extends TwoServers {
     @Test
     void everyFerrySessionTerminatedIsReplacedAndNothingIsLost() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "terminated");

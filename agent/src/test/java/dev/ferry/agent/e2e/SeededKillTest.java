@@ -4,9 +4,6 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationState.Phase;
 import dev.ferry.testing.Deadline;
-import dev.ferry.testing.TestPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code -Dferry.faults.seeds=40}; one seed again: {@code -Dferry.faults.seed=17}.
  */
 @Timeout(600)
-class SeededKillTest {
+class SeededKillTest extends TwoServers {
     /** Where the kill lands; the delay after the point is reached is drawn from the seed, up to maxDelayMillis. */
     enum Point {
         COPY(300), STREAM_BIG_TRANSACTION(1500), CUTOVER_AFTER_SLOT_DROP(0), SCHEMA_RESTORE(400), INDEX_BUILD(3000),
@@ -40,21 +37,6 @@ class SeededKillTest {
         final int maxDelayMillis;
 
         Point(int maxDelayMillis) { this.maxDelayMillis = maxDelayMillis; }
-    }
-
-    static TestPostgres source;
-    static TestPostgres target;
-
-    @BeforeAll
-    static void startServers() {
-        source = TestPostgres.start();
-        target = TestPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServers() {
-        if (source != null) source.close();
-        if (target != null) target.close();
     }
 
     static LongStream seeds() {

@@ -3,8 +3,6 @@ package dev.ferry.agent.e2e;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.testing.Deadline;
 import dev.ferry.testing.TestPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -16,22 +14,7 @@ import java.time.Duration;
  * an index build and the apply. Ferry waits for the server, resumes, and the cutover leaves identical databases.
  */
 @Timeout(300)
-class ServerRestartTest {
-    static TestPostgres source;
-    static TestPostgres target;
-
-    @BeforeAll
-    static void startServers() {
-        source = TestPostgres.start();
-        target = TestPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServers() {
-        if (source != null) source.close();
-        if (target != null) target.close();
-    }
-
+class ServerRestartTest extends TwoServers {
     @Test
     void sourceRestartedFastDuringTheCopy() throws Exception {
         duringCopy("srcfast", source, "fast");
