@@ -58,10 +58,7 @@ class AgentLivenessTest extends TwoServers {
     void cutoverFailsAtOnceWhenTheAgentHasStoppedOnAnErrorAndSaysWhich() {
         MigrationFixture migration = prepared("stopped");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1));
-        Deadline.await("the agent to stream", Duration.ofMinutes(1), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(1));
         // DDL on the source stops the stream: the agent exits on an error naming the column.
         source.execute("stopped", "ALTER TABLE public.t ADD COLUMN added_later int", "INSERT INTO public.t VALUES (1000, 1, 1)");
         Deadline.await("the agent to stop on the new column", Duration.ofMinutes(1), () -> agent.outcome.get() instanceof Throwable);
@@ -117,10 +114,7 @@ class AgentLivenessTest extends TwoServers {
     void anAgentTakesItsLockAgainAfterLosingItsSession() throws Exception {
         MigrationFixture migration = prepared("relock");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1));
-        Deadline.await("the agent to stream", Duration.ofMinutes(1), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(1));
         String mine = "ferry agent pid " + ProcessHandle.current().pid() + " on ";
         assertTrue(target.queryValue("relock", LOCK_HOLDER).startsWith(mine));
         target.execute("relock", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'ferry agent %'");

@@ -2,9 +2,7 @@ package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.testing.FerryCommand;
-import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,10 +28,7 @@ class CutoverVerificationTest extends TwoServers {
                 "INSERT INTO public.log SELECT g, 'x' FROM generate_series(1, 10) g");
         target.execute(migration.database, SCHEMA);
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1));
-        Deadline.await("the agent to stream", Duration.ofMinutes(1), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(1));
         return agent;
     }
 

@@ -2,10 +2,8 @@ package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.demo.ComparisonResult;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.verify.Verification;
 import dev.ferry.agent.verify.VerifyReport;
-import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -39,10 +37,7 @@ class IdentifiersTest extends TwoServers {
                 "INSERT INTO " + TABLE + " (\"va'l\"\"ue\", \"ñ 列\") SELECT 'v' || g || ''';--', jsonb_build_object('k\"', g) FROM generate_series(1, 200) g",
                 "INSERT INTO " + CHILD + " SELECT g, g, '$$' || g || '$$' FROM generate_series(1, 50) g");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-        Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(2));
         source.execute("identifiers",
                 "UPDATE " + TABLE + " SET \"va'l\"\"ue\" = 'changed $$;' WHERE \"Id;$$\" <= 20",
                 "DELETE FROM " + CHILD + " WHERE \"k'\" > 40",

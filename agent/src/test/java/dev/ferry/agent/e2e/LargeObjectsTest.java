@@ -1,8 +1,6 @@
 package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.state.MigrationState;
-import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,10 +34,7 @@ class LargeObjectsTest extends TwoServers {
                 "COMMENT ON LARGE OBJECT 41002 IS 'the small one'",
                 "INSERT INTO public.documents VALUES (1, 41001), (2, 41002), (3, 41003), (4, 41004)");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-        Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(2));
         assertEquals(source.queryValue("large_objects", CONTENTS), target.queryValue("large_objects", CONTENTS), "copied after the tables");
 
         source.execute("large_objects",

@@ -4,7 +4,6 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.SampleDatabase;
 import dev.ferry.agent.demo.Workload;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,10 +27,7 @@ class LiveMigrationTest extends TwoServers {
             workload.start();
             workload.awaitTransactions(200, Duration.ofSeconds(60));
             MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-            Deadline.await("the agent to stream", Duration.ofMinutes(3), () -> {
-                agent.failIfDead();
-                return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-            });
+            agent.awaitStreaming(Duration.ofMinutes(3));
             // Planner statistics are gathered in the background once the copy is done, while the stream runs.
             Deadline.await("ANALYZE of every copied table on the target", Duration.ofMinutes(2), () -> "0".equals(target.queryValue("live",
                     "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname <> 'ferry' AND last_analyze IS NULL")));
@@ -65,10 +61,7 @@ class LiveMigrationTest extends TwoServers {
         MigrationFixture migration = new MigrationFixture(source, target, "idle");
         source.execute("idle", "CREATE TABLE public.t (id int PRIMARY KEY)", "INSERT INTO public.t SELECT generate_series(1, 100)");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-        Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(2));
         source.execute("idle", "INSERT INTO public.t VALUES (101)", "SELECT pg_switch_wal()");
 
         String summary = migration.cutover(Duration.ofSeconds(5));

@@ -120,6 +120,14 @@ final class MigrationFixture {
             return (String) result;
         }
 
+        /** Waits until the agent streams and has written a heartbeat; fails at once if it died meanwhile. */
+        void awaitStreaming(Duration timeout) {
+            Deadline.await("the agent to stream", timeout, () -> {
+                failIfDead();
+                return state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
+            });
+        }
+
         void failIfDead() {
             if (outcome.get() instanceof Throwable failure) throw new AssertionError("the agent failed", failure);
         }

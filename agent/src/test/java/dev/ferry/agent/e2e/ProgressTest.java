@@ -1,7 +1,6 @@
 package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.testing.FerryCommand;
 import dev.ferry.testing.Deadline;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,10 +43,7 @@ class ProgressTest extends TwoServers {
         String out;
         try {
             MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2), terminal);
-            Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-                agent.failIfDead();
-                return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-            });
+            agent.awaitStreaming(Duration.ofMinutes(2));
             source.execute(database, "UPDATE public.a SET v = 'changed' WHERE id <= 100");
             Deadline.await("a stream progress line on the console", Duration.ofSeconds(30), () -> {
                 agent.failIfDead();

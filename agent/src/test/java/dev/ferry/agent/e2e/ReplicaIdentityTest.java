@@ -2,7 +2,6 @@ package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.demo.ComparisonResult;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -216,10 +215,7 @@ class ReplicaIdentityTest extends TwoServers {
         source.execute(db, sql);
         source.execute(db, MARKER_TABLE);
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-        Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(2));
         return new Live(db, migration, agent);
     }
 

@@ -6,8 +6,6 @@ import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.SchemaCopy;
-import dev.ferry.agent.state.MigrationState;
-import dev.ferry.testing.Deadline;
 import dev.ferry.testing.TestPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -40,10 +38,7 @@ class SchemaFamilyTest extends TwoServers {
     void everyObjectKindPgDumpKnowsArrivesOnTheTarget() throws Exception {
         MigrationFixture migration = family("family");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-        Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-            agent.failIfDead();
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        agent.awaitStreaming(Duration.ofMinutes(2));
         source.execute(migration.database, "INSERT INTO app.bookings VALUES (3, 2, 2, '[2024-02-01,2024-02-02)')");
         String summary = migration.cutover(Duration.ofMinutes(1));
         assertTrue(summary.contains("migration finished"), summary);

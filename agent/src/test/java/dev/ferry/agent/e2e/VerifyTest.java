@@ -4,12 +4,10 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.demo.SampleDatabase;
 import dev.ferry.agent.demo.Workload;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.testing.FerryCommand;
 import dev.ferry.agent.verify.TableResult;
 import dev.ferry.agent.verify.Verification;
 import dev.ferry.agent.verify.VerifyReport;
-import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -92,10 +90,7 @@ class VerifyTest extends TwoServers {
         try (Workload workload = new Workload(migration.source::open, 11, 5)) {
             workload.start();
             MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
-            Deadline.await("the agent to stream", Duration.ofMinutes(3), () -> {
-                agent.failIfDead();
-                return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-            });
+            agent.awaitStreaming(Duration.ofMinutes(3));
             workload.awaitTransactions(workload.transactions() + 20, Duration.ofMinutes(1));
 
             Verified whileStreaming = verify(migration);

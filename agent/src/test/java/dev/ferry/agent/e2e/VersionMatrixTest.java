@@ -4,8 +4,6 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.SampleDatabase;
 import dev.ferry.agent.demo.Workload;
-import dev.ferry.agent.state.MigrationState;
-import dev.ferry.testing.Deadline;
 import dev.ferry.testing.TestPostgres;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -48,10 +46,7 @@ class VersionMatrixTest {
             try (Workload workload = new Workload(migration.source::open, sourceMajor, 50)) {
                 workload.start();
                 MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 2));
-                Deadline.await("the agent to stream", Duration.ofMinutes(2), () -> {
-                    agent.failIfDead();
-                    return migration.state().filter(st -> st.phase() == MigrationState.Phase.STREAM && st.heartbeatAt().isPresent()).isPresent();
-                });
+                agent.awaitStreaming(Duration.ofMinutes(2));
                 source.execute("matrix",
                         // Streamed before its commit on 14+ (far over 64 kB), then committed.
                         "INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 20000) g",
