@@ -3,6 +3,7 @@ package dev.ferry.agent.cutover;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.state.AgentIdentity;
 import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
@@ -91,17 +92,10 @@ public final class CutoverRequest {
         }
     }
 
-    /**
-     * The WAL insert position, not pg_current_wal_lsn(): that is only the write position, which lags transactions
-     * already committed when the source runs with synchronous_commit = off. Taken back to the page boundary when it
-     * points just past a page header, where the stream could never get to on an idle source.
-     */
+    /** Where the source's WAL stands now, as a position the drain can reach ({@link WalPosition#current}). */
     private Lsn currentSourceLsn() throws SQLException {
-        try (Connection src = source.open(); Statement s = src.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()::text, current_setting('wal_block_size')::int,"
-                     + " pg_size_bytes(current_setting('wal_segment_size'))")) {
-            rs.next();
-            return Lsn.parse(rs.getString(1)).withoutPageHeader(rs.getInt(2), rs.getLong(3));
+        try (Connection src = source.open()) {
+            return WalPosition.current(src);
         }
     }
 
