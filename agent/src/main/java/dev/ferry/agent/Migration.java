@@ -11,6 +11,7 @@ import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.drift.NewTables;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.metrics.StatusServer;
 import dev.ferry.agent.preflight.CheckResult;
@@ -393,13 +394,20 @@ public final class Migration {
                 continue;
             }
             try {
-                return new CutoverStage(config, source, target, state).finish(drained, tables);
+                return new CutoverStage(config, source, target, state).finish(drained, migratedTables());
             } catch (FerryException refused) {
                 log.error("{}", refused.describe());
                 try (Connection dst = target.open()) {
                     state.failCutover(dst, refused.describe());
                 }
             }
+        }
+    }
+
+    /** The tables at the cutover: those at the start and those the stream followed since (NewTables). */
+    private List<SourceTable> migratedTables() throws SQLException {
+        try (Connection src = source.open(); Connection dst = target.open()) {
+            return NewTables.migrated(src, dst, config, state);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.ferry.agent.apply;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
 import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.drift.ColumnDrift;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Delete;
@@ -61,16 +62,23 @@ public final class Applier implements AutoCloseable {
      * @param sourceSendsGenerated the source's publications send stored generated columns (PostgreSQL 18+)
      */
     public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated) {
+        this(target, state, numericNanInf, sourceSendsGenerated, null);
+    }
+
+    /** @param drift brings a target table in line with a changed source table at its RELATION message; null: a change stops the stream */
+    public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated, ColumnDrift drift) {
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
-        this.mapper = new RelationMapper(target, sourceSendsGenerated);
+        this.mapper = new RelationMapper(target, sourceSendsGenerated, drift);
         this.batch = new ChangeBatch(target);
     }
 
     /** Learns (or re-learns after DDL) a relation from its RELATION message, checking it against the target. */
     public void relation(Relation relation) {
         try {
+            // Rows queued under the old definition go first: a column the mapper adds gives them the source's value for it.
+            batch.flush();
             TargetRelation mapped = mapper.map(relation);
             // Several source relations may stand for one target table (a hypertable's chunks): they share one queue,
             // so a row moved between chunks (DELETE in one, INSERT in another) is applied in its source order.

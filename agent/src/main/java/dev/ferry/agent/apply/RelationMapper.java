@@ -2,6 +2,7 @@ package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.drift.ColumnDrift;
 import dev.ferry.replication.pgoutput.Relation;
 
 import java.sql.Connection;
@@ -34,13 +35,16 @@ final class RelationMapper {
 
     private final Connection target;
     private final boolean sourceSendsGenerated;
+    private final ColumnDrift drift;
 
-    RelationMapper(Connection target, boolean sourceSendsGenerated) {
+    RelationMapper(Connection target, boolean sourceSendsGenerated, ColumnDrift drift) {
         this.target = target;
         this.sourceSendsGenerated = sourceSendsGenerated;
+        this.drift = drift;
     }
 
     TargetRelation map(Relation relation) throws SQLException {
+        if (drift != null) drift.reconcile(relation); // columns the source added are added; other changes stop here with the SQL
         QualifiedName name = new QualifiedName(relation.namespace(), relation.name());
         record TargetColumn(String type, boolean generated) {}
         Map<String, TargetColumn> targetColumns = new HashMap<>();

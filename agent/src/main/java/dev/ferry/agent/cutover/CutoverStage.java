@@ -121,7 +121,7 @@ public final class CutoverStage {
     }
 
     private static String newTable(RowCountCheck.NewTable t) {
-        return String.format("%s: %,d rows on the source, not migrated: created on the source after the migration started (ferry does not replicate DDL)",
+        return String.format("%s: %,d rows on the source, not migrated: created on the source after the migration started and not followed (stream.log says why)",
                 t.table(), t.source());
     }
 }

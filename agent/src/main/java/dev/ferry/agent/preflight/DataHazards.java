@@ -70,8 +70,8 @@ final class DataHazards implements CheckFamily {
                 + " WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = e.oid AND d.deptype = 'e') ORDER BY 1");
         results.add(warn("ddl", eventTriggers.isEmpty() ? "DDL during the migration is not replicated"
                         : "DDL during the migration is not replicated, and event triggers " + String.join(", ", eventTriggers) + " are not copied",
-                "a table created or altered on the source after the start is not followed; an altered column stops the stream with a message naming it.",
-                "freeze schema changes until the cutover; if one happens, apply the same DDL on the target and run `ferry run` again."
+                "ferry follows added columns and new tables (docs/ddl.md); a dropped, renamed or retyped column or a renamed table stops the stream with the SQL to run on the target.",
+                "keep schema changes to added columns and new tables until the cutover; if another happens, run the SQL the stream's message gives on the target and `ferry run` again."
                         + (eventTriggers.isEmpty() ? "" : " Recreate the event triggers on the target after the cutover.")));
 
         return results;

@@ -8,6 +8,8 @@ import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.db.WalPosition;
+import dev.ferry.agent.drift.ColumnDrift;
+import dev.ferry.agent.drift.NewTables;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;
@@ -48,6 +50,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,6 +80,7 @@ public final class StreamStage {
     private final DataSource target;
     private final StateStore state;
     private final int sourceMajor;
+    /** Grows when {@link NewTables} copies a table during the stream. */
     private final Map<QualifiedName, Lsn> syncLsns;
     private final MigrationMetrics metrics;
 
@@ -87,11 +91,17 @@ public final class StreamStage {
     private SpilledTransactions spilled;
     private PgOutputDecoder replayDecoder;
     private TimescaleChanges timescale = TimescaleChanges.none();
+    private NewTables newTables;
     private Lsn applied;
     private boolean inTransaction;
     private boolean skipping;
     private Lsn transactionFinalLsn = Lsn.ZERO;
     private long streamingXid;
+    /** Set after a StopBefore: source transactions committed before this LSN are committed on the target one by one. */
+    private Optional<Lsn> commitEachBefore = Optional.empty();
+    /** At the current transaction's BEGIN: whether earlier ones awaited a target commit, and how many changes were queued. */
+    private boolean earlierUncommitted;
+    private long changesAtBegin;
     /** Changes applied and the time at the last progress line, for its changes/s. */
     private long changesAtProgress;
     private long progressNanos = System.nanoTime();
@@ -107,7 +117,7 @@ public final class StreamStage {
         this.target = target;
         this.state = state;
         this.sourceMajor = sourceMajor;
-        this.syncLsns = Map.copyOf(syncLsns);
+        this.syncLsns = new HashMap<>(syncLsns);
         this.metrics = metrics;
     }
 
@@ -116,6 +126,31 @@ public final class StreamStage {
 
     /** Streams from {@code startLsn} until a cutover is requested and drained. */
     public Drained run(Lsn startLsn) throws SQLException {
+        Lsn from = startLsn;
+        while (true) {
+            try {
+                return stream(from);
+            } catch (StopBefore stop) {
+                // See stopAtTransactionStart: once more from the last applied transaction, committing each one before it.
+                log.info("a changed table stops the stream at the transaction committed at {}: applying the transactions before it first, from {}",
+                        stop.transaction, applied);
+                commitEachBefore = Optional.of(stop.transaction);
+                from = applied;
+            }
+        }
+    }
+
+    /** A RELATION message stopped the stream while earlier source transactions shared its uncommitted target transaction. */
+    private static final class StopBefore extends RuntimeException {
+        final Lsn transaction;
+
+        StopBefore(Lsn transaction, FerryException stop) {
+            super(stop);
+            this.transaction = transaction;
+        }
+    }
+
+    private Drained stream(Lsn startLsn) throws SQLException {
         StreamOptions options = StreamOptions.forServer(sourceMajor, List.of(config.publication(), config.insertOnlyPublication()));
         applied = startLsn;
         inTransaction = false;
@@ -125,6 +160,7 @@ public final class StreamStage {
              Connection stateConnection = target.getConnection();
              Connection applyConnection = target.getConnection();
              Connection sourceLsnConnection = source.open();
+             Connection driftConnection = source.open();
              SpilledTransactions spill = new SpilledTransactions(config.workDir().resolve("spill"))) {
             stateConnection.setAutoCommit(true);
             timescale = TimescaleChanges.read(sourceLsnConnection, config.excludeTables());
@@ -132,7 +168,11 @@ public final class StreamStage {
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
             spilled = spill;
-            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor));
+            newTables = new NewTables(config, source, target, state, sourceMajor, metrics);
+            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor),
+                    new ColumnDrift(driftConnection, applyConnection, state, newTables::request));
+            // Before anything is applied: a copy a kill interrupted is finished before the stream writes to its table.
+            syncLsns.putAll(newTables.follow());
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
             queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
             reader = new StreamReader(stream, queue, startLsn);
@@ -164,7 +204,8 @@ public final class StreamStage {
             if (received.isPresent() && received.get() instanceof Received.Messages messages) {
                 for (WalMessage wal : messages.wals()) {
                     handle(wal);
-                    if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
+                    if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS
+                            || commitEachBefore.filter(transactionFinalLsn::isBefore).isPresent())) commitTarget();
                 }
             } else if (received.isPresent() && received.get() instanceof Received.Idle idle) {
                 if (!inTransaction) {
@@ -185,6 +226,10 @@ public final class StreamStage {
             if (now >= nextProgress) {
                 logProgress(sourceLsnConnection);
                 nextProgress = now + PROGRESS_NANOS;
+            }
+            if (!inTransaction && newTables.due()) {
+                if (applier.hasUncommittedWork()) commitTarget(); // a table copied again must hold no uncommitted rows of the stream
+                syncLsns.putAll(newTables.follow());
             }
             if (cutover.isPresent() && !inTransaction && !applier.hasUncommittedWork() && !applied.isBefore(cutover.get())) {
                 reader.confirm(applied);
@@ -230,6 +275,8 @@ public final class StreamStage {
         timescale.begin();
         // Already applied before a restart (the slot may resend what was committed but not yet confirmed).
         skipping = finalLsn.isBefore(applied);
+        earlierUncommitted = applier.hasUncommittedWork();
+        changesAtBegin = applier.uncommittedChanges();
         MDC.put("lsn", " " + finalLsn);
         if (log.isTraceEnabled()) log.trace("<- BEGIN xid {} commit at {}{}", xid, finalLsn, skipping ? " (already applied, skipped)" : "");
     }
@@ -244,7 +291,11 @@ public final class StreamStage {
     /** A row change, relation definition or other message inside a transaction. */
     private void change(PgOutputMessage message) {
         if (message instanceof Relation relation) {
-            timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
+            try {
+                timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
+            } catch (FerryException stop) {
+                throw stopAtTransactionStart(stop);
+            }
         } else if (message instanceof Insert insert) {
             if (applies(insert.relationId())) applier.insert(insert);
         } else if (message instanceof Update update) {
@@ -262,6 +313,22 @@ public final class StreamStage {
         } else {
             throw new IllegalStateException("unhandled " + message);
         }
+    }
+
+    /**
+     * A changed table (ColumnDrift) stops the stream at its RELATION message, and the source transactions before it
+     * must be on the target when it stops: replayed after the fix, they would meet the table's new definition. They
+     * are when none was pending, or are committed now when this transaction has queued nothing yet (the usual case:
+     * the DDL's own transaction carries no rows). Otherwise the stream runs again from the last applied transaction,
+     * committing each one before this (StopBefore).
+     */
+    private RuntimeException stopAtTransactionStart(FerryException stop) {
+        if (earlierUncommitted && applier.uncommittedChanges() == changesAtBegin) {
+            commitTarget();
+            return stop;
+        }
+        applier.rollback();
+        return earlierUncommitted ? new StopBefore(transactionFinalLsn, stop) : stop;
     }
 
     private boolean applies(int relationId) {

@@ -59,20 +59,20 @@ class AgentLivenessTest extends TwoServers {
         MigrationFixture migration = prepared("stopped");
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.EXISTING, 1));
         agent.awaitStreaming(Duration.ofMinutes(1));
-        // DDL on the source stops the stream: the agent exits on an error naming the column.
-        source.execute("stopped", "ALTER TABLE public.t ADD COLUMN added_later int", "INSERT INTO public.t VALUES (1000, 1, 1)");
+        // A renamed column on the source stops the stream: the agent exits on an error naming the column.
+        source.execute("stopped", "ALTER TABLE public.t RENAME COLUMN v TO renamed_later", "INSERT INTO public.t VALUES (1000, 1)");
         Deadline.await("the agent to stop on the new column", Duration.ofMinutes(1), () -> agent.outcome.get() instanceof Throwable);
 
         // Its heartbeat is seconds old; still the cutover must not wait out its 10 minutes.
         FerryException refused = assertTimeoutPreemptively(Duration.ofSeconds(30),
                 () -> assertThrows(FerryException.class, () -> migration.cutover(Duration.ofMinutes(10))));
         assertTrue(refused.what().startsWith("no ferry agent is running for this migration"), refused.describe());
-        assertTrue(refused.describe().contains("\"added_later\""), "the agent's last error: " + refused.describe());
+        assertTrue(refused.describe().contains("\"renamed_later\""), "the agent's last error: " + refused.describe());
 
         FerryCommand status = FerryCommand.run("status", "--target", target.uri("stopped"));
         assertEquals(ExitCode.OK, status.code(), status.err());
         assertTrue(status.out().contains("agent         not running (last: pid " + ProcessHandle.current().pid()), status.out());
-        assertTrue(status.out().contains("added_later"), status.out());
+        assertTrue(status.out().contains("renamed_later"), status.out());
     }
 
     @Test
