@@ -128,6 +128,8 @@ public final class ColumnDrift {
     }
 
     private void add(Relation relation, QualifiedName name, List<SourceColumns.Column> added) throws SQLException {
+        // PostgreSQL adds a column to a whole partition tree at its root; each partition's RELATION message then finds it.
+        QualifiedName table = partitionRoot(name);
         boolean copyAgain = false;
         for (SourceColumns.Column column : added) {
             if (!typeExists(column.type())) {
@@ -135,7 +137,7 @@ public final class ColumnDrift {
                         List.of("-- create the type as on the source (pg_dump --schema-only of it), then:",
                                 "ALTER TABLE " + name + " ADD COLUMN " + QualifiedName.quote(column.name()) + " " + column.type() + ";"));
             }
-            NewColumn change = NewColumn.of(name, column, tableIsEmpty(name));
+            NewColumn change = NewColumn.of(table, column, !column.notNull() || tableIsEmpty(table));
             if (change.copyAgain() && !source.plainTable(relation.relationId(), relation.namespace(), relation.name())) {
                 throw new FerryException("the source's table " + name + " has the new column " + QualifiedName.quote(column.name()) + " whose existing rows hold values of their own ("
                         + change.reason() + ").",
@@ -146,7 +148,7 @@ public final class ColumnDrift {
                 for (String statement : change.statements()) s.execute(statement);
             }
             // NOTE: operators grep stream.log for "added column".
-            log.warn("added column {} to {} on the target, as on the source (logical decoding carries no DDL): {}{}", QualifiedName.quote(column.name()), name,
+            log.warn("added column {} to {} on the target, as on the source (logical decoding carries no DDL): {}{}", QualifiedName.quote(column.name()), table,
                     String.join("; ", change.statements()), change.note().isEmpty() ? "" : "; " + change.note());
             copyAgain |= change.copyAgain();
         }
@@ -169,6 +171,16 @@ public final class ColumnDrift {
             }
         }
         return columns;
+    }
+
+    private QualifiedName partitionRoot(QualifiedName name) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement(
+                "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_partition_root(to_regclass(?))")) {
+            s.setString(1, name.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? new QualifiedName(rs.getString(1), rs.getString(2)) : name;
+            }
+        }
     }
 
     private boolean typeExists(String type) throws SQLException {

@@ -21,7 +21,7 @@ record NewColumn(List<String> statements, boolean copyAgain, String reason, Stri
      * its own, so the table is copied again. An identity column likewise numbers the existing rows on the source.
      * A stored generated column is computed on the target from the same immutable expression.
      *
-     * @param targetEmpty whether the target table has no rows: only then can a NOT NULL column without default be added
+     * @param targetEmpty whether the target table has no rows (asked only for a NOT NULL column): only then can a NOT NULL column without default be added
      */
     static NewColumn of(QualifiedName table, SourceColumns.Column column, boolean targetEmpty) {
         String add = "ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + QualifiedName.quote(column.name()) + " " + column.type();

@@ -50,10 +50,18 @@ class SchemaDriftTest extends TwoServers {
     @Test
     void columnsAddedOnTheSourceAreAddedOnTheTargetWithTheSourcesValues() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "drift_columns");
+        source.execute("drift_columns", """
+                CREATE TABLE public.p (id bigint PRIMARY KEY, v int) PARTITION BY RANGE (id);
+                CREATE TABLE public.p_low PARTITION OF public.p FOR VALUES FROM (MINVALUE) TO (1000000);
+                CREATE TABLE public.p_high PARTITION OF public.p FOR VALUES FROM (1000000) TO (MAXVALUE);
+                INSERT INTO public.p SELECT g, g FROM generate_series(1, 100) g;
+                """);
         MigrationFixture.InProcessAgent agent = streaming(migration);
-        try (TableWriter writer = new TableWriter(migration.source::open, "public.a", "public.b")) {
+        try (TableWriter writer = new TableWriter(migration.source::open, "public.a", "public.b", "public.p")) {
             writer.awaitMore(50, Duration.ofMinutes(1));
             source.execute("drift_columns",
+                    // added at the root of a partition tree, as on the source
+                    "ALTER TABLE public.p ADD COLUMN tag text DEFAULT 'tagged'",
                     // constant defaults: every existing row takes the same value, on the target too
                     "ALTER TABLE public.a ADD COLUMN c int NOT NULL DEFAULT 7",
                     "ALTER TABLE public.a ADD COLUMN added_at timestamptz DEFAULT now()",
@@ -76,6 +84,7 @@ class SchemaDriftTest extends TwoServers {
         assertTrue(log.contains("added column \"c\" to \"public\".\"a\" on the target"), log);
         assertTrue(log.contains("\"public\".\"b\" is copied again in a new snapshot"), log);
         assertEquals("7", target.queryValue("drift_columns", "SELECT DISTINCT c FROM public.a WHERE id <= 500"));
+        assertEquals("tagged", target.queryValue("drift_columns", "SELECT DISTINCT tag FROM public.p WHERE id <= 100"));
         assertEquals("a", target.queryValue("drift_columns", "SELECT attidentity FROM pg_attribute WHERE attrelid = 'public.b'::regclass AND attname = 'k'"),
                 "identity ALWAYS again after the cutover");
     }
