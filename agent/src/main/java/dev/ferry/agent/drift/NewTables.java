@@ -8,6 +8,7 @@ import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.schema.TableDefinition;
 import dev.ferry.agent.snapshot.Publications;
@@ -107,17 +108,20 @@ public final class NewTables {
                     }
                     continue;
                 }
-                if (!exists(dst, table.name()) && !create(dst, table.name())) continue;
+                boolean onTarget = exists(dst, table.name());
+                // In ferry's publication under a name the target lacks: renamed on the source, not new. Created here, it
+                // would leave the old one behind; the stream's RELATION message stops with the SQL instead (ColumnDrift).
+                if (!onTarget && (published(src, config.publication(), table.name()) || published(src, config.insertOnlyPublication(), table.name()))) continue;
+                if (!onTarget && !create(dst, table.name())) continue;
                 if (!behindTheSource(dst, table.physical().get(0))) toCopy.add(table);
             }
             if (toCopy.isEmpty()) return Map.of();
             for (SourceTable table : toCopy) publish(src, table);
             dst.setAutoCommit(false);
-            try (Statement s = dst.createStatement()) {
-                for (SourceTable table : toCopy) {
-                    s.execute("TRUNCATE ONLY " + table.name()); // rows of an interrupted copy, or of the table's old definition
-                    state.forgetTable(dst, table.name());
-                }
+            TargetSession.configure(dst, "target");
+            for (SourceTable table : toCopy) {
+                empty(dst, table.name()); // rows of an interrupted copy, or of the table's old definition
+                state.forgetTable(dst, table.name());
             }
             dst.commit();
             dst.setAutoCommit(true);
@@ -180,14 +184,7 @@ public final class NewTables {
     private void publish(Connection src, SourceTable table) throws SQLException {
         String publication = table.identified() ? config.publication() : config.insertOnlyPublication();
         if (!table.identified()) Publications.warnAboutInsertOnly(List.of(table), "stream");
-        try (PreparedStatement s = src.prepareStatement("SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
-            s.setString(1, publication);
-            s.setString(2, table.name().schema());
-            s.setString(3, table.name().name());
-            try (ResultSet rs = s.executeQuery()) {
-                if (rs.next()) return;
-            }
-        }
+        if (published(src, publication, table.name())) return;
         try (Statement s = src.createStatement()) {
             s.execute("ALTER PUBLICATION " + QualifiedName.quote(publication) + " ADD TABLE ONLY " + table.name());
         } catch (SQLException e) {
@@ -196,12 +193,42 @@ public final class NewTables {
         log.info("added {} to publication {}", table.name(), QualifiedName.quote(publication));
     }
 
+    private static boolean published(Connection src, String publication, QualifiedName table) throws SQLException {
+        try (PreparedStatement s = src.prepareStatement("SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
+            s.setString(1, publication);
+            s.setString(2, table.schema());
+            s.setString(3, table.name());
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /**
+     * Empties a table about to be copied. TRUNCATE refuses a table other tables refer to by a foreign key (whatever
+     * session_replication_role says); such a table's rows are deleted instead, with the keys' triggers not firing,
+     * so the referring rows stay and find their rows again in the copy.
+     */
+    private static void empty(Connection dst, QualifiedName table) throws SQLException {
+        boolean referenced;
+        try (PreparedStatement s = dst.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass(?))")) {
+            s.setString(1, table.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                referenced = rs.getBoolean(1);
+            }
+        }
+        try (Statement s = dst.createStatement()) {
+            s.execute((referenced ? "DELETE FROM ONLY " : "TRUNCATE ONLY ") + table);
+        }
+    }
+
     /** Copies the tables in the snapshot of a temporary slot; returns its consistent point. */
     private Lsn copy(List<PhysicalTable> tables) throws SQLException {
         // The replication connection must stay open while the copy workers use its snapshot.
         try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
             CreatedSlot slot = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
-            SnapshotCopy.Run copy = new SnapshotCopy(config, source, target, state, metrics).start(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, t -> {});
+            SnapshotCopy.Run copy = new SnapshotCopy(config, source, target, state, metrics, false).start(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, t -> {});
             copy.tablesReady();
             copy.await();
             return slot.consistentPoint();

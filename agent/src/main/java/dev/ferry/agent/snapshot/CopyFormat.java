@@ -40,6 +40,11 @@ final class CopyFormat {
         return new CopyFormat(sourceMajor == targetMajor && ferryBuiltTables, ferryBuiltTables);
     }
 
+    /** The same format, never emptying a table nor loading it with FREEZE. */
+    CopyFormat withoutFreeze() {
+        return new CopyFormat(binaryAllowed, false);
+    }
+
     /**
      * Whether the chunk's transaction empties its table first and loads it frozen: a whole table only, and not a
      * hypertable, whose rows go into chunks TimescaleDB creates (FREEZE applies to the table COPY names).

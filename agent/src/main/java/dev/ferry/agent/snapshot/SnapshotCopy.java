@@ -41,13 +41,23 @@ public final class SnapshotCopy {
     private final DataSource target;
     private final StateStore state;
     private final MigrationMetrics metrics;
+    private final boolean freeze;
 
     public SnapshotCopy(MigrationConfig config, Database source, DataSource target, StateStore state, MigrationMetrics metrics) {
+        this(config, source, target, state, metrics, true);
+    }
+
+    /**
+     * @param freeze whether a table copied whole may be emptied and loaded with FREEZE in one transaction: not during
+     *               the stream, when post-data's foreign keys may refer to it and TRUNCATE refuses such a table
+     */
+    public SnapshotCopy(MigrationConfig config, Database source, DataSource target, StateStore state, MigrationMetrics metrics, boolean freeze) {
         this.config = config;
         this.source = source;
         this.target = target;
         this.state = state;
         this.metrics = metrics;
+        this.freeze = freeze;
     }
 
     /**
@@ -149,6 +159,7 @@ public final class SnapshotCopy {
                 CopyFormat.preferLz4(dst);
                 dst.commit();
                 CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
+                if (!freeze) format = format.withoutFreeze();
                 ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format);
                 ready.await();
                 CopyChunk chunk;

@@ -32,8 +32,10 @@ class SchemaDriftTest extends TwoServers {
             INSERT INTO public.b SELECT g, g FROM generate_series(1, 500) g;
             """;
 
-    private static MigrationFixture.InProcessAgent streaming(MigrationFixture migration) {
+    /** @param more SQL run on the source after {@link #TABLES}, before the agent starts */
+    private static MigrationFixture.InProcessAgent streaming(MigrationFixture migration, String... more) {
         source.execute(migration.database, TABLES);
+        source.execute(migration.database, more);
         MigrationFixture.InProcessAgent agent = migration.startInProcess(migration.config(MigrationConfig.SchemaMode.COPY, 2));
         agent.awaitStreaming(Duration.ofMinutes(2));
         return agent;
@@ -56,7 +58,10 @@ class SchemaDriftTest extends TwoServers {
                 CREATE TABLE public.p_high PARTITION OF public.p FOR VALUES FROM (1000000) TO (MAXVALUE);
                 INSERT INTO public.p SELECT g, g FROM generate_series(1, 100) g;
                 """);
-        MigrationFixture.InProcessAgent agent = streaming(migration);
+        MigrationFixture.InProcessAgent agent = streaming(migration, """
+                CREATE TABLE public.b_child (id bigint PRIMARY KEY, b_id bigint NOT NULL REFERENCES public.b (id));
+                INSERT INTO public.b_child SELECT g, g FROM generate_series(1, 10) g;
+                """);
         try (TableWriter writer = new TableWriter(migration.source::open, "public.a", "public.b", "public.p")) {
             writer.awaitMore(50, Duration.ofMinutes(1));
             source.execute("drift_columns",
@@ -68,7 +73,7 @@ class SchemaDriftTest extends TwoServers {
                     "ALTER TABLE public.a ADD COLUMN plain text");
             writer.awaitMore(50, Duration.ofMinutes(1));
             source.execute("drift_columns",
-                    // each existing row gets its own value: the table is copied again
+                    // each existing row gets its own value: the table is copied again (emptied by DELETE: b_child refers to it)
                     "ALTER TABLE public.b ADD COLUMN r double precision DEFAULT random()",
                     "ALTER TABLE public.b ADD COLUMN twice bigint GENERATED ALWAYS AS (id * 2) STORED",
                     "ALTER TABLE public.b ADD COLUMN k bigint GENERATED ALWAYS AS IDENTITY");
@@ -114,8 +119,9 @@ class SchemaDriftTest extends TwoServers {
     }
 
     @Test
-    void aRenamedOrRetypedColumnPausesWithTheSqlAndRunResumesAfterIt() throws Exception {
+    void aRenamedOrRetypedColumnOrRenamedTablePausesWithTheSqlAndRunResumesAfterIt() throws Exception {
         MigrationFixture migration = new MigrationFixture(source, target, "drift_pause");
+        source.execute("drift_pause", "CREATE TABLE public.c (id int PRIMARY KEY)", "INSERT INTO public.c VALUES (1)");
         MigrationConfig config = migration.config(MigrationConfig.SchemaMode.COPY, 2);
         MigrationFixture.InProcessAgent agent = streaming(migration);
         // b before a: the RELATION message of a changed a comes after rows of b in the same transaction, so the stop
@@ -128,6 +134,17 @@ class SchemaDriftTest extends TwoServers {
             String rename = "ALTER TABLE \"public\".\"a\" RENAME COLUMN \"note\" TO \"remark\";";
             assertTrue(renamed.fix().contains(rename), renamed.describe());
             target.execute("drift_pause", rename);
+
+            agent = migration.startInProcess(config);
+            agent.awaitStreaming(Duration.ofMinutes(1));
+            writer.awaitMore(50, Duration.ofMinutes(1));
+            source.execute("drift_pause", "INSERT INTO public.c VALUES (2)");
+            Deadline.await("c's row on the target", Duration.ofMinutes(1), () -> "2".equals(target.queryValue("drift_pause", "SELECT count(*) FROM public.c")));
+            source.execute("drift_pause", "ALTER TABLE public.c RENAME TO c_renamed", "INSERT INTO public.c_renamed VALUES (3)");
+            FerryException renamedTable = pausedWith(agent);
+            String renameTable = "ALTER TABLE \"public\".\"c\" RENAME TO \"c_renamed\";";
+            assertTrue(renamedTable.fix().contains(renameTable), renamedTable.describe());
+            target.execute("drift_pause", renameTable);
 
             agent = migration.startInProcess(config);
             agent.awaitStreaming(Duration.ofMinutes(1));
