@@ -150,7 +150,7 @@ public final class Migration {
             SchemaCopy schema = new SchemaCopy(config);
             try (Connection src = source.open()) {
                 sourceMajor = Database.majorVersion(src);
-                tables = new SourceCatalog().read(src, config.excludeTables());
+                tables = new SourceCatalog().read(src, config.tables());
                 if (existing.isEmpty()) {
                     // A missing or too old pg_dump is bad input, refused before anything is created on the source.
                     if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);

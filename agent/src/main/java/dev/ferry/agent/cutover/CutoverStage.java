@@ -47,8 +47,8 @@ public final class CutoverStage {
     /** Returns the summary printed for the user; throws FerryException if verification fails. */
     public String finish(StreamStage.Drained drained, List<SourceTable> tables) throws SQLException {
         try (Connection src = source.open(); Connection dst = target.open()) {
-            int sequences = new SequenceSync().sync(src, dst);
-            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.excludeTables());
+            int sequences = new SequenceSync(config.tables()).sync(src, dst);
+            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.tables());
             if (!counts.mismatches().isEmpty()) {
                 String list = counts.mismatches().stream()
                         .map(c -> c.table() + " source " + c.source() + " rows, target " + c.target())

@@ -1,5 +1,7 @@
 package dev.ferry.agent.db;
 
+import dev.ferry.agent.config.TableFilter;
+
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,7 +17,8 @@ import java.util.Set;
 
 /**
  * Reads which tables of the source database ferry migrates: every permanent table outside the system schemas,
- * ferry's own schema and extensions' member tables, minus the user's exclusions. Read-only.
+ * ferry's own schema and extensions' member tables, less those whose rows the user's filter leaves out (excluded or
+ * --skip-table-data). Read-only.
  */
 public final class SourceCatalog {
     /**
@@ -85,7 +88,7 @@ public final class SourceCatalog {
     private static final int MAX_HYPERTABLE_UNITS = 256;
 
     /** The migrated tables (plain tables and partition roots, each with the leaves that hold its rows) in name order. */
-    public List<SourceTable> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
+    public List<SourceTable> read(Connection source, TableFilter filter) throws SQLException {
         record Row(long oid, QualifiedName name, boolean partitioned, boolean partition, boolean identified, long heapBytes, long dataBytes, QualifiedName root,
                    boolean keyed) {}
         List<Row> rows = new ArrayList<>();
@@ -113,14 +116,15 @@ public final class SourceCatalog {
         }
         List<SourceTable> tables = new ArrayList<>();
         for (Row top : rows) {
-            if (top.partition() || excluded.contains(top.name())) continue;
+            if (top.partition() || !filter.copiesRows(top.name())) continue;
             List<PhysicalTable> physical = new ArrayList<>();
             List<QualifiedName> unidentifiedLeaves = new ArrayList<>();
             boolean partlyExcluded = false;
             for (Row member : rows) {
                 boolean inTree = top.partitioned() ? member.root().equals(top.name()) : member == top;
-                if (inTree && excluded.contains(member.name())) partlyExcluded = true;
-                if (!inTree || member.partitioned() || excluded.contains(member.name())) continue;
+                boolean left = inTree && member != top && !filter.copiesRows(member.name(), top.name());
+                if (left) partlyExcluded = true;
+                if (!inTree || member.partitioned() || left) continue;
                 Long hypertable = hypertableBytes.get(member.oid());
                 physical.add(new PhysicalTable(member.name(), columns.getOrDefault(member.oid(), List.of()), numeric.getOrDefault(member.oid(), Set.of()),
                         hypertable != null ? 0 : member.heapBytes(), hypertable != null ? hypertable : member.dataBytes(), !userTypes.contains(member.oid()),

@@ -1,5 +1,6 @@
 package dev.ferry.agent.schema;
 
+import dev.ferry.agent.config.TableFilter;
 import dev.ferry.agent.db.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +56,7 @@ public final class Hypertables {
     record Definition(QualifiedName name, List<Dimension> dimensions, Optional<Compression> compression) {}
 
     /** The source's hypertables; empty without TimescaleDB. */
-    static List<Definition> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
+    static List<Definition> read(Connection source, TableFilter tables) throws SQLException {
         if (!hasTimescale(source)) return List.of();
         Map<QualifiedName, List<Dimension>> dimensions = new LinkedHashMap<>();
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(DIMENSIONS)) {
@@ -89,7 +90,7 @@ public final class Hypertables {
         }
         List<Definition> definitions = new ArrayList<>();
         for (Map.Entry<QualifiedName, List<Dimension>> e : dimensions.entrySet()) {
-            if (excluded.contains(e.getKey())) continue;
+            if (!tables.migrates(e.getKey())) continue; // a --skip-table-data hypertable is still made, empty
             QualifiedName key = e.getKey();
             Optional<Compression> compression = segmentBy.containsKey(key) || compressionEnabled(source, e.getKey())
                     ? Optional.of(new Compression(segmentBy.getOrDefault(key, List.of()), orderBy.getOrDefault(key, List.of())))
@@ -100,8 +101,8 @@ public final class Hypertables {
     }
 
     /** Makes each of the source's hypertables a hypertable on the target, with its compression settings. */
-    public static void create(Connection source, Connection target, Set<QualifiedName> excluded) throws SQLException {
-        List<Definition> definitions = read(source, excluded);
+    public static void create(Connection source, Connection target, TableFilter tables) throws SQLException {
+        List<Definition> definitions = read(source, tables);
         for (Definition definition : definitions) {
             for (String sql : statements(definition)) {
                 log.debug("hypertables: {}", sql);

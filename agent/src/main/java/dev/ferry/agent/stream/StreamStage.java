@@ -127,7 +127,7 @@ public final class StreamStage {
              Connection sourceLsnConnection = source.open();
              SpilledTransactions spill = new SpilledTransactions(config.workDir().resolve("spill"))) {
             stateConnection.setAutoCommit(true);
-            timescale = TimescaleChanges.read(sourceLsnConnection, config.excludeTables());
+            timescale = TimescaleChanges.read(sourceLsnConnection, config.tables());
             applyConnection.setAutoCommit(false);
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();

@@ -63,7 +63,7 @@ class NumericNanInfTest {
         MigrationFixture migration = prepare("naninf_null");
         MigrationConfig keep = migration.config(MigrationConfig.SchemaMode.EXISTING, 1, "target-version");
         MigrationConfig nulls = new MigrationConfig(keep.source(), keep.target(), keep.jobs(), keep.logDir(), keep.workDir(), keep.schemaMode(),
-                MigrationConfig.NumericNanInf.NULL, keep.slotName(), keep.acceptRisks(), keep.excludeTables(), 0, keep.statusInterval());
+                MigrationConfig.NumericNanInf.NULL, keep.slotName(), keep.acceptRisks(), keep.tables(), 0, keep.statusInterval(), keep.pgDumpDir());
         MigrationFixture.InProcessAgent agent = migration.startInProcess(nulls);
         Deadline.await("streaming", Duration.ofSeconds(90), () -> {
             agent.failIfDead();
