@@ -257,7 +257,6 @@ logging_collector = off
 EOF
     printf 'host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n' >"$dir/pg_hba.conf"
   fi
-  start_server "$dir" "$port"
 }
 
 # The timescale shape needs TimescaleDB preloaded on both servers; the other shapes are measured without it, so
@@ -496,9 +495,9 @@ copy_pgcopydb() {
 
 # The FAQ's path for TimescaleDB (docs/benchmarks.md, Method): pg_dump -Fd -j2; on the target the extension and
 # timescaledb_pre_restore(); the _timescaledb_catalog schema restored serially, the rest with pg_restore -j2;
-# timescaledb_post_restore(). The FAQ restores the catalog before anything else; TimescaleDB 2.14 and later keep
-# regclass columns in it (compression_settings.relid), which fail to load before their tables exist, so pre-data
-# comes first here, serially, as pg_restore -j runs it anyway.
+# timescaledb_post_restore(). The FAQ restores the catalog before anything else; TimescaleDB 2.25.2 keeps a regclass
+# column in it (compression_settings.relid), which fails to load before its table exists, so pre-data comes first
+# here, serially, as pg_restore -j runs it anyway.
 copy_tsdump() { # RUN
   local r=$1 dir="$WORK/dump" m="$OUT/measure.txt" t0 wall
   local opts="--exit-on-error --no-tablespaces --no-owner --no-privileges"

@@ -287,6 +287,7 @@ def _log_time(line):
 def ferry_time(out):
     """Where ferry's copy time goes: phases from its ferry.log per copy run (median over runs), largest tables."""
     phases = defaultdict(list)
+    parts = defaultdict(list)    # shares of a phase, shown under it but not added to the total
     tables = defaultdict(list)
     for d in sorted(glob.glob(os.path.join(out, "ferry", "copy-r*"))):
         try:
@@ -298,6 +299,9 @@ def ferry_time(out):
             continue
         marks = {}
         first = None
+        extra = {}   # TimescaleDB's steps between post-data and stream, from their own log lines
+        patterns = {"of which: compressing the target's chunks (TimescaleDB)": r"compression: compressed \d+ chunks .* in ([\d.]+) s",
+                    "of which: creating and refreshing continuous aggregates (TimescaleDB)": r"continuous aggregates: created and refreshed .* in ([\d.]+) s"}
         for line in log:
             t = _log_time(line)
             if t is None:
@@ -306,6 +310,10 @@ def ferry_time(out):
             m = re.search(r"ferry phase: (\S+)", line)
             if m and m.group(1) not in marks:
                 marks[m.group(1)] = t
+            for label, pattern in patterns.items():
+                m = re.search(pattern, line)
+                if m and "stream" not in marks:
+                    extra[label] = extra.get(label, 0.0) + float(m.group(1))
             m = re.search(r'copied "([^"]+)"\."([^"]+)": ([\d,]+) rows, ([\d.]+ [kMG]?B) in ([\d.]+) s', line)
             if m:
                 tables[m.group(2)].append((float(m.group(5)), m.group(3), m.group(4)))
@@ -314,12 +322,17 @@ def ferry_time(out):
         phases["JVM start until ferry's first log line"].append(first - started)
         phases["preflight, publications, slot, pre-data schema"].append(marks["copy"] - first)
         phases["data copy and index builds (COPY --jobs workers; each table's indexes as it finishes)"].append(marks["post-data"] - marks["copy"])
-        phases["rest of post-data: foreign keys, triggers, ... (pg_restore --jobs)"].append(marks["stream"] - marks["post-data"])
+        phases["rest of post-data: foreign keys, triggers, ... (pg_restore --jobs); TimescaleDB: the steps below"].append(marks["stream"] - marks["post-data"])
+        for label, secs in extra.items():
+            parts[label].append(secs)
     if not phases:
         return ""
     lines = ["| part of ferry's initial copy | seconds (median) | share |", "|---|---|---|"]
     total = sum(statistics.median(v) for v in phases.values())
     for k, v in phases.items():
+        med = statistics.median(v)
+        lines.append(f"| {k} | {med:.1f} | {100 * med / total:.0f}% |")
+    for k, v in parts.items():
         med = statistics.median(v)
         lines.append(f"| {k} | {med:.1f} | {100 * med / total:.0f}% |")
     lines.append(f"| total until phase `stream` | {total:.1f} | |")
@@ -378,9 +391,9 @@ METHOD_COPY = """- **Initial copy**: the target database is dropped and created 
   timescaledb` and `SELECT timescaledb_pre_restore()`; `pg_restore --section=pre-data` (serially, as `pg_restore -j`
   does pre-data anyway); the `_timescaledb_catalog` schema's data and post-data serially; everything else's data and
   post-data with `pg_restore -j2 --disable-triggers`; `SELECT timescaledb_post_restore()`; all with `--no-owner
-  --no-privileges --no-tablespaces --exit-on-error`. The FAQ restores the catalog first of all, but TimescaleDB 2.14
-  and later keep regclass columns there (`compression_settings.relid`) that cannot be loaded before their tables
-  exist (`relation "public.metrics" does not exist`), so the schema's tables come first."""
+  --no-privileges --no-tablespaces --exit-on-error`. The FAQ restores the catalog first of all, but TimescaleDB
+  2.25.2 keeps a regclass column there (`compression_settings.relid`) that cannot be loaded before its table exists
+  (`relation "public.metrics" does not exist`, tried), so the schema's tables come first."""
 
 
 def shape_section(out):
