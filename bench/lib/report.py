@@ -160,6 +160,9 @@ def cell(data, errors, section, tool, metric, d):
         s += f" ({fmt(min(n), d)}–{fmt(max(n), d)})"
     if errs:
         s += f" [{len(errs)} run(s) failed]"
+    bad = unverified(data, section, tool) if metric in ("wall_s", "catchup_s", "visible_s") else 0
+    if bad:
+        s += f" [{bad} run(s) whose target differs from the source]"
     return s
 
 
@@ -209,10 +212,10 @@ def verdicts(data, errors, shape):
         e = errors.get((section, tool)) or errors.get(("stream", tool)) or [("", "not measured")]
         return e[0][1]
 
-    def checked(section, tools):
+    def checked(section, tools, lead=" — but "):
         bad = [f"{HEAD[t]}'s target differed from the source in {unverified(data, section, t)} run(s)"
                for t in tools if unverified(data, section, t)]
-        return f" — but {'; '.join(bad)}" if bad else ""
+        return lead + "; ".join(bad) if bad else ""
 
     f = median(data, "copy", "ferry", "wall_s")
     goals = [("tsdump", 0.7)] if shape == "timescale" else [("pgcopydb", 0.8), ("pgdump", 0.7)]
@@ -229,7 +232,7 @@ def verdicts(data, errors, shape):
         runs = len(data[("copy", "ferry")].get("verified", []))
         ok = runs and not unverified(data, "copy", "ferry") and not unverified(data, "copy", "tsdump")
         out.append(f"- TimescaleDB: rows per hypertable and compressed chunks equal to the source's on both targets: "
-                   f"{status(ok)}{checked('copy', ['ferry', 'tsdump'])}.")
+                   f"{status(ok)}{checked('copy', ['ferry', 'tsdump'], ': ')}.")
 
     if ("apply", "ferry") in data or ("apply", "native") in data or ("stream", "ferry") in errors:
         f = median(data, "apply", "ferry", "tx_per_s")
