@@ -126,8 +126,8 @@ public final class Applier implements AutoCloseable {
     }
 
     /**
-     * Call between source transactions: commits once the target transaction holds {@value TargetTransaction#COMMIT_CHANGES}
-     * changes or is 500 ms old.
+     * Call between source transactions: commits once the target transaction holds 20,000 changes or is 500 ms old
+     * ({@link TargetTransaction}).
      */
     public void commitIfDue() {
         if (transaction.due()) commit();
