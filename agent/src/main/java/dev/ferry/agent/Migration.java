@@ -2,7 +2,6 @@ package dev.ferry.agent;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.cutover.LargeObjects;
@@ -30,6 +29,8 @@ import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationState.Phase;
 import dev.ferry.agent.state.StateStore;
+import dev.ferry.agent.stream.Drained;
+import dev.ferry.agent.stream.StreamLost;
 import dev.ferry.agent.stream.StreamStage;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.slot.CreatedSlot;
@@ -105,7 +106,7 @@ public final class Migration {
                 } catch (SQLException | RuntimeException e) {
                     // Before the state exists a lost connection is reported like any bad input; after, the run resumes
                     // from the state as a restarted agent would, without a person having to start it again.
-                    if (stateRecorded && isTransient(e)) {
+                    if (stateRecorded && Reconnection.isTransient(e)) {
                         metrics.streamError();
                         reconnection.await("the " + phase.text() + " phase", e);
                         continue;
@@ -371,26 +372,14 @@ public final class Migration {
 
     private String streamUntilCutover(HikariDataSource pool, List<SourceTable> tables, int sourceMajor, Map<QualifiedName, Lsn> syncLsns) throws SQLException {
         Publications.warnAboutInsertOnly(tables.stream().filter(t -> !t.identified()).toList(), "stream");
-        StreamStage stream = new StreamStage(config, source, pool, state, sourceMajor, syncLsns, metrics);
+        StreamStage stream = new StreamStage(config, source, pool, state, sourceMajor, syncLsns, metrics, reconnection);
         while (true) {
-            StreamStage.Drained drained;
+            Drained drained;
             try {
-                Lsn start;
-                try (Connection dst = target.open()) {
-                    start = state.load(dst).orElseThrow().appliedLsn();
-                    IdentityColumns.relax(dst, tables.stream().map(SourceTable::name).toList());
-                }
-                drained = stream.run(start);
-            } catch (SQLException | FerryException e) {
-                if (!isTransient(e)) {
-                    requireSlot(); // a slot dropped or invalidated under the stream: say so, and how to start over
-                    throw e;
-                }
-                metrics.streamError();
-                // NOTE: "lost a connection while streaming" is what operators grep for.
-                log.warn("lost a connection while streaming; the stream resumes from the last applied transaction once both servers answer.");
-                reconnection.await("the stream", e);
-                continue;
+                drained = stream.run(tables.stream().map(SourceTable::name).toList());
+            } catch (SQLException | FerryException | StreamLost e) {
+                requireSlot(); // a slot dropped or invalidated under the stream: say so, and how to start over
+                throw e;
             }
             try {
                 return new CutoverStage(config, source, target, state).finish(drained, tables);
@@ -415,19 +404,6 @@ public final class Migration {
             failure.addSuppressed(e);
             log.debug("could not record the agent's error in the state on the target", e);
         }
-    }
-
-    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
-    static boolean isTransient(Exception failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof java.io.IOException) return true;
-            if (t instanceof SQLException e) {
-                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
-                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
-            }
-            if (t.getCause() == t) break;
-        }
-        return false;
     }
 
     private void dropLeftoverSlot(Connection src) throws SQLException {

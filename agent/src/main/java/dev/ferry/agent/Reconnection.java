@@ -14,7 +14,7 @@ import java.time.Duration;
  * long. It waits as long as it takes, as an operator would: the slot keeps the source's changes meanwhile, and a
  * SIGTERM still stops ferry. Used by the agent's main thread only.
  */
-final class Reconnection {
+public final class Reconnection {
     private static final Logger log = LoggerFactory.getLogger("ferry");
     static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     static final Duration LONGEST_DELAY = Duration.ofSeconds(10);
@@ -22,13 +22,26 @@ final class Reconnection {
     private final Database source;
     private final Database target;
 
-    Reconnection(Database source, Database target) {
+    public Reconnection(Database source, Database target) {
         this.source = source;
         this.target = target;
     }
 
+    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
+    public static boolean isTransient(Exception failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) return true;
+            if (t instanceof SQLException e) {
+                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
+                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
+            }
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
+
     /** Returns once both servers accept a login again; {@code during} names what was cut short ("the copy"). */
-    Duration await(String during, Exception failure) {
+    public Duration await(String during, Exception failure) {
         long start = System.nanoTime();
         Duration delay = FIRST_DELAY;
         log.warn("lost a connection during {} ({}); waiting for both servers to answer again, retrying in {} s at first, then up to every {} s. "

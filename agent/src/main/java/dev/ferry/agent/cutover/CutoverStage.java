@@ -9,7 +9,7 @@ import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.snapshot.Publications;
 import dev.ferry.agent.state.StateStore;
-import dev.ferry.agent.stream.StreamStage;
+import dev.ferry.agent.stream.Drained;
 import dev.ferry.replication.slot.ReplicationSlots;
 import dev.ferry.replication.slot.SlotName;
 import org.slf4j.Logger;
@@ -45,7 +45,7 @@ public final class CutoverStage {
     }
 
     /** Returns the summary printed for the user; throws FerryException if verification fails. */
-    public String finish(StreamStage.Drained drained, List<SourceTable> tables) throws SQLException {
+    public String finish(Drained drained, List<SourceTable> tables) throws SQLException {
         try (Connection src = source.open(); Connection dst = target.open()) {
             int sequences = new SequenceSync(config.tables()).sync(src, dst);
             RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.tables());
@@ -87,7 +87,7 @@ public final class CutoverStage {
         log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
     }
 
-    private String summary(Connection target, StreamStage.Drained drained, RowCountCheck.Outcome counts, int sequences, int tables) throws SQLException {
+    private String summary(Connection target, Drained drained, RowCountCheck.Outcome counts, int sequences, int tables) throws SQLException {
         StateStore.CopyTotals copy = state.copyTotals(target);
         String duration;
         try (Statement s = target.createStatement();
