@@ -2,7 +2,7 @@ package dev.ferry.agent;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.slot.ReplicationSlots;

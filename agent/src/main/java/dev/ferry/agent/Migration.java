@@ -8,7 +8,7 @@ import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.cutover.LargeObjects;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.metrics.MigrationMetrics;

@@ -2,7 +2,7 @@ package dev.ferry.agent.cli;
 
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import picocli.CommandLine.Mixin;

@@ -1,5 +1,7 @@
 package dev.ferry.agent.db;
 
+import dev.ferry.agent.name.QualifiedName;
+
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -5,7 +5,7 @@ import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;

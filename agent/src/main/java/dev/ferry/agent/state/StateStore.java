@@ -1,6 +1,6 @@
 package dev.ferry.agent.state;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.Lsn;
 
 import java.sql.Connection;

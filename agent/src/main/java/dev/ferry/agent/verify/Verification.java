@@ -3,7 +3,7 @@ package dev.ferry.agent.verify;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
