@@ -2,6 +2,7 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.name.QualifiedName;
 
