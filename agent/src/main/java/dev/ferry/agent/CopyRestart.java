@@ -3,10 +3,10 @@ package dev.ferry.agent;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
-import dev.ferry.replication.slot.ReplicationSlots;
-import dev.ferry.replication.slot.SlotName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -126,11 +126,9 @@ final class CopyRestart {
     }
 
     private void dropSlotAndPublications() throws SQLException {
-        try (Connection src = source.open(); Statement s = src.createStatement()) {
-            SlotName slot = new SlotName(config.slotName());
-            if (ReplicationSlots.exists(src, slot)) ReplicationSlots.drop(src, slot, Duration.ofSeconds(10));
-            s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(config.publication()));
-            s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(config.insertOnlyPublication()));
+        try (Connection src = source.open()) {
+            new MigrationSlot(config, source).drop(src, Duration.ofSeconds(10));
+            new Publications(config).drop(src);
         }
     }
 }

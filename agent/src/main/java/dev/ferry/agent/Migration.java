@@ -22,7 +22,9 @@ import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.snapshot.ChunkCompression;
 import dev.ferry.agent.snapshot.ForeignKeyGroups;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
+import dev.ferry.agent.source.ReplicationConnections;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.snapshot.TargetStatistics;
 import dev.ferry.agent.state.AgentIdentity;
@@ -33,10 +35,6 @@ import dev.ferry.agent.state.StateStore;
 import dev.ferry.agent.stream.StreamStage;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.slot.CreatedSlot;
-import dev.ferry.replication.slot.ReplicationConnection;
-import dev.ferry.replication.slot.ReplicationSlots;
-import dev.ferry.replication.slot.SlotName;
-import dev.ferry.replication.slot.SlotState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -44,7 +42,6 @@ import org.slf4j.MDC;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -66,7 +63,7 @@ public final class Migration {
     private final Database source;
     private final Database target;
     private final StateStore state = new StateStore();
-    private final SlotName slot;
+    private final MigrationSlot slot;
     private final MigrationMetrics metrics = new MigrationMetrics();
     private final Reconnection reconnection;
     /** Whether this migration's state is on the target: from then on a lost connection is waited out, not fatal. */
@@ -79,7 +76,7 @@ public final class Migration {
         this.config = config;
         this.source = new Database(config.source(), "source");
         this.target = new Database(config.target(), "target");
-        this.slot = new SlotName(config.slotName());
+        this.slot = new MigrationSlot(config, source);
         this.reconnection = new Reconnection(source, target);
     }
 
@@ -136,7 +133,7 @@ public final class Migration {
         if (existing.isPresent() && existing.get().phase() == Phase.DONE) {
             try (Connection src = source.open()) {
                 // A cutover killed after it finished on the target may have left them.
-                if (ReplicationSlots.exists(src, slot)) log.warn("the cutover had finished on the target but not dropped slot {}: dropping it now", slot);
+                if (slot.exists(src)) log.warn("the cutover had finished on the target but not dropped slot {}: dropping it now", slot.name());
                 new CutoverStage(config, source, target, state).removeFromSource(src);
             }
             log.info("this migration already finished:\n{}", existing.get().summary().orElse(""));
@@ -188,7 +185,7 @@ public final class Migration {
     /** A new migration's publications, made in the session that read the catalog; and no slot left by a failed start. */
     private void prepareSource(Connection src, List<SourceTable> tables) throws SQLException {
         new Publications(config).create(src, tables);
-        dropLeftoverSlot(src);
+        slot.dropLeftover(src);
     }
 
     /** A new migration: slot with exported snapshot, schema, copy inside that snapshot, post-data. */
@@ -198,9 +195,8 @@ public final class Migration {
             state.install(dst);
         }
         // The replication connection must stay open while pg_dump and every copy worker use its snapshot.
-        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
-            CreatedSlot created = ReplicationSlots.create(replication, slot, false, sourceMajor);
-            log.info("created slot {} at {} with snapshot {}", slot, created.consistentPoint(), created.snapshotName());
+        try (Connection replication = ReplicationConnections.open(source)) {
+            CreatedSlot created = slot.create(replication, sourceMajor);
             try (Connection dst = pool.getConnection()) {
                 state.begin(dst, config.slotName(), source.spec().masked(), created.consistentPoint());
                 state.recordAgent(dst, agent);
@@ -226,7 +222,7 @@ public final class Migration {
     private Map<QualifiedName, Lsn> resume(MigrationState current, HikariDataSource pool, SchemaCopy schema, List<SourceTable> tables, int sourceMajor) throws SQLException {
         log.info("resuming the migration with slot {} in phase {} (applied up to {})", current.slotName(), current.phase().text(), current.appliedLsn());
         metrics.phase(current.phase().text()); // /status and the container's healthcheck show where the resumed run is
-        requireSlot();
+        slot.require();
         if (config.schemaMode() == MigrationConfig.SchemaMode.COPY && current.phase().compareTo(Phase.STREAM) < 0) schema.checkTools(sourceMajor);
         Phase phase = current.phase();
         if (phase == Phase.SCHEMA) {
@@ -282,8 +278,8 @@ public final class Migration {
         if (redo.isEmpty()) return;
         log.info("copying {} tables again that the interrupted copy had not finished: {}", redo.size(),
                 redo.stream().map(p -> p.name().toString()).collect(Collectors.joining(", ")));
-        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
-            CreatedSlot resync = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
+        try (Connection replication = ReplicationConnections.open(source)) {
+            CreatedSlot resync = slot.createForRecopy(replication, sourceMajor);
             copyInSnapshot(pool, schema, redo, resync, sourceMajor, () -> {});
         }
     }
@@ -383,7 +379,7 @@ public final class Migration {
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
                 if (!isTransient(e)) {
-                    requireSlot(); // a slot dropped or invalidated under the stream: say so, and how to start over
+                    slot.require(); // a slot dropped or invalidated under the stream: say so, and how to start over
                     throw e;
                 }
                 metrics.streamError();
@@ -428,31 +424,6 @@ public final class Migration {
             if (t.getCause() == t) break;
         }
         return false;
-    }
-
-    private void dropLeftoverSlot(Connection src) throws SQLException {
-        Optional<SlotState> existing = ReplicationSlots.describe(src, slot);
-        if (existing.isEmpty()) return;
-        if (existing.get().active()) {
-            throw new FerryException("replication slot " + slot + " already exists on the source and is in use.",
-                    "another ferry (or a subscriber) is reading it; ferry will not take it over.",
-                    "stop the other process, or pass --slot with another name.", ExitCode.BAD_INPUT, null);
-        }
-        log.warn("dropping slot {}, left on the source by an attempt that never recorded any state on the target", slot);
-        ReplicationSlots.drop(src, slot, Duration.ofSeconds(10));
-    }
-
-    private void requireSlot() throws SQLException {
-        try (Connection src = source.open()) {
-            Optional<SlotState> slotState = ReplicationSlots.describe(src, slot);
-            if (slotState.isEmpty() || slotState.get().walStatus().filter("lost"::equals).isPresent()) {
-                throw new FerryException("replication slot " + slot + " is " + (slotState.isEmpty() ? "gone from the source." : "invalidated (wal_status lost)."),
-                        "the changes made since the migration started can no longer be read, so the target cannot be brought up to date.",
-                        "start the copy again: run the same `ferry run` with --restart-copy. It empties the tables ferry copied into (and no other),"
-                                + " removes its state, slot and publications, and migrates again from a new snapshot. To avoid invalidation, raise"
-                                + " max_slot_wal_keep_size on the source (or set it to -1).", ExitCode.FAILED, null);
-            }
-        }
     }
 
     /** Through the pool: a connection kept from the copy costs no new login on the way from one phase to the next. */

@@ -7,11 +7,10 @@ import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.agent.stream.StreamStage;
-import dev.ferry.replication.slot.ReplicationSlots;
-import dev.ferry.replication.slot.SlotName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,8 +80,7 @@ public final class CutoverStage {
      * cutover, and of the first `ferry run` after a cutover killed before it.
      */
     public void removeFromSource(Connection src) throws SQLException {
-        SlotName slot = new SlotName(config.slotName());
-        if (ReplicationSlots.exists(src, slot)) ReplicationSlots.drop(src, slot, Duration.ofSeconds(30));
+        new MigrationSlot(config, source).drop(src, Duration.ofSeconds(30));
         new Publications(config).drop(src);
         log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
     }

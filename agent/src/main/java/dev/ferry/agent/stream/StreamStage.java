@@ -11,7 +11,7 @@ import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Begin;

@@ -1,4 +1,4 @@
-package dev.ferry.agent.snapshot;
+package dev.ferry.agent.source;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.PhysicalTable;
