@@ -1,16 +1,17 @@
 package dev.ferry.agent;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.cutover.LargeObjects;
+import dev.ferry.agent.db.ConnectionFailures;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.db.TargetPool;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.metrics.StatusServer;
 import dev.ferry.agent.preflight.CheckResult;
@@ -102,7 +103,7 @@ public final class Migration {
                 } catch (SQLException | RuntimeException e) {
                     // Before the state exists a lost connection is reported like any bad input; after, the run resumes
                     // from the state as a restarted agent would, without a person having to start it again.
-                    if (stateRecorded && isTransient(e)) {
+                    if (stateRecorded && ConnectionFailures.isTransient(e)) {
                         metrics.streamError();
                         reconnection.await("the " + phase.text() + " phase", e);
                         continue;
@@ -141,7 +142,7 @@ public final class Migration {
         }
         if (existing.isEmpty()) preflight();
 
-        try (HikariDataSource pool = targetPool(); StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
+        try (HikariDataSource pool = TargetPool.open(target, config.jobs()); StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
             int sourceMajor;
             List<SourceTable> tables;
             SchemaCopy schema = new SchemaCopy(config);
@@ -378,7 +379,7 @@ public final class Migration {
                 }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
-                if (!isTransient(e)) {
+                if (!ConnectionFailures.isTransient(e)) {
                     slot.require(); // a slot dropped or invalidated under the stream: say so, and how to start over
                     throw e;
                 }
@@ -413,19 +414,6 @@ public final class Migration {
         }
     }
 
-    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
-    static boolean isTransient(Exception failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof java.io.IOException) return true;
-            if (t instanceof SQLException e) {
-                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
-                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
-            }
-            if (t.getCause() == t) break;
-        }
-        return false;
-    }
-
     /** Through the pool: a connection kept from the copy costs no new login on the way from one phase to the next. */
     private void setPhase(HikariDataSource pool, Phase phase) throws SQLException {
         try (Connection dst = pool.getConnection()) {
@@ -438,19 +426,5 @@ public final class Migration {
 
     private static List<PhysicalTable> physical(List<SourceTable> tables) {
         return tables.stream().flatMap(t -> t.physical().stream()).toList();
-    }
-
-    private HikariDataSource targetPool() {
-        HikariConfig hikari = new HikariConfig();
-        hikari.setPoolName("ferry-target");
-        hikari.setJdbcUrl(target.spec().jdbcUrl());
-        hikari.setDataSourceProperties(target.properties());
-        hikari.setMaximumPoolSize(config.jobs() + 4);
-        hikari.setMinimumIdle(0);
-        // ferry has logged in to the target already and explained any failure; Hikari's start-up check would only
-        // add a login of its own, closed again at once.
-        hikari.setInitializationFailTimeout(-1);
-        hikari.setConnectionTimeout(30_000);
-        return new HikariDataSource(hikari);
     }
 }
