@@ -1,4 +1,4 @@
-package dev.ferry.agent.cutover;
+package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
