@@ -94,9 +94,7 @@ public final class Cleanup {
                 List<QualifiedName> tables = new SourceCatalog().read(src, Set.of()).stream().map(SourceTable::name).toList();
                 int identities = IdentityColumns.restore(src, dst, tables);
                 if (identities > 0) out.println("  " + identities + " identity columns are GENERATED ALWAYS again on the target, as on the source");
-                try (Statement s = dst.createStatement()) {
-                    s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(StateStore.SCHEMA) + " CASCADE");
-                }
+                state.remove(dst);
             }
             out.println("clean: removed" + (retained.isPresent() ? " slot " + slot : "") + (publications.isEmpty() ? "" : " publications " + publications)
                     + (stateThere ? " and ferry's state on the target" : "") + ".");
