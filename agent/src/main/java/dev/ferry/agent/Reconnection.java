@@ -79,8 +79,7 @@ final class Reconnection {
             Thread.sleep(delay.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted("interrupted while waiting to reconnect.", "run the same `ferry run` again to resume.", e);
         }
     }
 }

@@ -87,7 +87,7 @@ public final class MigrationOptions {
         }
         List<String> allowed = new ArrayList<>();
         for (E constant : type.getEnumConstants()) allowed.add(constant.name().toLowerCase());
-        throw new FerryException(option + " '" + value + "' is not one of " + allowed + ".", "",
+        throw new FerryException(option + " '" + value + "' is not one of " + allowed + ".", option + " takes one of a fixed set of words.",
                 "pass " + option + " " + String.join("|", allowed) + ".", ExitCode.BAD_INPUT, null);
     }
 }
