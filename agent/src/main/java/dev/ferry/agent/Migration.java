@@ -6,6 +6,7 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.db.ConnectionFailures;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.Reconnection;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.db.TargetPool;
