@@ -2,8 +2,8 @@ package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
-import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.metrics.MigrationMetrics;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Delete;

@@ -1,6 +1,7 @@
 package dev.ferry.agent.apply;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.Resources;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +33,7 @@ final class TargetWriter {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
             if (size() <= 512) return false;
-            closeQuietly(eldest.getValue());
+            Resources.closeQuietly(eldest.getValue(), "a cached statement");
             return true;
         }
     };
@@ -158,15 +159,7 @@ final class TargetWriter {
     }
 
     void close() {
-        prepared.values().forEach(TargetWriter::closeQuietly);
+        prepared.values().forEach(statement -> Resources.closeQuietly(statement, "a cached statement"));
         prepared.clear();
-    }
-
-    private static void closeQuietly(PreparedStatement statement) {
-        try {
-            statement.close();
-        } catch (SQLException ignored) {
-            // closing a cached statement of a connection that is going away: nothing to do
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.ferry.agent.db;
 
 import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -1,6 +1,7 @@
 package dev.ferry.agent.schema;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import org.slf4j.Logger;

@@ -2,7 +2,9 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -3,7 +3,7 @@ package dev.ferry.agent.snapshot;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import org.postgresql.PGConnection;

@@ -1,7 +1,7 @@
 package dev.ferry.agent.stream;
 
 import dev.ferry.agent.apply.Applier;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Begin;

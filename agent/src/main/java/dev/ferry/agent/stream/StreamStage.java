@@ -2,15 +2,18 @@ package dev.ferry.agent.stream;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.Reconnection;
+import dev.ferry.agent.db.ConnectionFailures;
+import dev.ferry.agent.db.Reconnection;
+import dev.ferry.agent.db.Resources;
+import dev.ferry.agent.source.ReplicationConnections;
 import dev.ferry.agent.apply.Applier;
 import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.metrics.MigrationMetrics;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.slot.ReplicationConnection;
@@ -85,7 +88,7 @@ public final class StreamStage {
                 }
                 return follow(start);
             } catch (SQLException | FerryException | StreamLost e) {
-                if (!Reconnection.isTransient(e)) throw e;
+                if (!ConnectionFailures.isTransient(e)) throw e;
                 metrics.streamError();
                 // NOTE: "lost a connection while streaming" is what operators grep for.
                 log.warn("lost a connection while streaming; the stream resumes from the last applied transaction once both servers answer.");
@@ -97,7 +100,7 @@ public final class StreamStage {
     /** One attempt: streams from {@code startLsn} until a cutover is drained or a connection is lost. */
     private Drained follow(Lsn startLsn) throws SQLException {
         StreamOptions options = StreamOptions.forServer(sourceMajor, List.of(config.publication(), config.insertOnlyPublication()));
-        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties());
+        try (Connection replication = ReplicationConnections.open(source);
              Connection stateConnection = target.getConnection();
              Connection applyConnection = target.getConnection();
              Connection sourceConnection = source.open();
@@ -125,7 +128,7 @@ public final class StreamStage {
                 joinQuietly(readerThread);
                 readerThread.interrupt(); // in case it is blocked handing over to a queue nobody drains any more
                 applier.close();
-                closeQuietly(stream);
+                Resources.closeQuietly(stream, "the replication stream");
             }
         }
     }
@@ -178,8 +181,8 @@ public final class StreamStage {
             return queue.poll(maxWait);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new FerryException("the stream was interrupted.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume from the last applied transaction.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted("the stream was interrupted.",
+                    "run the same `ferry run` again to resume from the last applied transaction.", e);
         }
     }
 
@@ -194,14 +197,6 @@ public final class StreamStage {
             thread.join(Duration.ofSeconds(5).toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void closeQuietly(ChangeStream stream) {
-        try {
-            stream.close();
-        } catch (SQLException e) {
-            log.debug("closing the replication stream", e);
         }
     }
 }

@@ -3,7 +3,7 @@ package dev.ferry.agent.stream;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.pgoutput.LogicalMessage;
 import dev.ferry.replication.pgoutput.Relation;
 

@@ -2,7 +2,7 @@ package dev.ferry.agent.stream;
 
 import dev.ferry.agent.apply.Applier;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;

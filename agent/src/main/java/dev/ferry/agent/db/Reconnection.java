@@ -1,6 +1,6 @@
-package dev.ferry.agent;
+package dev.ferry.agent.db;
 
-import dev.ferry.agent.db.Database;
+import dev.ferry.agent.FerryException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,7 +12,8 @@ import java.time.Duration;
  * Waits out a lost connection (a network cut, a server restart, a terminated session): probes both servers with
  * delays growing from 1 s to 10 s until each accepts a login, and says in the log what it is waiting for and for how
  * long. It waits as long as it takes, as an operator would: the slot keeps the source's changes meanwhile, and a
- * SIGTERM still stops ferry. Used by the agent's main thread only.
+ * SIGTERM still stops ferry. Used by the agent's main thread only. In db/ with the other connection concerns, so any
+ * stage that waits out a lost connection uses it without importing the agent's top level.
  */
 public final class Reconnection {
     private static final Logger log = LoggerFactory.getLogger("ferry");
@@ -25,19 +26,6 @@ public final class Reconnection {
     public Reconnection(Database source, Database target) {
         this.source = source;
         this.target = target;
-    }
-
-    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
-    public static boolean isTransient(Exception failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof java.io.IOException) return true;
-            if (t instanceof SQLException e) {
-                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
-                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
-            }
-            if (t.getCause() == t) break;
-        }
-        return false;
     }
 
     /** Returns once both servers accept a login again; {@code during} names what was cut short ("the copy"). */
@@ -92,8 +80,7 @@ public final class Reconnection {
             Thread.sleep(delay.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted("interrupted while waiting to reconnect.", "run the same `ferry run` again to resume.", e);
         }
     }
 }
