@@ -44,10 +44,20 @@ final class TimescaleChecks implements CheckFamily {
         boolean partial = hasFinalized && value(c.source,
                 "SELECT exists (SELECT 1 FROM timescaledb_information.continuous_aggregates WHERE NOT finalized)").orElse("f").equals("t");
         List<String> caggs = column(c.source, "SELECT format('%I.%I', view_schema, view_name) FROM timescaledb_information.continuous_aggregates ORDER BY 1");
+        List<String> unidentified = caggs.isEmpty() ? List.of() : unidentifiedMaterializations(c);
         if (partial) {
             results.add(fail("timescaledb-caggs", "the source has partial (pre-2.7 format) continuous aggregates",
                     "moved across versions they fail with 'insufficient data left in message'.",
                     "migrate them to finalized continuous aggregates on the source first (cagg_migrate), then run `ferry preflight` again."));
+        } else if (!unidentified.isEmpty()) {
+            results.add(fail("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " would fail to refresh on the source during the migration",
+                    "a refresh deletes the rows it recomputes from the aggregate's materialized hypertable, whose chunks are in ferry's publication of"
+                            + " TimescaleDB's chunk schema (so that chunks created during the migration are followed) and have no replica identity:"
+                            + " the source refuses the DELETE ('cannot delete from table ... because it does not have a replica identity and publishes deletes'),"
+                            + " so every refresh policy run and refresh_continuous_aggregate call fails until the cutover. ferry itself ignores those rows.",
+                    "on the source: " + unidentified.stream().map(t -> "ALTER TABLE " + t + " REPLICA IDENTITY FULL;").collect(java.util.stream.Collectors.joining(" "))
+                            + " (TimescaleDB gives their chunks the same; refreshes then log the old rows they delete, more WAL while the migration runs;"
+                            + " REPLICA IDENTITY DEFAULT after the cutover undoes it), then run `ferry preflight` again."));
         } else if (!caggs.isEmpty()) {
             results.add(pass("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " are made on the target from their definitions"
                     + " after the copy, refreshed there, and refreshed again at the cutover"));
@@ -55,6 +65,15 @@ final class TimescaleChecks implements CheckFamily {
             results.add(pass("timescaledb-caggs", "no continuous aggregates"));
         }
         return results;
+    }
+
+    /** The materialized hypertables of continuous aggregates that have no replica identity, quoted, in order. */
+    private static List<String> unidentifiedMaterializations(PreflightContext c) throws SQLException {
+        return column(c.source, """
+                SELECT format('%I.%I', a.materialization_hypertable_schema, a.materialization_hypertable_name)
+                FROM timescaledb_information.continuous_aggregates a
+                JOIN pg_class t ON t.oid = format('%I.%I', a.materialization_hypertable_schema, a.materialization_hypertable_name)::regclass
+                WHERE t.relreplident <> 'f' ORDER BY 1""");
     }
 
     /**
