@@ -27,7 +27,7 @@ import java.util.Map;
  * One per copy worker, on that worker's thread; its own connection to the source lives outside the snapshot.
  */
 final class ChunkRewrites implements AutoCloseable {
-    /** Chunk id -> its status, compressed chunk and the files of both, for the chunks of one hypertable whose first-dimension slice starts in [lower, upper). */
+    /** Chunk id -> its status, compressed chunk and the files of both, for the chunks of one hypertable whose first-dimension range overlaps [lower, upper). */
     private static final String CHUNK_STATE = """
             SELECT ch.id, format('%%s status %%s, compressed chunk %%s, files %%s/%%s', format('%%I.%%I', ch.schema_name, ch.table_name),
                                  ch.status, ch.compressed_chunk_id, c.relfilenode, z.relfilenode)
@@ -43,7 +43,7 @@ final class ChunkRewrites implements AutoCloseable {
                           JOIN _timescaledb_catalog.dimension_slice s ON s.id = cc.dimension_slice_id
                           WHERE cc.chunk_id = ch.id
                             AND s.dimension_id = (SELECT min(d.id) FROM _timescaledb_catalog.dimension d WHERE d.hypertable_id = h.id)
-                            AND s.range_start >= %s AND s.range_start < %s)""";
+                            AND s.range_start < %2$s AND s.range_end > %1$s)""";
 
     private final Database source;
     private Connection current;

@@ -429,6 +429,84 @@ class TimescaleMigrationTest {
         assertEquals(query(src, chunks), query(dst, chunks), "the same chunks compressed on both sides");
     }
 
+    /**
+     * What a hypertable carries beyond its dimensions and segmentby/orderby: foreign keys from it and to it (pg_dump's
+     * ALTER TABLE ONLY is refused on a hypertable), a chunk interval changed after chunks existed, compressed chunks
+     * rolled up by compress_chunk_time_interval, and a sparse index setting. The target ends with the same keys, the
+     * same chunk ranges compressed alike, and the same settings.
+     */
+    @Test
+    void foreignKeysChangedIntervalsRollupsAndSparseIndexesAreCarried() throws Exception {
+        String src = "ts_more_src", dst = "ts_more_dst";
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.sites (id int PRIMARY KEY)", "INSERT INTO public.sites SELECT generate_series(0, 3)",
+                "CREATE TABLE public.samples (time timestamptz NOT NULL, site int NOT NULL REFERENCES public.sites (id), v int, PRIMARY KEY (site, time))",
+                "SELECT create_hypertable('public.samples', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.samples SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g % 4, g FROM generate_series(0, 4 * 24 - 1) g",
+                "SELECT set_chunk_time_interval('public.samples', interval '7 days')",
+                "INSERT INTO public.samples SELECT '2026-01-05'::timestamptz + g * interval '1 hour', g % 4, g FROM generate_series(0, 40 * 24 - 1) g",
+                "ALTER TABLE public.samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'site', timescaledb.compress_orderby = 'time',"
+                        + " timescaledb.sparse_index = 'bloom(v)', timescaledb.compress_chunk_time_interval = '14 days')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.samples', older_than => '2026-02-05'::timestamptz) c",
+                "CREATE TABLE public.notes (site int, time timestamptz, note text, FOREIGN KEY (site, time) REFERENCES public.samples (site, time))",
+                "INSERT INTO public.notes VALUES (1, '2026-01-01 01:00', 'a'), (2, '2026-01-20 02:00', 'b')",
+                // The columnstore API of 2.18+: a hypertable declared in CREATE TABLE gets a compression policy by itself.
+                "CREATE TABLE public.cs (time timestamptz NOT NULL, dev int, v float8) WITH (tsdb.hypertable, tsdb.partition_column = 'time',"
+                        + " tsdb.segmentby = 'dev', tsdb.chunk_interval = '1 day')",
+                "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE hypertable_name = 'cs'",
+                "ALTER TABLE public.cs REPLICA IDENTITY FULL",
+                "INSERT INTO public.cs SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g % 3, g FROM generate_series(0, 99) g",
+                "SELECT compress_chunk(c) FROM show_chunks('public.cs', older_than => '2026-01-04'::timestamptz) c");
+        Agent agent = new Agent(src, dst);
+        agent.awaitStream();
+        server.execute(src, "INSERT INTO public.samples VALUES ('2026-01-02 00:30', 3, -1), ('2026-03-01', 0, -2)");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.samples t";
+        assertEquals(query(src, rows), query(dst, rows));
+        String keys = "SELECT string_agg(format('%s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)), '; ' ORDER BY conname)"
+                + " FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conparentid = 0"; // not TimescaleDB's per-chunk clones
+        assertEquals(query(src, keys), query(dst, keys), "foreign keys from and to the hypertable");
+        String chunks = "SELECT string_agg(format('%s %s %s', range_start, range_end, is_compressed), '; ' ORDER BY range_start) FROM timescaledb_information.chunks";
+        assertEquals(query(src, chunks), query(dst, chunks), "the same chunk ranges, compressed alike");
+        String settings = "SELECT format('%s %s %s', s.index, d.interval_length, d.compress_interval_length) FROM _timescaledb_catalog.compression_settings s,"
+                + " _timescaledb_catalog.dimension d JOIN _timescaledb_catalog.hypertable h ON h.id = d.hypertable_id"
+                + " WHERE s.relid = 'public.samples'::regclass AND h.table_name = 'samples'";
+        assertEquals(query(src, settings), query(dst, settings), "sparse index, chunk interval, compress_chunk_time_interval");
+        String jobs = "SELECT string_agg(format('%s %s %s %s', proc_name, hypertable_name, scheduled, config - 'hypertable_id'), '; ' ORDER BY hypertable_name)"
+                + " FROM timescaledb_information.jobs WHERE job_id >= 1000";
+        assertEquals(query(src, jobs), query(dst, jobs), "the policy CREATE TABLE ... WITH (tsdb.hypertable) added");
+        assertEquals(query(src, "SELECT count(*) || ' ' || sum(v) FROM public.cs"), query(dst, "SELECT count(*) || ' ' || sum(v) FROM public.cs"));
+    }
+
+    /**
+     * A chunk much bigger than its hypertable's others (a day of a thousand times the rows) is cut into time ranges
+     * copied in parallel like a big table's page ranges, and arrives whole.
+     */
+    @Test
+    void bigChunkIsSplitAndArrivesWhole() throws Exception {
+        String src = "ts_split_src", dst = "ts_split_dst";
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, pad text, PRIMARY KEY (id, time))",
+                "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g, 'p' FROM generate_series(0, 6 * 24 - 1) g",
+                "INSERT INTO public.events SELECT '2026-01-07'::timestamptz + g * interval '3 seconds', 10000 + g, repeat('x', 80)"
+                        + " FROM generate_series(0, 28799) g");
+        Agent agent = new Agent(src, dst);
+        agent.awaitStream();
+        int units = Integer.parseInt(query(dst, "SELECT max(chunks) FROM ferry.copy_progress WHERE table_name = 'events'"));
+        assertTrue(units > 7, "the big chunk cut into several units besides one per chunk: " + units);
+        server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 7");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
+        assertEquals(query(src, rows), query(dst, rows));
+    }
+
     /** A hypertable on an integer column: integer chunk interval, integer-now function, a compression policy by an integer age. */
     @Test
     void integerTimeHypertableMigratesWithItsIntegerNowFunctionAndPolicy() throws Exception {
