@@ -27,6 +27,12 @@ final class TimescaleChecks implements CheckFamily {
             results.add(fail("timescaledb-schema", "TimescaleDB is installed in schema " + targetSchema.get() + " on the target",
                     "managed TimescaleDB services support the extension only in schema public.",
                     "on the target: DROP EXTENSION timescaledb; CREATE EXTENSION timescaledb SCHEMA public;"));
+        } else if (!sourceSchema.equals("public") && targetSchema.isEmpty()) {
+            results.add(fail("timescaledb-schema", "TimescaleDB is installed in schema " + sourceSchema + " on the source and not yet on the target",
+                    "the schema copy would create it on the target in " + sourceSchema + " as well, where ferry does not look for TimescaleDB's"
+                            + " functions (it calls public.create_hypertable, public.compress_chunk, ...), and managed services allow only public.",
+                    "on the target: CREATE EXTENSION timescaledb SCHEMA public; (the schema copy keeps an extension the target has);"
+                            + " then change the application's calls qualified with " + sourceSchema + " (" + sourceSchema + ".time_bucket), and run `ferry preflight` again."));
         } else if (!sourceSchema.equals("public")) {
             results.add(warn("timescaledb-schema", "TimescaleDB is installed in schema " + sourceSchema + " on the source",
                     "the target will have it in public; functions called with the schema name (" + sourceSchema + ".time_bucket) must be changed.",
@@ -37,6 +43,7 @@ final class TimescaleChecks implements CheckFamily {
 
         results.add(jobs(c));
         results.add(compression(c));
+        results.add(tablespaces(c));
 
         // TimescaleDB 2.x before 2.7 could create partial aggregates; versions that dropped the column have only finalized ones.
         boolean hasFinalized = !column(c.source, "SELECT 1 FROM information_schema.columns WHERE table_schema = 'timescaledb_information'"
@@ -65,6 +72,22 @@ final class TimescaleChecks implements CheckFamily {
             results.add(pass("timescaledb-caggs", "no continuous aggregates"));
         }
         return results;
+    }
+
+    /**
+     * Tablespaces attached to hypertables ({@code attach_tablespace}) place their chunks there. ferry restores the
+     * schema without tablespaces, as managed services have none: on the target every chunk is in the default one.
+     */
+    private static CheckResult tablespaces(PreflightContext c) throws SQLException {
+        List<String> attached = column(c.source, """
+                SELECT format('%I.%I in %s', h.schema_name, h.table_name, string_agg(quote_ident(t.tablespace_name), ', ' ORDER BY t.id))
+                FROM _timescaledb_catalog.tablespace t JOIN _timescaledb_catalog.hypertable h ON h.id = t.hypertable_id
+                GROUP BY h.schema_name, h.table_name ORDER BY 1""");
+        if (attached.isEmpty()) return pass("timescaledb-tablespaces", "no tablespaces attached to hypertables");
+        return warn("timescaledb-tablespaces", "hypertables with tablespaces attached: " + String.join("; ", attached),
+                "ferry restores the schema without tablespaces (a managed target has none): on the target their chunks are in the default tablespace.",
+                "if the target has the tablespaces and you want them, after the cutover: SELECT attach_tablespace('<tablespace>', '<hypertable>');"
+                        + " new chunks go there, existing ones stay (ALTER TABLE <chunk> SET TABLESPACE moves one).");
     }
 
     /** The materialized hypertables of continuous aggregates that have no replica identity, quoted, in order. */

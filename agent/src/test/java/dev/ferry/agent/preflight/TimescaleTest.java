@@ -53,6 +53,15 @@ class TimescaleTest {
             assertTrue(text.contains("ALTER TABLE public.conditions REPLICA IDENTITY FULL;"), text);
             assertTrue(text.contains("PASS target-empty"), "extension catalog tables do not count: " + text);
             assertFalse(text.contains("_hyper_1_1_chunk"), "chunks are not user tables: " + text);
+            assertTrue(text.contains("PASS timescaledb-tablespaces: no tablespaces attached to hypertables"), text);
+
+            // The extension in another schema on the source, none on the target: the schema copy would put it there too.
+            server.execute("postgres", "CREATE DATABASE tsdb_elsewhere", "CREATE DATABASE tsdb_empty");
+            server.execute("tsdb_elsewhere", "CREATE SCHEMA ts", "CREATE EXTENSION timescaledb SCHEMA ts VERSION '2.25.2'");
+            dev.ferry.agent.testing.FerryCommand elsewhere = ferry("preflight", "--source", server.uri("tsdb_elsewhere"), "--target", server.uri("tsdb_empty"));
+            assertTrue(elsewhere.out().contains("FAIL timescaledb-schema: TimescaleDB is installed in schema ts on the source and not yet on the target"),
+                    elsewhere.out());
+            assertTrue(elsewhere.out().contains("CREATE EXTENSION timescaledb SCHEMA public;"), elsewhere.out());
         }
     }
 
