@@ -1,7 +1,5 @@
 package dev.ferry.agent.snapshot;
 
-import dev.ferry.agent.ExitCode;
-import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
 
@@ -75,16 +73,15 @@ final class ChunkRewrites implements AutoCloseable {
             if (now.containsKey(id) && !now.get(id).equals(state)) changed.add(state + " -> " + now.get(id).replaceFirst("^\\S+ ", ""));
         });
         if (changed.isEmpty()) return;
-        throw new FerryException("copy of " + unit + " refused: TimescaleDB changed its chunks on the source after the copy's snapshot: "
+        throw new ChunksChangedDuringCopy("copy of " + unit + " refused: TimescaleDB changed its chunks on the source after the copy's snapshot: "
                 + String.join("; ", changed) + ".",
                 "a compress_chunk, decompress_chunk or recompression (by hand or by a compression policy) moves rows between a chunk and its"
                         + " compressed chunk in a way a read in an older snapshot does not see whole, so rows could be missing from the copy."
                         + " Nothing of this unit was written to the target.",
-                "run the same `ferry run` again: tables copied in full are kept, " + table.name() + " is copied again in a new snapshot."
+                "none needed: ferry copies " + table.name() + " again in a new snapshot by itself (a few times at most; then run the same `ferry run` again)."
                         + " To avoid it on a big hypertable, pause its compression policy on the source until ferry streams:"
                         + " SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression';"
-                        + " (schedule it again afterwards; the target's is scheduled at the cutover).",
-                ExitCode.INTERRUPTED, null);
+                        + " (schedule it again afterwards; the target's is scheduled at the cutover).");
     }
 
     private static Map<Long, String> state(Connection connection, String sql, PhysicalTable table) throws SQLException {
