@@ -56,6 +56,7 @@ final class ChunkCopier {
         // TimescaleDB's jobs on the source (compression, retention: ACCESS EXCLUSIVE on a chunk) wait for one unit's
         // copy, not for the worker's whole share of the copy. A plain table keeps its lock until the worker ends, so
         // nothing rewrites it between two of its page ranges.
+        rewrites.connect();
         try (Statement s = source.createStatement()) {
             s.execute("SAVEPOINT ferry_unit");
         }

@@ -50,6 +50,11 @@ final class ChunkRewrites implements AutoCloseable {
         this.source = source;
     }
 
+    /** Logs in outside the snapshot, if not yet: called before a unit's read, so the login does not lengthen its locks. */
+    void connect() {
+        if (current == null) current = source.open("ferry");
+    }
+
     /**
      * Throws, naming the chunks, when a chunk {@code unit} read in {@code snapshot} (the worker's connection) has
      * changed since.
@@ -65,7 +70,7 @@ final class ChunkRewrites implements AutoCloseable {
         String sql = String.format(CHUNK_STATE, lower, upper);
         Map<Long, String> then = state(snapshot, sql, table);
         if (then.isEmpty()) return;
-        if (current == null) current = source.open("ferry");
+        connect();
         Map<Long, String> now = state(current, sql, table);
         List<String> changed = new ArrayList<>();
         // A chunk dropped since (retention) is gone from the source too; one created since holds only rows the stream brings.
