@@ -49,6 +49,7 @@ final class ChunkLayout {
 
     /** Makes on the target the chunks of the source's migrated hypertables that the target would cut otherwise. */
     static void recreate(Connection source, Connection target, Set<QualifiedName> excluded) throws SQLException {
+        if (!Hypertables.hasTimescale(source)) return;
         record Odd(QualifiedName table, String slices) {}
         List<Odd> odd = new ArrayList<>();
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(ODD_CHUNKS)) {
