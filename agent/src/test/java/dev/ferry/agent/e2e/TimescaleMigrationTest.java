@@ -484,8 +484,8 @@ class TimescaleMigrationTest {
     }
 
     /**
-     * A chunk much bigger than its hypertable's others (a day of a thousand times the rows) is cut into time ranges
-     * copied in parallel like a big table's page ranges, and arrives whole.
+     * Chunks much bigger than their hypertable's others (days of two hundred times the rows), one of them compressed,
+     * are cut into time ranges copied in parallel like a big table's page ranges, and arrive whole.
      */
     @Test
     void bigChunkIsSplitAndArrivesWhole() throws Exception {
@@ -496,17 +496,21 @@ class TimescaleMigrationTest {
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, pad text, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
                 "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g, 'p' FROM generate_series(0, 6 * 24 - 1) g",
-                "INSERT INTO public.events SELECT '2026-01-07'::timestamptz + g * interval '3 seconds', 10000 + g, repeat('x', 80)"
-                        + " FROM generate_series(0, 28799) g");
+                "INSERT INTO public.events SELECT '2026-01-07'::timestamptz + g * interval '4 seconds', 10000 + g, repeat('x', 80)"
+                        + " FROM generate_series(0, 2 * 21600 - 1) g",
+                "ALTER TABLE public.events SET (timescaledb.compress, timescaledb.compress_segmentby = '', timescaledb.compress_orderby = 'time')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.events', newer_than => '2026-01-08'::timestamptz) c");
         Agent agent = new Agent(src, dst);
         agent.awaitStream();
         int units = Integer.parseInt(query(dst, "SELECT max(chunks) FROM ferry.copy_progress WHERE table_name = 'events'"));
-        assertTrue(units > 7, "the big chunk cut into several units besides one per chunk: " + units);
+        assertTrue(units > 9, "each big chunk cut into several units besides one per chunk: " + units);
         server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 7");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
         String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
         assertEquals(query(src, rows), query(dst, rows));
+        String compressed = "SELECT string_agg(range_start::text, ' ' ORDER BY range_start) FROM timescaledb_information.chunks WHERE is_compressed";
+        assertEquals(query(src, compressed), query(dst, compressed));
     }
 
     /** A hypertable on an integer column: integer chunk interval, integer-now function, a compression policy by an integer age. */
