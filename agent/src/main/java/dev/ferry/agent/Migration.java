@@ -16,6 +16,7 @@ import dev.ferry.agent.metrics.StatusServer;
 import dev.ferry.agent.preflight.CheckResult;
 import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.preflight.PreflightReport;
+import dev.ferry.agent.schema.ChunkLayout;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.SchemaCopy;
@@ -286,6 +287,11 @@ public final class Migration {
                     }
                     state.forgetTable(dst, leaf.name());
                     redo.add(leaf);
+                }
+            }
+            if (redo.stream().anyMatch(PhysicalTable::hypertable)) {
+                try (Connection src = source.open()) {
+                    ChunkLayout.recreate(src, dst, config.excludeTables()); // the truncation dropped the chunks made with the source's ranges
                 }
             }
         }

@@ -22,7 +22,7 @@ import java.util.Set;
  * {@code ChunkCompression}, which matches chunks by their ranges, compresses it as on the source. Chunks the target
  * would make alike are left to it. Safe to run again: a chunk with the same ranges is returned, not made twice.
  */
-final class ChunkLayout {
+public final class ChunkLayout {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
     /**
@@ -47,8 +47,11 @@ final class ChunkLayout {
 
     private ChunkLayout() {}
 
-    /** Makes on the target the chunks of the source's migrated hypertables that the target would cut otherwise. */
-    static void recreate(Connection source, Connection target, Set<QualifiedName> excluded) throws SQLException {
+    /**
+     * Makes on the target the chunks of the source's migrated hypertables that the target would cut otherwise: after
+     * pre-data, and again after a resumed copy truncated a hypertable (which drops its chunks).
+     */
+    public static void recreate(Connection source, Connection target, Set<QualifiedName> excluded) throws SQLException {
         if (!Hypertables.hasTimescale(source)) return;
         record Odd(QualifiedName table, String slices) {}
         List<Odd> odd = new ArrayList<>();

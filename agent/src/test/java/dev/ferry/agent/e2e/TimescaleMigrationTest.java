@@ -388,6 +388,8 @@ class TimescaleMigrationTest {
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
                 "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g, g FROM generate_series(0, 30 * 1440 - 1) g",
+                // Day chunks under a 2-day interval: the target would cut them otherwise, so ChunkLayout makes them, again after the kill.
+                "SELECT set_chunk_time_interval('public.events', interval '2 days')",
                 "ALTER TABLE public.events SET (timescaledb.compress, timescaledb.compress_segmentby = '', timescaledb.compress_orderby = 'time')",
                 "SELECT compress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-21'::timestamptz) c");
         Agent agent = new Agent(src, dst, true);
