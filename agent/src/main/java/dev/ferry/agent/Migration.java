@@ -14,6 +14,7 @@ import dev.ferry.agent.metrics.StatusServer;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.preflight.Preflight;
 import dev.ferry.agent.schema.SchemaCopy;
+import dev.ferry.agent.snapshot.ChunksChangedDuringCopy;
 import dev.ferry.agent.snapshot.CopyRestart;
 import dev.ferry.agent.snapshot.SnapshotStage;
 import dev.ferry.agent.source.MigrationSlot;
@@ -43,6 +44,8 @@ import java.util.Optional;
  */
 public final class Migration {
     private static final Logger log = LoggerFactory.getLogger("ferry");
+    /** How often a run copies a hypertable again by itself after compression on the source changed its chunks. */
+    private static final int MAX_COPIES_AGAIN = 5;
 
     private final MigrationConfig config;
     private final Database source;
@@ -81,9 +84,17 @@ public final class Migration {
         log.debug("configuration: {}", config.describe());
         try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
             if (restartCopy) copyRestarted = new CopyRestart(config, source, target).reset();
+            int copiesAgain = 0;
             while (true) {
                 try {
                     return runHolding(lock.identity());
+                } catch (ChunksChangedDuringCopy changed) {
+                    // Compression on the source changed chunks the copy had not read: resuming copies that hypertable again.
+                    if (!stateRecorded || ++copiesAgain > MAX_COPIES_AGAIN) {
+                        recordError(changed);
+                        throw changed;
+                    }
+                    log.warn("{}", changed.describe());
                 } catch (SQLException | RuntimeException e) {
                     // Before the state exists a lost connection is reported like any bad input; after, the run resumes
                     // from the state as a restarted agent would, without a person having to start it again.

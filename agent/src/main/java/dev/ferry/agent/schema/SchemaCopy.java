@@ -63,6 +63,7 @@ public final class SchemaCopy {
                             + "the restore ran in one transaction, so nothing of it was left on the target.");
             log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
             Hypertables.create(source, target, config.tables());
+            ChunkLayout.recreate(source, target, config.tables());
         } catch (SQLException e) {
             throw catalogFailure("pre-data", e);
         }
@@ -125,6 +126,7 @@ public final class SchemaCopy {
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
                         seconds(restoreStart), seconds(start));
             }
+            HypertableForeignKeys.create(target, HypertableForeignKeys.read(source), config.tables());
             int settings = IndexSettings.apply(source, target);
             if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
             DatabaseSettings.apply(source, target);

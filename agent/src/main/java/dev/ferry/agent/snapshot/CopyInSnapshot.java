@@ -7,6 +7,7 @@ import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.schema.ChunkLayout;
 import dev.ferry.agent.schema.EarlyIndexBuilds;
 import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.source.MigrationSlot;
@@ -120,6 +121,11 @@ final class CopyInSnapshot {
                     }
                     state.forgetTable(dst, leaf.name());
                     redo.add(leaf);
+                }
+            }
+            if (redo.stream().anyMatch(PhysicalTable::hypertable)) {
+                try (Connection src = source.open()) {
+                    ChunkLayout.recreate(src, dst, config.tables()); // the truncation dropped the chunks made with the source's ranges
                 }
             }
         }

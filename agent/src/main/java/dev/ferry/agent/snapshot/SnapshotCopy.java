@@ -137,7 +137,7 @@ public final class SnapshotCopy {
         }
 
         private void runWorker(Queue<CopyChunk> work, Lsn syncLsn, int sourceMajor) {
-            try (Connection src = source.open(); Connection dst = target.getConnection()) {
+            try (Connection src = source.open(); Connection dst = target.getConnection(); ChunkRewrites rewrites = new ChunkRewrites(source)) {
                 TargetSession.configureSourceReader(src);
                 try (Statement s = src.createStatement()) {
                     s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -148,7 +148,7 @@ public final class SnapshotCopy {
                 CopyFormat.preferLz4(dst);
                 dst.commit();
                 CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
-                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format);
+                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format, rewrites);
                 ready.await();
                 CopyChunk chunk;
                 while (failure.get() == null && (chunk = work.poll()) != null) {
