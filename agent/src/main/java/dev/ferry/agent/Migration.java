@@ -6,6 +6,7 @@ import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.cutover.LargeObjects;
+import dev.ferry.agent.db.ConnectionFailures;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
 import dev.ferry.agent.db.QualifiedName;
@@ -105,7 +106,7 @@ public final class Migration {
                 } catch (SQLException | RuntimeException e) {
                     // Before the state exists a lost connection is reported like any bad input; after, the run resumes
                     // from the state as a restarted agent would, without a person having to start it again.
-                    if (stateRecorded && isTransient(e)) {
+                    if (stateRecorded && ConnectionFailures.isTransient(e)) {
                         metrics.streamError();
                         reconnection.await("the " + phase.text() + " phase", e);
                         continue;
@@ -382,7 +383,7 @@ public final class Migration {
                 }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {
-                if (!isTransient(e)) {
+                if (!ConnectionFailures.isTransient(e)) {
                     requireSlot(); // a slot dropped or invalidated under the stream: say so, and how to start over
                     throw e;
                 }
@@ -415,19 +416,6 @@ public final class Migration {
             failure.addSuppressed(e);
             log.debug("could not record the agent's error in the state on the target", e);
         }
-    }
-
-    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
-    static boolean isTransient(Exception failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof java.io.IOException) return true;
-            if (t instanceof SQLException e) {
-                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
-                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
-            }
-            if (t.getCause() == t) break;
-        }
-        return false;
     }
 
     private void dropLeftoverSlot(Connection src) throws SQLException {
