@@ -51,6 +51,7 @@ public final class SchemaCopy {
             dump.dump(snapshotName);
             List<TocEntry> entries = dump.entries();
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
+            LeftoverRestores.end(target, "pre-data");
             PreDataRestore restore = new PreDataRestore(source, target);
             restore.refuseToDropRows(entries);
             List<TocEntry> selected = new ArrayList<>(restore.select(entries));
@@ -114,6 +115,7 @@ public final class SchemaCopy {
         try (Connection source = new Database(config.source(), "source").open();
              Connection target = new Database(config.target(), "target").open()) {
             SchemaDump dump = postDataDump(source);
+            LeftoverRestores.end(target, "post-data");
             List<TocEntry> entries = dump.entries();
             PostDataRestore.Selection selection = new PostDataRestore(source, target, config.tables()).select(entries);
             log.info("post-data: dumped {} objects{}; {} to build, {} already on the target", entries.size(),

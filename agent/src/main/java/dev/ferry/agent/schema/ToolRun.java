@@ -41,6 +41,9 @@ final class ToolRun {
         }
     }
 
+    /** The tools' application_name: LeftoverRestores finds a restore's sessions by it. */
+    static final String APPLICATION_NAME = "ferry-schema";
+
     private ToolRun() {}
 
     /**
@@ -88,7 +91,9 @@ final class ToolRun {
         // The tool must not pick up a password of ferry's own environment either: it gets only the one it is given.
         builder.environment().remove(PASSWORD);
         builder.environment().putAll(environment);
-        builder.environment().put("PGAPPNAME", "ferry-schema");
+        builder.environment().put("PGAPPNAME", APPLICATION_NAME);
+        // libpq's own errors in English: ToolFailure recognises a lost connection by their wording.
+        builder.environment().put("LC_MESSAGES", "C");
         Process process;
         try {
             process = builder.start();
