@@ -1,8 +1,7 @@
 package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
-import dev.ferry.agent.drift.ColumnDrift;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.pgoutput.Relation;
 
 import java.sql.Connection;
@@ -35,9 +34,9 @@ final class RelationMapper {
 
     private final Connection target;
     private final boolean sourceSendsGenerated;
-    private final ColumnDrift drift;
+    private final RelationDrift drift;
 
-    RelationMapper(Connection target, boolean sourceSendsGenerated, ColumnDrift drift) {
+    RelationMapper(Connection target, boolean sourceSendsGenerated, RelationDrift drift) {
         this.target = target;
         this.sourceSendsGenerated = sourceSendsGenerated;
         this.drift = drift;

@@ -2,11 +2,13 @@ package dev.ferry.agent.config;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -18,8 +20,9 @@ import java.util.Set;
  * @param schemaMode     copy the schema with pg_dump, or trust a schema the user prepared on the target
  * @param numericNanInf  what to do with NaN/Infinity in numeric columns
  * @param acceptRisks    preflight checks whose FAIL the user accepted by name
- * @param excludeTables  tables left out of the migration entirely
+ * @param tables         which tables are migrated, and which of them without their rows (--include-table and the like)
  * @param metricsPort    port of the status/metrics HTTP endpoint, 0 for none
+ * @param pgDumpDir      the directory of the pg_dump and pg_restore to use; empty: found on PATH or in /usr/lib/postgresql
  */
 public record MigrationConfig(
         ConnectionSpec source,
@@ -31,15 +34,24 @@ public record MigrationConfig(
         NumericNanInf numericNanInf,
         String slotName,
         Set<String> acceptRisks,
-        Set<QualifiedName> excludeTables,
+        TableFilter tables,
         int metricsPort,
-        Duration statusInterval) {
+        Duration statusInterval,
+        Optional<Path> pgDumpDir) {
 
     /** How the target's schema comes to be. */
     public enum SchemaMode { COPY, EXISTING }
 
     /** NaN, Infinity and -Infinity in numeric columns: kept as they are, or written as NULL (and counted). */
     public enum NumericNanInf { KEEP, NULL }
+
+    /** The configuration before table patterns and --pg-dump-dir: exactly these tables left out, tools found on PATH. */
+    public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
+                           NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, Set<QualifiedName> excludeTables,
+                           int metricsPort, Duration statusInterval) {
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, TableFilter.excluding(excludeTables),
+                metricsPort, statusInterval, Optional.empty());
+    }
 
     public MigrationConfig {
         if (jobs < 1 || jobs > 64) {
@@ -61,7 +73,8 @@ public record MigrationConfig(
                     "point --target at the new server.", ExitCode.BAD_INPUT, null);
         }
         acceptRisks = Set.copyOf(acceptRisks);
-        excludeTables = Set.copyOf(excludeTables);
+        Objects.requireNonNull(tables, "tables");
+        Objects.requireNonNull(pgDumpDir, "pgDumpDir");
     }
 
     /** The slot name ferry uses when none is given: one per source database, so two migrations never collide. */
@@ -86,7 +99,7 @@ public record MigrationConfig(
     public String describe() {
         return "source=" + source.masked() + " target=" + target.masked() + " jobs=" + jobs + " logDir='" + logDir
                 + "' workDir='" + workDir + "' schema=" + schemaMode + " numericNanInf=" + numericNanInf
-                + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " excludeTables=" + excludeTables
-                + " metricsPort=" + metricsPort;
+                + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " tables=" + tables
+                + " metricsPort=" + metricsPort + " pgDumpDir=" + pgDumpDir.map(d -> "'" + d + "'").orElse("(PATH)");
     }
 }

@@ -1,7 +1,8 @@
 package dev.ferry.agent.drift;
 
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.apply.RelationDrift;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.pgoutput.Relation;
 import org.slf4j.Logger;
@@ -29,7 +30,7 @@ import java.util.stream.Collectors;
  * copies it anew. Anything else (a dropped, renamed or retyped column, a renamed table) stops the stream with the SQL
  * to run on the target. Owned by the stream thread.
  */
-public final class ColumnDrift {
+public final class ColumnDrift implements RelationDrift {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
 
     private static final String TARGET_COLUMNS = """
@@ -59,6 +60,7 @@ public final class ColumnDrift {
     private record TargetColumn(SourceColumns.TypeKey type, boolean generated) {}
 
     /** Adds what the source added, or throws the pause that says what to run on the target. */
+    @Override
     public void reconcile(Relation relation) throws SQLException {
         QualifiedName name = new QualifiedName(relation.namespace(), relation.name());
         QualifiedName before = seen.put(relation.relationId(), name);

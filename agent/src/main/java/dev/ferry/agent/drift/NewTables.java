@@ -5,18 +5,18 @@ import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.schema.TableDefinition;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.snapshot.SnapshotCopy;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import dev.ferry.replication.slot.CreatedSlot;
-import dev.ferry.replication.slot.ReplicationConnection;
+import dev.ferry.agent.source.ReplicationConnections;
 import dev.ferry.replication.slot.ReplicationSlots;
 import dev.ferry.replication.slot.SlotName;
 import org.slf4j.Logger;
@@ -140,7 +140,7 @@ public final class NewTables {
      * a table made during the migration belongs to it; it takes the same filters as the start of the migration.
      */
     private List<SourceTable> covered(Connection src) throws SQLException {
-        return new SourceCatalog().read(src, config.excludeTables());
+        return new SourceCatalog().read(src, config.tables());
     }
 
     /** Tables ferry copies on their own during the stream; partition trees and hypertables are copied whole at the start only. */
@@ -226,7 +226,7 @@ public final class NewTables {
     /** Copies the tables in the snapshot of a temporary slot; returns its consistent point. */
     private Lsn copy(List<PhysicalTable> tables) throws SQLException {
         // The replication connection must stay open while the copy workers use its snapshot.
-        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties())) {
+        try (Connection replication = ReplicationConnections.open(source)) {
             CreatedSlot slot = ReplicationSlots.create(replication, new SlotName(config.slotName() + "_resync"), true, sourceMajor);
             SnapshotCopy.Run copy = new SnapshotCopy(config, source, target, state, metrics, false).start(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, t -> {});
             copy.tablesReady();
@@ -280,7 +280,7 @@ public final class NewTables {
      */
     public static List<SourceTable> migrated(Connection src, Connection dst, MigrationConfig config, StateStore state) throws SQLException {
         Map<QualifiedName, Lsn> copied = state.copiedTables(dst);
-        return new SourceCatalog().read(src, config.excludeTables()).stream()
+        return new SourceCatalog().read(src, config.tables()).stream()
                 .filter(t -> t.physical().stream().anyMatch(p -> copied.containsKey(p.name()))).toList();
     }
 }

@@ -2,8 +2,9 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,19 +28,24 @@ final class SchemaDump {
     private final PgDumpTool tool;
     private final String section;
     private final Path file;
+    private final List<String> filterOptions;
 
-    /** @param section "pre-data" or "post-data" */
-    SchemaDump(MigrationConfig config, PgDumpTool tool, String section) {
+    /**
+     * @param section       "pre-data" or "post-data"
+     * @param filterOptions what the table filter leaves out, as pg_dump options ({@link DumpFilter})
+     */
+    SchemaDump(MigrationConfig config, PgDumpTool tool, String section, List<String> filterOptions) {
         this.config = config;
         this.tool = tool;
         this.section = section;
+        this.filterOptions = List.copyOf(filterOptions);
         this.file = config.workDir().resolve(section + ".dump");
     }
 
     String section() { return section; }
 
     /**
-     * Dumps the section from the source. Ferry's own schema, the excluded tables, and the source's publications and
+     * Dumps the section from the source. Ferry's own schema, what the table filter leaves out, and the source's publications and
      * subscriptions (ferry's among them) stay out of it.
      */
     void dump(Optional<String> snapshotName) {
@@ -47,7 +53,7 @@ final class SchemaDump {
         List<String> command = new ArrayList<>(List.of(tool.pgDump().toString(), "--schema-only", "--section=" + section,
                 "--format=custom", "--no-publications", "--no-subscriptions", "--exclude-schema=ferry", "--file=" + file));
         snapshotName.ifPresent(name -> command.add("--snapshot=" + name));
-        for (QualifiedName table : config.excludeTables()) command.add("--exclude-table=" + table); // quoted: a literal pattern
+        command.addAll(filterOptions);
         // TimescaleDB's own schemas: its catalog, chunks and internal tables are its business, not restored as data (the
         // extension on the target keeps its own); hypertables are made on the target from their definitions
         // (Hypertables). Left out, pg_dump also takes no lock on the chunks. Patterns that match nothing are no error.
@@ -60,7 +66,7 @@ final class SchemaDump {
                     snapshotName.isPresent()
                             ? "if the message names the snapshot, the slot's snapshot was released before the dump; run ferry again to start over. Otherwise fix what it names and run ferry again."
                             : "fix what the message names (often a permission: the user needs to read every table's definition), then run ferry again.",
-                    ExitCode.FAILED, null);
+                    ExitCode.FAILED, ToolFailure.cause("pg_dump", result));
         }
     }
 
@@ -104,8 +110,9 @@ final class SchemaDump {
         env.putAll(environment);
         ToolRun.Result result = ToolRun.run(command, env, null, config.workDir().resolve(section + ".restore.log"));
         if (!result.ok()) {
+            // A lost connection or a full disk makes the cause transient: the migration waits and restores this section again.
             throw new FerryException("pg_restore could not restore the " + section + " schema into " + config.target().masked() + ":",
-                    result.errors(), fix, ExitCode.FAILED, null);
+                    result.errors(), fix, ExitCode.FAILED, ToolFailure.cause("pg_restore", result));
         }
     }
 

@@ -3,7 +3,8 @@ package dev.ferry.agent.schema;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.tools.PgDumpTool;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +23,7 @@ public final class TableDefinition {
 
     /** The SQL script that creates {@code table}, without psql's meta-commands (\restrict). */
     public static String dump(MigrationConfig config, int sourceMajor, QualifiedName table) {
-        PgDumpTool tool = PgDumpTool.find(sourceMajor);
+        PgDumpTool tool = PgDumpTool.find(sourceMajor, config.pgDumpDir());
         Path dir = config.workDir().resolve("new-tables");
         String file = (table.schema() + "." + table.name()).replaceAll("[^A-Za-z0-9_.-]", "_");
         Path script = dir.resolve(file + ".sql");
