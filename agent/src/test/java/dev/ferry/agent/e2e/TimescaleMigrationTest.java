@@ -117,6 +117,12 @@ class TimescaleMigrationTest {
             // 20 chunks, and those the writer created before the copy's snapshot
             assertEquals("t", query(dst, "SELECT chunks = count(*) AND chunks >= 20 FROM ferry.copy_progress WHERE table_name = 'metrics' GROUP BY chunks"),
                     "the hypertable copied chunk by chunk, in parallel");
+            // A chunk ferry compressed after loading it counts the rows it compressed; one copied in compressed form was
+            // compressed while empty, its batches copied in after.
+            assertEquals("16", query(dst, "SELECT count(*) FROM timescaledb_information.chunks i JOIN _timescaledb_catalog.chunk c"
+                    + " ON (c.schema_name, c.table_name) = (i.chunk_schema, i.chunk_name) JOIN _timescaledb_catalog.compression_chunk_size z ON z.chunk_id = c.id"
+                    + " WHERE i.hypertable_name = 'metrics' AND i.is_compressed AND i.range_end <= '2026-01-17' AND z.numrows_pre_compression = 0"),
+                    "the chunks compressed on the source copied in compressed form, not decompressed and compressed again");
             long atStream = writer.iterations.get();
             Deadline.await("the writer to work while ferry streams", Duration.ofMinutes(1), () -> writer.iterations.get() >= atStream + 40);
             // Compression churn on the source while the stream runs: a recent chunk compressed, an old one
