@@ -209,6 +209,34 @@ class TimescaleMigrationTest {
     }
 
     /**
+     * A chunk compressed before the hypertable's orderby changed keeps the old one in its own settings; the target's
+     * chunk would get the new one and could not read the source's batches, so that chunk is copied decompressed and
+     * compressed on the target after the copy, while the chunk compressed after the change travels compressed.
+     */
+    @Test
+    void chunkCompressedWithOtherSettingsIsCopiedDecompressed() throws Exception {
+        String src = "ts_mixed_src", dst = "ts_mixed_dst";
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.samples (time timestamptz NOT NULL, k int NOT NULL, v int, PRIMARY KEY (k, time))",
+                "SELECT create_hypertable('public.samples', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.samples SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g % 3, g FROM generate_series(0, 71) g",
+                "ALTER TABLE public.samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'k', timescaledb.compress_orderby = 'time')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.samples', older_than => '2026-01-02'::timestamptz) c",
+                "ALTER TABLE public.samples SET (timescaledb.compress_orderby = 'time DESC')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.samples', older_than => '2026-01-03'::timestamptz) c");
+        Agent agent = new Agent(src, dst);
+        agent.awaitStream();
+        assertEquals("2 1", query(dst, "SELECT (SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'samples' AND is_compressed)"
+                + " || ' ' || (" + COPIED_COMPRESSED.formatted("samples") + ")"), "both compressed, one of them in compressed form");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.samples t";
+        assertEquals(query(src, rows), query(dst, rows));
+    }
+
+    /**
      * A space-partitioned hypertable in a schema of its own (quoted name), without a primary key, REPLICA IDENTITY FULL
      * (which its chunks take): updates and
      * deletes are matched on the target by every old value, per chunk ((tableoid, ctid), not ctid alone, which repeats
