@@ -164,8 +164,10 @@ final class CompressedChunkCopy {
             if (into.isPresent()) {
                 // The target's columns by name: a sparse index column only the source has stays behind.
                 String list = " (" + String.join(", ", into.get().getValue().columns().keySet().stream().map(QualifiedName::quote).toList()) + ")";
-                copied = pipe.copy("COPY " + chunk.compressed().get() + list + " TO STDOUT" + format.readOptions(unit.table()),
-                        "COPY " + into.get().getKey() + list + " FROM STDIN" + format.writeOptions(unit));
+                // Binary where the rows are and every compressed column has binary I/O (a bloom sparse index has none).
+                String options = !format.readOptions(unit.table()).isEmpty() && binaryIo(into.get().getKey()) ? " (FORMAT binary)" : "";
+                copied = pipe.copy("COPY " + chunk.compressed().get() + list + " TO STDOUT" + options,
+                        "COPY " + into.get().getKey() + list + " FROM STDIN" + options);
                 copied[0] = compressedRows(chunk.compressed().get());
                 // The rows of a partly compressed chunk that are not compressed yet: ONLY leaves out the compressed ones.
                 long[] loose = pipe.copy("COPY (SELECT " + select + " FROM ONLY " + chunk.name() + ") TO STDOUT" + format.readOptions(unit.table()),
@@ -181,6 +183,17 @@ final class CompressedChunkCopy {
             bytes += copied[1];
         }
         return Optional.of(new long[] {rows, bytes});
+    }
+
+    /** Whether every column of the target's compressed chunk {@code table} has a type with binary send and receive. */
+    private boolean binaryIo(String table) throws SQLException {
+        try (PreparedStatement s = target.prepareStatement("SELECT bool_and(t.typsend <> 0 AND t.typreceive <> 0) FROM pg_attribute a"
+                + " JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped")) {
+            s.setString(1, table);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
     }
 
     /**
