@@ -41,6 +41,24 @@ final class PayloadReader {
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * {@code length} bytes as UTF-8 text, decoded straight from the payload: no intermediate copy of the bytes (the
+     * JDK then copies ASCII text once into the String).
+     */
+    String text(int length) {
+        if (length < 0 || length > buffer.remaining()) throw new BufferUnderflowException();
+        String text;
+        if (buffer.hasArray()) {
+            text = new String(buffer.array(), buffer.arrayOffset() + buffer.position(), length, StandardCharsets.UTF_8);
+        } else {
+            byte[] bytes = new byte[length];
+            buffer.get(buffer.position(), bytes);
+            text = new String(bytes, StandardCharsets.UTF_8);
+        }
+        buffer.position(buffer.position() + length);
+        return text;
+    }
+
     byte[] bytes(int length) {
         if (length < 0 || length > buffer.remaining()) throw new BufferUnderflowException();
         byte[] out = new byte[length];
