@@ -18,6 +18,7 @@ DST_PORT=55442
 WORK=/tmp/ferry-profile-apply
 FERRIES=()
 JFR=""
+BULK=0
 TIMEOUT=600
 
 usage() {
@@ -33,7 +34,9 @@ after the backlog is on the target. Prints per run:
   apply_s apply_cpu wall and ferry CPU from then until the marker is on the target
   cpu_per_M         ferry's CPU, launch to marker, per million row changes (bench/run.sh's cpu_tool_s / rows)
   apply_per_M       apply_cpu per million row changes (the JVM's start left out)
-and ferry's CPU per thread group (C1/C2 JIT compilers, VM Thread = serial GC and safepoints, java = main thread, which
+With --bulk N, then, ferry still running: one source transaction inserting N rows, timed from its commit until a
+marker after it is on the target (bulk_s, bulk_cpu: ferry's CPU meanwhile).
+Also ferry's CPU per thread group (C1/C2 JIT compilers, VM Thread = serial GC and safepoints, java = main thread, which
 applies, ferry-stream-reader) as "until streaming + while applying".
 
 Options:
@@ -41,6 +44,7 @@ Options:
   --backlog N      TPC-B transactions per run (default $BACKLOG)
   --runs N         runs per ferry (default $RUNS)
   --ferry PATH     a ferry launcher; give it twice (or more) for interleaved A/B runs (default ./ferry)
+  --bulk N         after each apply, one transaction of N rows (default: none)
   --jfr DIR        record each restart with JFR (profile settings) into DIR/<label>-r<run>.jfr
   --work DIR       servers and ferry's work dir (default $WORK)
   --src-port N / --dst-port N   (default $SRC_PORT / $DST_PORT)
@@ -54,6 +58,7 @@ while [ $# -gt 0 ]; do
     --backlog) BACKLOG="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --ferry) FERRIES+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
+    --bulk) BULK="$2"; shift 2 ;;
     --jfr) JFR="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --src-port) SRC_PORT="$2"; shift 2 ;;
@@ -161,13 +166,16 @@ for f in "${FERRIES[@]}"; do [ -x "$f" ] || die "no ferry launcher at $f"; done
 mkdir -p "$WORK/pg"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
 init_server "$WORK/pg/src" "$SRC_PORT"
 init_server "$WORK/pg/dst" "$DST_PORT"
-if [ "$(src "SELECT scale FROM profile_meta" 2>/dev/null)" != "$SCALE" ]; then
+# a change of the setup below takes a new database: its version is kept with the scale
+SETUP="$SCALE v2"
+if [ "$(src "SELECT setup FROM profile_meta" 2>/dev/null)" != "$SETUP" ]; then
   log "building pgbench at scale $SCALE and a fresh migration"
   src "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" postgres >/dev/null 2>&1
   src "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres && src "CREATE DATABASE $DB" postgres || die "cannot create the source database"
   dst "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres && dst "CREATE DATABASE $DB" postgres || die "cannot create the target database"
   pgbench -i -q -s "$SCALE" -p "$SRC_PORT" "$DB" >>"$LOG" 2>&1 || die "pgbench -i failed"
-  src "CREATE TABLE profile_marker (id int PRIMARY KEY); CREATE TABLE profile_meta AS SELECT $SCALE AS scale" >/dev/null
+  src "CREATE TABLE profile_marker (id int PRIMARY KEY); CREATE TABLE profile_bulk (id int PRIMARY KEY, v text);
+       CREATE TABLE profile_meta AS SELECT '$SETUP' AS setup" >/dev/null
   rm -rf "$WORK/ferry-work"
   ferry_start "${FERRIES[0]}" copy
   wait_for "initial copy and streaming" streaming
@@ -175,6 +183,11 @@ if [ "$(src "SELECT scale FROM profile_meta" 2>/dev/null)" != "$SCALE" ]; then
   ferry_stop
 fi
 MARK=$(src "SELECT coalesce(max(id), 0) FROM profile_marker")
+# A launcher's first start after a build makes its class-data sharing archive in the background: not while measuring.
+for f in "${FERRIES[@]}"; do
+  "$f" --version >/dev/null 2>&1
+  for i in $(seq 600); do ps -eo args | grep -q '^java -Xshare:dump' || break; sleep 0.1; done
+done
 # Whatever an interrupted earlier call left in the slot is applied now, unmeasured.
 log "draining what the slot holds from before"
 ferry_start "${FERRIES[0]}" drain
@@ -182,7 +195,7 @@ marker; wait_for "the slot drained" marker_arrived
 ferry_stop
 
 # ---------------------------------------------------------------- runs
-printf 'label\trun\trows\tstart_s\tstart_cpu\tapply_s\tapply_cpu\tcpu_per_M\tapply_per_M\tthreads\n' | tee "$OUT/results.tsv"
+printf 'label\trun\trows\tstart_s\tstart_cpu\tapply_s\tapply_cpu\tcpu_per_M\tapply_per_M\tbulk_s\tbulk_cpu\tthreads\n' | tee "$OUT/results.tsv"
 for r in $(seq "$RUNS"); do
   for i in "${!FERRIES[@]}"; do
     label="$(printf '%s' "$i" | tr 0-9 A-J)-r$r"
@@ -198,17 +211,25 @@ for r in $(seq "$RUNS"); do
     t1=$(now); c1=$(cpu_of "$FERRY_PID"); threads1=$(thread_cpu "$FERRY_PID")
     wait_for "the marker after the backlog" marker_arrived
     t2=$(now); c2=$(cpu_of "$FERRY_PID"); threads=$(thread_cpu "$FERRY_PID")
+    bulk_s=""; bulk_cpu=""
+    if [ "$BULK" -gt 0 ]; then
+      b0=$(cpu_of "$FERRY_PID")
+      src "INSERT INTO profile_bulk SELECT g, md5(g::text) FROM generate_series(1, $BULK) g" >/dev/null; tb=$(now)
+      marker; wait_for "the marker after the big transaction" marker_arrived
+      bulk_s=$(python3 -c "print(f'{$(now) - $tb:.2f}')"); bulk_cpu=$(python3 -c "print(f'{$(cpu_of "$FERRY_PID") - $b0:.2f}')")
+      src "TRUNCATE profile_bulk" >/dev/null; marker; wait_for "the marker after TRUNCATE" marker_arrived
+    fi
     ferry_stop
-    python3 - "$label" "$r" "$rows" "$t0" "$t1" "$t2" "$c1" "$c2" "$threads1" "$threads" <<'EOF' | tee -a "$OUT/results.tsv"
+    python3 - "$label" "$r" "$rows" "$t0" "$t1" "$t2" "$c1" "$c2" "$threads1" "$threads" "$bulk_s" "$bulk_cpu" <<'EOF' | tee -a "$OUT/results.tsv"
 import sys
-label, run, rows, t0, t1, t2, c1, c2, threads1, threads2 = sys.argv[1:]
+label, run, rows, t0, t1, t2, c1, c2, threads1, threads2, bulk_s, bulk_cpu = sys.argv[1:]
 rows, t0, t1, t2, c1, c2 = int(rows), float(t0), float(t1), float(t2), float(c1), float(c2)
 parse = lambda text: {k: float(v) for k, v in (kv.split("=") for kv in text.split())}
 at_start, at_end = parse(threads1), parse(threads2)
 # per thread group: CPU until streaming + CPU while applying; java = the main thread, which applies
 threads = " ".join(f"{k}={at_start.get(k, 0):.2f}+{v - at_start.get(k, 0):.2f}"
                    for k, v in sorted(at_end.items(), key=lambda kv: -kv[1]) if v >= 0.02)
-print(f"{label}\t{run}\t{rows}\t{t1 - t0:.2f}\t{c1:.2f}\t{t2 - t1:.2f}\t{c2 - c1:.2f}\t{c2 / rows * 1e6:.2f}\t{(c2 - c1) / rows * 1e6:.2f}\t{threads}")
+print(f"{label}\t{run}\t{rows}\t{t1 - t0:.2f}\t{c1:.2f}\t{t2 - t1:.2f}\t{c2 - c1:.2f}\t{c2 / rows * 1e6:.2f}\t{(c2 - c1) / rows * 1e6:.2f}\t{bulk_s}\t{bulk_cpu}\t{threads}")
 EOF
   done
 done
