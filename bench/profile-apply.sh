@@ -45,7 +45,8 @@ Options:
   --runs N         runs per ferry (default $RUNS)
   --ferry PATH     a ferry launcher; give it twice (or more) for interleaved A/B runs (default ./ferry)
   --bulk N         after each apply, one transaction of N rows (default: none)
-  --jfr DIR        record each restart with JFR (profile settings) into DIR/<label>-r<run>.jfr
+  --jfr DIR        record each start with JFR into DIR/<label>.jfr (settings: JFR_SETTINGS, default profile;
+                   bench/lib/jfrtop.py sums the CPU samples)
   --work DIR       servers and ferry's work dir (default $WORK)
   --src-port N / --dst-port N   (default $SRC_PORT / $DST_PORT)
 Extra JVM options come from FERRY_JAVA_OPTS, the heap from FERRY_HEAP (default -Xmx256m).
@@ -115,7 +116,7 @@ FERRY_PID=""
 ferry_start() { # LAUNCHER LABEL
   local dir="$OUT/$2"; mkdir -p "$dir"
   local opts="${FERRY_HEAP:--Xmx256m} ${FERRY_JAVA_OPTS:-}"
-  [ -n "$JFR" ] && opts="$opts -XX:StartFlightRecording=filename=$JFR/$2.jfr,settings=profile"
+  [ -n "$JFR" ] && opts="$opts -XX:StartFlightRecording=filename=$JFR/$2.jfr,settings=${JFR_SETTINGS:-profile}"
   FERRY_JAVA_OPTS="$opts" "$1" run --source "$SRC_URI" --target "$DST_URI" --jobs 2 --log-dir "$dir" \
     --work-dir "$WORK/ferry-work" --slot ferry_profile >>"$dir/console.log" 2>&1 &
   FERRY_PID=$!

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Where a JFR recording's CPU samples are, per thread (standard library and the JDK's `jfr` tool only).
 
-  jfrtop.py FILE.jfr [TOP]   per thread: samples; self time by package of the top frame; inclusive share of the
-                             stages a change passes (decode, apply, JDBC, COPY, logging); the TOP hottest methods
+  jfrtop.py FILE.jfr [TOP]   per thread: samples; share by stage (decode, apply, pgjdbc, logging: the stage of the
+                             innermost frame in one); self time by package; the TOP hottest methods
 
 Used for docs/benchmarks.md's "Where ferry's CPU goes in apply" (bench/profile-apply.sh --jfr DIR).
 """
@@ -11,20 +11,20 @@ import json
 import subprocess
 import sys
 
-# inclusive: a sample counts for a stage when any frame of its stack is in it (first match in this order)
+# a sample counts for the stage of the innermost frame that is in one (JDK code counts for its caller's stage)
 STAGES = [
-    ("pgjdbc: binding, encoding, protocol", ("org.postgresql.",)),
-    ("decode (replication/)", ("dev.ferry.replication.pgoutput.",)),
-    ("apply: change -> statement, batch", ("dev.ferry.agent.apply.",)),
-    ("stream: hand-off, dispatch", ("dev.ferry.agent.stream.",)),
-    ("logging", ("ch.qos.logback.", "org.slf4j.")),
+    ("pgjdbc: binding, encoding, protocol", ("org/postgresql/",)),
+    ("decode (replication/)", ("dev/ferry/replication/",)),
+    ("apply: change -> statement, batch", ("dev/ferry/agent/apply/",)),
+    ("stream: hand-off, dispatch", ("dev/ferry/agent/stream/",)),
+    ("logging", ("ch/qos/logback/", "org/slf4j/", "java/util/logging/")),
+    ("other ferry code (start, resume, state)", ("dev/ferry/", "picocli/", "com/zaxxer/")),
 ]
 
 
 def package(method):
-    name = method["type"]["name"]
-    parts = name.split(".")
-    return ".".join(parts[:4]) if name.startswith("dev.ferry") else ".".join(parts[:2])
+    parts = method["type"]["name"].split("/")
+    return "/".join(parts[:4]) if parts[0] == "dev" else "/".join(parts[:2])
 
 
 def main(path, top=15):
@@ -47,11 +47,10 @@ def main(path, top=15):
         stages = collections.Counter()
         for frames in stacks:
             names = [f["type"]["name"] for f in frames]
-            for stage, prefixes in STAGES:
-                if any(name.startswith(prefixes) for name in names):
-                    stages[stage] += 1
+            stage = next((stage for name in names for stage, prefixes in STAGES if name.startswith(prefixes)), "JDK only")
+            stages[stage] += 1
         for stage, count in stages.most_common():
-            print(f"  inclusive {100 * count / n:4.0f}%  {stage}")
+            print(f"  stage {100 * count / n:4.0f}%  {stage}")
         for pkg, count in collections.Counter(package(f[0]) for f in stacks).most_common(8):
             print(f"  self {100 * count / n:4.0f}%  {pkg}")
         for m, count in collections.Counter(f"{f[0]['type']['name']}.{f[0]['name']}" for f in stacks).most_common(top):
