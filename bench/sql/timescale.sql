@@ -69,6 +69,10 @@ CREATE MATERIALIZED VIEW metrics_hourly WITH (timescaledb.continuous) AS
 SELECT time_bucket('1 hour', time) AS bucket, device_id, avg(cpu) AS cpu, max(temp) AS temp, count(*) AS n
 FROM metrics GROUP BY 1, 2 WITH NO DATA;
 CALL refresh_continuous_aggregate('metrics_hourly', NULL, NULL);
+-- As a user migrating with ferry does (preflight timescaledb-caggs, docs/timescaledb.md): while ferry's publication
+-- covers TimescaleDB's chunk schema, a refresh's deletes on the materialized hypertable need a replica identity.
+SELECT format('ALTER TABLE %I.%I REPLICA IDENTITY FULL', h.schema_name, h.table_name)
+FROM _timescaledb_catalog.continuous_agg a JOIN _timescaledb_catalog.hypertable h ON h.id = a.mat_hypertable_id \gexec
 
 SELECT add_compression_policy('metrics', interval '7 days');
 SELECT add_compression_policy('readings', interval '7 days');

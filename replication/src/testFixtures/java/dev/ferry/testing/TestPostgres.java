@@ -43,6 +43,11 @@ public final class TestPostgres implements AutoCloseable {
 
     /** Starts the given major version; {@code settings} override postgresql.conf (e.g. wal_level=replica). */
     public static TestPostgres start(int major, Map<String, String> settings) {
+        return start(major, settings, null);
+    }
+
+    /** Like {@link #start(int, Map)}, with the data directory (pg_wal too) in {@code dataDirectory}, e.g. on a small filesystem. */
+    public static TestPostgres start(int major, Map<String, String> settings, Path dataDirectory) {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("wal_level", "logical");
         config.put("max_replication_slots", "20");
@@ -58,6 +63,7 @@ public final class TestPostgres implements AutoCloseable {
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
             config.forEach(builder::setServerConfig);
             builder.setPGStartupWait(java.time.Duration.ofSeconds(60));
+            if (dataDirectory != null) builder.setDataDirectory(dataDirectory);
             if (major != DEFAULT_MAJOR) {
                 Path jar = binariesJar(major);
                 builder.setPgBinaryResolver((system, machine) -> openTxz(jar));

@@ -2,6 +2,7 @@ package dev.ferry.agent.cli;
 
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import picocli.CommandLine.Mixin;
@@ -76,7 +77,7 @@ public final class MigrationOptions {
         }
         List<String> allowed = new ArrayList<>();
         for (E constant : type.getEnumConstants()) allowed.add(constant.name().toLowerCase());
-        throw new FerryException(option + " '" + value + "' is not one of " + allowed + ".", "",
+        throw new FerryException(option + " '" + value + "' is not one of " + allowed + ".", option + " takes one of a fixed set of words.",
                 "pass " + option + " " + String.join("|", allowed) + ".", ExitCode.BAD_INPUT, null);
     }
 }

@@ -6,7 +6,7 @@ import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.db.WalPosition;
@@ -95,9 +95,7 @@ public final class Cleanup {
                 List<QualifiedName> tables = new SourceCatalog().read(src, TableFilter.NONE).stream().map(SourceTable::name).toList();
                 int identities = IdentityColumns.restore(src, dst, tables);
                 if (identities > 0) out.println("  " + identities + " identity columns are GENERATED ALWAYS again on the target, as on the source");
-                try (Statement s = dst.createStatement()) {
-                    s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(StateStore.SCHEMA) + " CASCADE");
-                }
+                state.remove(dst);
             }
             out.println("clean: removed" + (retained.isPresent() ? " slot " + slot : "") + (publications.isEmpty() ? "" : " publications " + publications)
                     + (stateThere ? " and ferry's state on the target" : "") + ".");

@@ -1,7 +1,7 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -4,13 +4,89 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
 
+import java.io.IOException;
+import java.io.EOFException;
 import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
+import java.util.Optional;
 
-/** Explains why a login failed, one clear line per cause, naming the server but never the password. */
+/**
+ * Explains why a login failed, one clear line per cause, naming the server but never the password; and tells a
+ * failure that waiting and resuming cures ({@link #isTransient}) from one that needs a person.
+ */
 public final class ConnectionFailures {
     private ConnectionFailures() {}
+
+    /**
+     * Whether ferry should wait for the servers and resume from its state rather than stop: the first SQLSTATE in the
+     * cause chain decides (wrappers such as a copy's IOException or a FerryException carry none of their own); a chain
+     * without one is transient only when a socket failed under it, or the agent's own disk filled. Resuming is safe
+     * whatever was cut short: every copied chunk and every applied transaction commits together with ferry's record of
+     * it, so a retry repeats only what left no trace.
+     */
+    public static boolean isTransient(Throwable failure) {
+        Optional<String> state = sqlState(failure);
+        if (state.isPresent()) return isTransient(state.get());
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SocketException || t instanceof SocketTimeoutException || t instanceof EOFException) return true;
+            // The agent's own disk (its work directory, where streamed transactions spill): freed by an operator like a server's.
+            if (t instanceof java.io.IOException && String.valueOf(t.getMessage()).contains(NO_SPACE)) return true;
+        }
+        return false;
+    }
+
+    /** The SQLSTATE a server (or the driver, for a broken connection) gave this failure, however wrapped. */
+    public static Optional<String> sqlState(Throwable failure) {
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SQLException e && e.getSQLState() != null) return Optional.of(e.getSQLState());
+        }
+        return Optional.empty();
+    }
+
+    /** ENOSPC as the C library words it, in a server's message and in a Java IOException alike. */
+    public static final String NO_SPACE = "No space left on device";
+
+    /**
+     * The SQLSTATEs worth waiting out, each with the reason; every other one stops ferry with the server's message,
+     * because trying again would only get the same answer.
+     */
+    static boolean isTransient(String sqlState) {
+        return switch (sqlState) {
+            // connection_exception, connection_does_not_exist, connection_failure: the session broke (pgjdbc's
+            // "An I/O error occurred", a reset, a closed connection); a new one may work.
+            case "08000", "08003", "08006" -> true;
+            // sqlclient_unable_to_establish_sqlconnection: pgjdbc's refused or timed-out connect, a server restarting.
+            case "08001" -> true;
+            // transaction_resolution_unknown: the connection broke during COMMIT; ferry's state on the target, committed
+            // with the rows or not at all, says which it was.
+            case "08007" -> true;
+            // Not 08004 (sqlserver_rejected_establishment_of_sqlconnection): pgjdbc's "the server does not support SSL",
+            // "no password was provided": configuration, the same answer every time.
+            // Not 08P01 (protocol_violation): the other end does not speak PostgreSQL's protocol as ferry expects (a
+            // pooler refusing startup parameters, a proxy, a bug); a new connection meets the same.
+            // admin_shutdown (pg_terminate_backend, a fast shutdown), crash_shutdown (another backend crashed, e.g. one
+            // that could not write WAL on a full disk), cannot_connect_now (starting up, in recovery, shutting down).
+            case "57P01", "57P02", "57P03" -> true;
+            // Not 57P04 (database_dropped): gone for good. Not 57014 (query_canceled): a statement_timeout or someone's
+            // pg_cancel_backend would cancel the same statement again.
+            // disk_full, out_of_memory, too_many_connections: shortages that other sessions or an operator end (space
+            // freed, a session closed). Not 53400 (configuration_limit_exceeded): a setting must change first.
+            case "53100", "53200", "53300" -> true;
+            // serialization_failure, deadlock_detected: the server rolled the transaction back whole; running it again is
+            // the documented answer.
+            case "40001", "40P01" -> true;
+            // object_in_use: ferry's slot still held by the walsender of a connection that was cut, until the source
+            // notices (wal_sender_timeout); each retry's log line names the process if something else holds it.
+            case "55006" -> true;
+            // Not 58030 (io_error): the server could not read or write a file for a reason other than space (EIO, a
+            // permission), a disk or corruption problem a person must see; a full disk is 53100. Nor 28 (login refused),
+            // 3D000 (no such database), 42 (syntax, permission), 22 and 23 (data, constraints), XX (internal error).
+            default -> false;
+        };
+    }
 
     public static FerryException explain(String role, ConnectionSpec spec, SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
@@ -61,6 +137,19 @@ public final class ConnectionFailures {
         }
         return unreachable("cannot connect to " + server + ":", serverMessage(e),
                 "check --" + role + " and that the server is reachable from this host.", e);
+    }
+
+    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
+    public static boolean isTransient(Exception failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof IOException) return true;
+            if (t instanceof SQLException e) {
+                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
+                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
+            }
+            if (t.getCause() == t) break;
+        }
+        return false;
     }
 
     private static FerryException unreachable(String what, String why, String fix, SQLException cause) {

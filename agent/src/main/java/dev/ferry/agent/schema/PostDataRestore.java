@@ -1,7 +1,7 @@
 package dev.ferry.agent.schema;
 
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,8 +49,11 @@ final class PostDataRestore {
         warnAboutEventTriggers(PreDataRestore.oids(entries, TocEntry.PG_EVENT_TRIGGER));
         List<TocEntry> restore = new ArrayList<>();
         int alreadyThere = 0;
+        Set<Long> hypertableKeys = new java.util.HashSet<>();
+        for (HypertableForeignKeys.Key key : HypertableForeignKeys.read(source)) hypertableKeys.add(key.oid());
         for (TocEntry entry : entries) {
             if (entry.isSourceOnly() || entry.isTimescaleTrigger()) continue;
+            if (entry.catalog() == TocEntry.PG_CONSTRAINT && hypertableKeys.contains(entry.oid())) continue; // made by HypertableForeignKeys
             CatalogObject object = names.getOrDefault(entry.catalog(), Map.of()).get(entry.oid());
             if (object == null) {
                 // INDEX ATTACH (a no-op when already attached), comments, materialized view data: safe to run again.

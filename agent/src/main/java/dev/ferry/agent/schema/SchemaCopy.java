@@ -1,6 +1,7 @@
 package dev.ferry.agent.schema;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import org.slf4j.Logger;
@@ -50,6 +51,7 @@ public final class SchemaCopy {
             dump.dump(snapshotName);
             List<TocEntry> entries = dump.entries();
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
+            LeftoverRestores.end(target, "pre-data");
             PreDataRestore restore = new PreDataRestore(source, target);
             restore.refuseToDropRows(entries);
             List<TocEntry> selected = new ArrayList<>(restore.select(entries));
@@ -62,6 +64,7 @@ public final class SchemaCopy {
                             + "the restore ran in one transaction, so nothing of it was left on the target.");
             log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
             Hypertables.create(source, target, config.tables());
+            ChunkLayout.recreate(source, target, config.tables());
         } catch (SQLException e) {
             throw catalogFailure("pre-data", e);
         }
@@ -112,6 +115,7 @@ public final class SchemaCopy {
         try (Connection source = new Database(config.source(), "source").open();
              Connection target = new Database(config.target(), "target").open()) {
             SchemaDump dump = postDataDump(source);
+            LeftoverRestores.end(target, "post-data");
             List<TocEntry> entries = dump.entries();
             PostDataRestore.Selection selection = new PostDataRestore(source, target, config.tables()).select(entries);
             log.info("post-data: dumped {} objects{}; {} to build, {} already on the target", entries.size(),
@@ -124,6 +128,7 @@ public final class SchemaCopy {
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
                         seconds(restoreStart), seconds(start));
             }
+            HypertableForeignKeys.create(target, HypertableForeignKeys.read(source), config.tables());
             int settings = IndexSettings.apply(source, target);
             if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
             DatabaseSettings.apply(source, target);

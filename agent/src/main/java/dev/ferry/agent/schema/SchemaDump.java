@@ -2,7 +2,9 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -64,7 +66,7 @@ final class SchemaDump {
                     snapshotName.isPresent()
                             ? "if the message names the snapshot, the slot's snapshot was released before the dump; run ferry again to start over. Otherwise fix what it names and run ferry again."
                             : "fix what the message names (often a permission: the user needs to read every table's definition), then run ferry again.",
-                    ExitCode.FAILED, null);
+                    ExitCode.FAILED, ToolFailure.cause("pg_dump", result));
         }
     }
 
@@ -108,8 +110,9 @@ final class SchemaDump {
         env.putAll(environment);
         ToolRun.Result result = ToolRun.run(command, env, null, config.workDir().resolve(section + ".restore.log"));
         if (!result.ok()) {
+            // A lost connection or a full disk makes the cause transient: the migration waits and restores this section again.
             throw new FerryException("pg_restore could not restore the " + section + " schema into " + config.target().masked() + ":",
-                    result.errors(), fix, ExitCode.FAILED, null);
+                    result.errors(), fix, ExitCode.FAILED, ToolFailure.cause("pg_restore", result));
         }
     }
 

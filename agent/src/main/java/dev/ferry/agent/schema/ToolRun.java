@@ -41,6 +41,9 @@ final class ToolRun {
         }
     }
 
+    /** The tools' application_name: LeftoverRestores finds a restore's sessions by it. */
+    static final String APPLICATION_NAME = "ferry-schema";
+
     private ToolRun() {}
 
     /**
@@ -88,7 +91,9 @@ final class ToolRun {
         // The tool must not pick up a password of ferry's own environment either: it gets only the one it is given.
         builder.environment().remove(PASSWORD);
         builder.environment().putAll(environment);
-        builder.environment().put("PGAPPNAME", "ferry-schema");
+        builder.environment().put("PGAPPNAME", APPLICATION_NAME);
+        // libpq's own errors in English: ToolFailure recognises a lost connection by their wording.
+        builder.environment().put("LC_MESSAGES", "C");
         Process process;
         try {
             process = builder.start();
@@ -110,8 +115,7 @@ final class ToolRun {
         } catch (InterruptedException e) {
             process.destroy();
             Thread.currentThread().interrupt();
-            throw new FerryException(command.get(0) + " was interrupted.", "ferry was asked to stop while the schema was being copied.",
-                    "run the same command again; the schema stage picks up where it stopped.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted(command.get(0) + " was interrupted.", "run the same command again; the schema stage picks up where it stopped.", e);
         } catch (IOException e) {
             throw new FerryException("could not read what " + command.get(0) + " printed.", e.getMessage(),
                     "check that the work directory is writable, then run ferry again.", ExitCode.FAILED, e);

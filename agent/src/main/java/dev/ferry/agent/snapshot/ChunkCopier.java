@@ -3,7 +3,7 @@ package dev.ferry.agent.snapshot;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import org.postgresql.PGConnection;
@@ -18,6 +18,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Optional;
 
 /**
  * Copies one chunk: {@code COPY ... TO STDOUT} on a source connection already inside the exported snapshot, streamed
@@ -35,19 +36,42 @@ final class ChunkCopier {
     private final NumericNanInf numericNanInf;
     private final Lsn syncLsn;
     private final CopyFormat format;
+    private final ChunkRewrites rewrites;
+    private final CompressedChunkCopy compressedChunks;
 
-    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format) {
+    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format, ChunkRewrites rewrites) {
         this.source = source;
+        this.rewrites = rewrites;
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
         this.syncLsn = syncLsn;
         this.format = format;
+        this.compressedChunks = new CompressedChunkCopy(source, target, format, numericNanInf);
     }
 
     record Result(long rows, long bytes, long nanInfNulled) {}
 
     Result copy(CopyChunk chunk) throws SQLException, IOException {
+        if (!chunk.table().hypertable()) return copyLocked(chunk);
+        // The locks a unit of a hypertable takes (ACCESS SHARE on the hypertable and the chunks it reads) are released
+        // as soon as it is copied, by rolling back the read-only subtransaction that took them: the snapshot stays, and
+        // TimescaleDB's jobs on the source (compression, retention: ACCESS EXCLUSIVE on a chunk) wait for one unit's
+        // copy, not for the worker's whole share of the copy. A plain table keeps its lock until the worker ends, so
+        // nothing rewrites it between two of its page ranges.
+        rewrites.connect();
+        try (Statement s = source.createStatement()) {
+            s.execute("SAVEPOINT ferry_unit");
+        }
+        Result result = copyLocked(chunk);
+        try (Statement s = source.createStatement()) {
+            s.execute("ROLLBACK TO SAVEPOINT ferry_unit");
+            s.execute("RELEASE SAVEPOINT ferry_unit");
+        }
+        return result;
+    }
+
+    private Result copyLocked(CopyChunk chunk) throws SQLException, IOException {
         long started = System.nanoTime();
         long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
         // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection. A
@@ -62,8 +86,7 @@ final class ChunkCopier {
                 : "COPY (SELECT " + selectList(chunk) + " FROM " + chunk.table().readFrom() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
         String copyIn = "COPY " + chunk.table().name() + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
-        long rows;
-        CountingStream counter;
+        long[] copied;
         try {
             if (format.freezes(chunk)) {
                 // Empty already (fresh, or emptied on resume); FREEZE needs the truncation in this transaction.
@@ -71,22 +94,33 @@ final class ChunkCopier {
                     s.execute("TRUNCATE ONLY " + chunk.table().name());
                 }
             }
-            PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);
-            counter = new CountingStream(into);
-            try {
-                rows = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut, counter);
-                into.endCopy();
-            } finally {
-                if (into.isActive()) into.cancelCopy();
-            }
-            state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, rows, counter.bytes,
+            Optional<long[]> compressed = compressedChunks.copy(chunk, this::pipe);
+            copied = compressed.isPresent() ? compressed.get() : pipe(copyOut, copyIn);
+            if (chunk.table().hypertable()) rewrites.check(source, chunk); // before the commit records the unit as copied
+            state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, copied[0], copied[1],
                     (System.nanoTime() - started) / 1e9);
             target.commit();
         } catch (SQLException | IOException e) {
             rollbackQuietly(e);
             throw explain(chunk, e);
+        } catch (FerryException e) {
+            rollbackQuietly(e);
+            throw e;
         }
-        return new Result(rows, counter.bytes, nulled);
+        return new Result(copied[0], copied[1], nulled);
+    }
+
+    /** Streams {@code copyOut} on the source into {@code copyIn} on the target; returns rows and bytes. */
+    private long[] pipe(String copyOut, String copyIn) throws SQLException, IOException {
+        PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);
+        CountingStream counter = new CountingStream(into);
+        try {
+            long rows = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut, counter);
+            into.endCopy();
+            return new long[] {rows, counter.bytes};
+        } finally {
+            if (into.isActive()) into.cancelCopy();
+        }
     }
 
     private String selectList(CopyChunk chunk) {

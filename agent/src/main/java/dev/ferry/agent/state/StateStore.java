@@ -1,6 +1,6 @@
 package dev.ferry.agent.state;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.Lsn;
 
 import java.sql.Connection;
@@ -9,7 +9,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -308,6 +310,39 @@ public final class StateStore {
         public OptionalDouble etaSeconds() {
             if (doneBytes == 0 || seconds <= 0) return OptionalDouble.empty();
             return OptionalDouble.of((plannedBytes - doneBytes) / (doneBytes / seconds));
+        }
+    }
+
+    /**
+     * The tables the copy planned or copied into that still exist on the target: what --restart-copy may empty, since
+     * ferry wrote to them and to no other.
+     */
+    public List<QualifiedName> tablesPlannedOrCopied(Connection target) throws SQLException {
+        List<QualifiedName> tables = new ArrayList<>();
+        try (Statement s = target.createStatement(); ResultSet rs = s.executeQuery("""
+                SELECT schema_name, table_name FROM (
+                    SELECT schema_name, table_name FROM ferry.copy_plan
+                    UNION SELECT schema_name, table_name FROM ferry.copy_progress) t
+                WHERE to_regclass(format('%I.%I', schema_name, table_name)) IS NOT NULL
+                ORDER BY 1, 2""")) {
+            while (rs.next()) tables.add(new QualifiedName(rs.getString(1), rs.getString(2)));
+        }
+        return tables;
+    }
+
+    /** Whole seconds since the migration began (its first `ferry run`), by the target's clock. */
+    public long secondsSinceStart(Connection target) throws SQLException {
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT extract(epoch FROM now() - started_at)::bigint FROM ferry.migration")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Drops ferry's state, all of schema {@code ferry}, if it is there. In the caller's transaction if it has one. */
+    public void remove(Connection target) throws SQLException {
+        try (Statement s = target.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(SCHEMA) + " CASCADE");
         }
     }
 }

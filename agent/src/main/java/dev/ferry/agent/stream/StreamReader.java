@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class StreamReader implements Runnable {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
     private static final Duration POLL = Duration.ofMillis(50);
-    private static final Duration BUSY_STATUS_EVERY = Duration.ofSeconds(5);
+    /** Well under any wal_sender_timeout: at 5 s, a source with wal_sender_timeout = 5s dropped a busy stream (under latency). */
+    private static final Duration BUSY_STATUS_EVERY = Duration.ofSeconds(1);
     private static final int BATCH_MESSAGES = 1024;
     private static final long BATCH_BYTES = 1024 * 1024;
 

@@ -3,7 +3,7 @@ package dev.ferry.agent.stream;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.pgoutput.LogicalMessage;
 import dev.ferry.replication.pgoutput.Relation;
 
@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  * <li>other relations of TimescaleDB's schemas (compressed chunks, its own bookkeeping tables) carry no user rows and
  *     are ignored.</li>
  * </ul>
- * Owned by the stream thread, like the rest of {@link StreamStage}'s per-run state.
+ * Owned by the stream thread, like the rest of {@link SourceTransactions}' per-run state.
  */
 final class TimescaleChanges {
     static final String COMPRESSION_START = "::timescaledb-compression-start";

@@ -1,7 +1,7 @@
 package dev.ferry.agent.verify;
 
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

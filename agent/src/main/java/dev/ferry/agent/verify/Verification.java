@@ -4,7 +4,7 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.config.TableFilter;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;

@@ -2,7 +2,7 @@ package dev.ferry.agent.config;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

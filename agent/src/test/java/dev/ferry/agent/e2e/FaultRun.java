@@ -51,12 +51,17 @@ final class FaultRun implements AutoCloseable {
      * whatever it committed before is on the source, which the comparison takes as the truth).
      */
     void replaceWriter() {
+        replaceWriter(0);
+    }
+
+    /** A new writer of at most {@code transactionsPerSecond} (0: as fast as it can) in place of the running one. */
+    void replaceWriter(int transactionsPerSecond) {
         try {
             workload.close();
         } catch (IllegalStateException lostItsConnection) {
             // the restart ended its session
         }
-        workload = new Workload(migration.source::open, seed + workload.transactions());
+        workload = new Workload(migration.source::open, seed + workload.transactions(), transactionsPerSecond);
         workload.start();
     }
 

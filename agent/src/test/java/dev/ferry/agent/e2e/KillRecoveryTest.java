@@ -57,7 +57,10 @@ class KillRecoveryTest extends TwoServers {
             Process third = migration.startChild(2, "copy");
             Deadline.await("the third agent to apply past the kill point", Duration.ofMinutes(2), () -> {
                 if (!third.isAlive()) throw new AssertionError("the third agent exited with " + third.exitValue() + "; see " + migration.logDir);
-                return migration.state().filter(s -> s.appliedLsn().isAfter(appliedBeforeKill) && s.heartbeatAt().isPresent()).isPresent();
+                // The killed agent may have applied past appliedBeforeKill before it died: only the third agent's own
+                // record says it runs (a cutover requested before it took the lock finds no agent).
+                return migration.state().filter(s -> s.appliedLsn().isAfter(appliedBeforeKill) && s.heartbeatAt().isPresent()
+                        && s.agent().filter(a -> a.pid() == third.pid()).isPresent()).isPresent();
             });
             workload.close();
             String summary = migration.cutover(Duration.ofMinutes(2));

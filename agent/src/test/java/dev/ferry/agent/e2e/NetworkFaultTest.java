@@ -12,12 +12,14 @@ import org.junit.jupiter.api.Timeout;
 import java.time.Duration;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Network faults between ferry and each server, through {@link TcpProxy}s, under a live writer: connections cut
  * for 1 s and for longer during the copy and during the stream, and a target that stalls for longer than the
- * source's wal_sender_timeout. Ferry waits, retries with growing delays, resumes and says so in its log; every case
+ * source's wal_sender_timeout, a cut while pg_restore builds post-data, and latency on every packet. Ferry waits, retries with growing delays, resumes and says so in its log; every case
  * ends with a cutover and a row-by-row comparison. The long cut is 20 s here; -Dferry.faults.cutSeconds=60 runs the
  * issue's 60 s (the long tier, docs/reliability.md).
  */
@@ -70,6 +72,64 @@ class NetworkFaultTest {
             run.awaitRecovered(Duration.ofMinutes(2), () -> agent.outcome.get() == null);
             run.cutoverAndCompare();
             agent.awaitSummary(Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
+    void targetCutWhilePgRestoreBuildsPostDataIsRetried() throws Exception {
+        try (Proxies proxies = new Proxies("restorecut"); FaultRun run = new FaultRun(proxies.migration, "target cut 1 s while pg_restore builds post-data", 37)) {
+            // An exclusion constraint is built by pg_restore in post-data (EarlyIndexBuilds leaves them to it); a slow
+            // expression makes the build last a few seconds, long enough to be cut.
+            source.execute("restorecut", "CREATE FUNCTION public.slow_key(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS "
+                            + "$$ BEGIN PERFORM pg_sleep(0.0002); RETURN t; END $$",
+                    "ALTER TABLE public.bulk_1 ADD CONSTRAINT bulk_1_slow EXCLUDE USING btree (public.slow_key(payload) WITH =) WHERE (id <= 5000)");
+            MigrationFixture.InProcessAgent agent = proxies.migration.startInProcess(proxies.migration.config(MigrationConfig.SchemaMode.COPY, 1));
+            Deadline.await("pg_restore to build bulk_1_slow", Duration.ofMinutes(2), () -> {
+                agent.failIfDead();
+                return "1".equals(target.queryValue("restorecut", "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                        + "AND application_name = 'ferry-schema' AND query LIKE 'ALTER TABLE%bulk_1_slow%'"));
+            });
+            proxies.target.cutFor(Duration.ofSeconds(1));
+            Deadline.await("the target to be reachable again", Duration.ofSeconds(10), proxies.target::isOpen);
+            run.awaitStreaming(() -> agent.outcome.get() == null);
+            run.awaitRecovered(Duration.ofMinutes(2), () -> agent.outcome.get() == null);
+            run.cutoverAndCompare();
+            agent.awaitSummary(Duration.ofSeconds(30));
+            assertTrue(proxies.migration.log("ferry.log").contains("lost a connection during the post-data phase"), "the cut is reported in ferry.log");
+            assertEquals("1", target.queryValue("restorecut", "SELECT count(*) FROM pg_constraint WHERE conname = 'bulk_1_slow' AND contype = 'x'"),
+                    "post-data was restored again after the cut");
+        }
+    }
+
+    /**
+     * Latency on every packet to both servers for the whole run, under a writer of 10 transactions/s at 20 ms (fewer
+     * at more): the apply makes round trips per transaction, so a full-speed writer (about 1,500/s here) outruns it
+     * (docs/reliability.md has the figures).
+     */
+    @Test
+    void latencyOnEveryPacketLosesNothing() throws Exception {
+        Duration latency = Duration.ofMillis(Long.getLong("ferry.faults.latencyMillis", 20));
+        try (Proxies proxies = new Proxies("latency");
+             FaultRun run = new FaultRun(proxies.migration, latency.toMillis() + " ms latency each way to both servers, whole run", 41)) {
+            int writerRate = (int) Math.max(1, 200 / latency.toMillis());
+            run.replaceWriter(writerRate);
+            proxies.source.delayEachWay(latency);
+            proxies.target.delayEachWay(latency);
+            long start = System.nanoTime();
+            MigrationFixture.InProcessAgent agent = proxies.migration.startInProcess(proxies.migration.config(MigrationConfig.SchemaMode.COPY, 1));
+            run.awaitStreaming(() -> agent.outcome.get() == null);
+            long streamingAfter = System.nanoTime() - start;
+            long writtenBefore = run.workload.transactions();
+            long streamStart = System.nanoTime();
+            run.workload.awaitTransactions(writtenBefore + 10L * writerRate, Duration.ofMinutes(1));
+            run.awaitRecovered(Duration.ofMinutes(2), () -> agent.outcome.get() == null);
+            double seconds = (System.nanoTime() - streamStart) / 1e9;
+            System.out.printf("LATENCY | %d ms each way | streaming %.1f s after the start | %d writer transactions applied in %.1f s while streaming%n",
+                    latency.toMillis(), streamingAfter / 1e9, run.workload.transactions() - writtenBefore, seconds);
+            run.cutoverAndCompare();
+            agent.awaitSummary(Duration.ofSeconds(30));
+            assertFalse(proxies.migration.log("ferry.log").contains("lost a connection"),
+                    "a slow link is no reason for the source to drop the replication connection (wal_sender_timeout " + WAL_SENDER_TIMEOUT.toSeconds() + " s)");
         }
     }
 

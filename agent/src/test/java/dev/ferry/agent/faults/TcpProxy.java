@@ -10,17 +10,22 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A TCP proxy on 127.0.0.1 between ferry and one server, for network faults: {@link #cutFor} closes every connection
  * and refuses new ones (the port is really closed: "Connection refused") for a while; {@link #stallFor} keeps the
  * connections open but forwards nothing either way, so the kernel buffers fill and each side waits, as behind a
- * broken router. Threads: one acceptor, two pumps per connection, one timer; all daemon threads.
+ * broken router; {@link #delayEachWay} holds every chunk for a while in each direction, as a distant link does.
+ * Threads: one acceptor, two pumps per connection (two more with a delay), one timer; all daemon threads.
  */
 public final class TcpProxy implements AutoCloseable {
     private final int serverPort;
@@ -32,6 +37,7 @@ public final class TcpProxy implements AutoCloseable {
     private volatile boolean stalled;
     private volatile boolean closed;
     private volatile long connections;
+    private volatile long delayNanos;
 
     public TcpProxy(int serverPort) {
         this.serverPort = serverPort;
@@ -78,6 +84,13 @@ public final class TcpProxy implements AutoCloseable {
 
     public boolean isStalled() { return stalled; }
 
+    /**
+     * Delays every chunk {@code latency} in each direction from now on (zero: none), without reordering: each
+     * direction of a connection is a queue whose sender forwards a chunk once its time has come, so throughput is not
+     * capped the way holding the reading thread would cap it. Connections opened before keep forwarding at once.
+     */
+    public void delayEachWay(Duration latency) { delayNanos = latency.toNanos(); }
+
     private synchronized void reopen() {
         if (closed || listener != null) return;
         try {
@@ -111,15 +124,20 @@ public final class TcpProxy implements AutoCloseable {
                 sockets.add(client);
                 sockets.add(server);
                 connections++;
-                daemon(() -> pump(client, server), "proxy-up-" + port).start();
-                daemon(() -> pump(server, client), "proxy-down-" + port).start();
+                long delay = delayNanos;
+                daemon(() -> pump(client, server, delay), "proxy-up-" + port).start();
+                daemon(() -> pump(server, client, delay), "proxy-down-" + port).start();
             } catch (IOException e) {
                 close(client); // the server is down: the client sees its connection end, as a real server's refusal would
             }
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, long delay) {
+        if (delay > 0) {
+            delayedPump(from, to, delay);
+            return;
+        }
         byte[] buffer = new byte[64 * 1024];
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
@@ -129,6 +147,52 @@ public final class TcpProxy implements AutoCloseable {
             }
         } catch (IOException | InterruptedException e) {
             // cut, or the other side went away: close both halves as a broken connection would
+        } finally {
+            close(from);
+            close(to);
+        }
+    }
+
+    /** A chunk read, and when it may be forwarded; an empty chunk ends the direction. */
+    private record Chunk(byte[] bytes, long dueNanos) {}
+
+    /** Bounded like a real link's buffers: a reader this far ahead waits for the sender. */
+    private static final int CHUNKS_IN_FLIGHT = 1024;
+
+    /** This thread reads and stamps each chunk; a sender thread forwards it when due, in order. */
+    private void delayedPump(Socket from, Socket to, long delay) {
+        BlockingQueue<Chunk> inFlight = new LinkedBlockingQueue<>(CHUNKS_IN_FLIGHT);
+        Thread sender = daemon(() -> send(inFlight, from, to), Thread.currentThread().getName() + "-delayed");
+        sender.start();
+        byte[] buffer = new byte[64 * 1024];
+        try {
+            InputStream in = from.getInputStream(); // closed by the sender, after what is in flight: closing it closes the socket
+            int n;
+            while ((n = in.read(buffer)) >= 0) inFlight.put(new Chunk(Arrays.copyOf(buffer, n), System.nanoTime() + delay));
+        } catch (IOException | InterruptedException e) {
+            // cut, or the other side went away
+        } finally {
+            // What was read still arrives, late, unless the connection was cut: then the sender's write fails.
+            try {
+                inFlight.offer(new Chunk(new byte[0], System.nanoTime() + delay), 1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void send(BlockingQueue<Chunk> inFlight, Socket from, Socket to) {
+        try (OutputStream out = to.getOutputStream()) {
+            while (true) {
+                Chunk chunk = inFlight.take();
+                // The link's latency, not a synchronisation.
+                for (long wait; (wait = chunk.dueNanos() - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
+                if (chunk.bytes().length == 0) break;
+                awaitNoStall();
+                out.write(chunk.bytes());
+            }
+        } catch (IOException | InterruptedException e) {
+            // cut, or the other side went away
         } finally {
             close(from);
             close(to);

@@ -1,4 +1,4 @@
-package dev.ferry.agent.schema;
+package dev.ferry.agent.tools;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
@@ -19,9 +19,10 @@ import java.util.stream.Stream;
 /**
  * A pg_dump and pg_restore pair of one version. pg_dump refuses to dump a server newer than itself, so ferry
  * picks a pair whose major version is at least the source's: from PATH first, then from the Debian/Ubuntu layout
- * {@code /usr/lib/postgresql/NN/bin}, newest first; or only from the directory --pg-dump-dir names.
+ * {@code /usr/lib/postgresql/NN/bin}, newest first; or only from the directory --pg-dump-dir names. Its own package:
+ * preflight checks for the tools before the schema stage uses them, and neither stage should import the other.
  */
-record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
+public record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?(?:\\.\\d+)?");
     private static final Path DEBIAN_VERSIONS = Path.of("/usr/lib/postgresql");
 
@@ -33,7 +34,7 @@ record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
      * A pair once found is remembered (asking each binary for its version costs two process starts); a failure is not,
      * so tools installed after it are found.
      */
-    static PgDumpTool find(int sourceMajor, Optional<Path> pgDumpDir) {
+    public static PgDumpTool find(int sourceMajor, Optional<Path> pgDumpDir) {
         return FOUND.computeIfAbsent(pgDumpDir.map(Path::toString).orElse("") + "|" + sourceMajor,
                 key -> pgDumpDir.isPresent() ? findIn(sourceMajor, pgDumpDir.get()) : find(sourceMajor, defaultDirectories()));
     }
@@ -57,7 +58,7 @@ record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
         return tool.get();
     }
 
-    static PgDumpTool find(int sourceMajor, List<Path> directories) {
+    public static PgDumpTool find(int sourceMajor, List<Path> directories) {
         List<PgDumpTool> found = new ArrayList<>();
         for (Path dir : directories) {
             Optional<PgDumpTool> tool = at(dir);

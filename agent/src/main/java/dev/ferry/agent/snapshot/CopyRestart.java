@@ -1,16 +1,19 @@
-package dev.ferry.agent;
+package dev.ferry.agent.snapshot;
 
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
-import dev.ferry.replication.slot.ReplicationSlots;
-import dev.ferry.replication.slot.SlotName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -28,21 +31,21 @@ import java.util.stream.Collectors;
  * the old slot, ferry's publications and ferry's state. The target's schema stays. Idempotent: a crash halfway is
  * finished by running it again. Runs on the agent's main thread while it holds the migration's lock.
  */
-final class CopyRestart {
+public final class CopyRestart {
     private static final Logger log = LoggerFactory.getLogger("ferry");
 
     private final MigrationConfig config;
     private final Database source;
     private final Database target;
 
-    CopyRestart(MigrationConfig config, Database source, Database target) {
+    public CopyRestart(MigrationConfig config, Database source, Database target) {
         this.config = config;
         this.source = source;
         this.target = target;
     }
 
     /** Returns whether there was a migration to give up (its tables, if any, are left empty on the target). */
-    boolean reset() throws SQLException {
+    public boolean reset() throws SQLException {
         StateStore state = new StateStore();
         Optional<MigrationState> current;
         List<QualifiedName> copied;
@@ -62,16 +65,16 @@ final class CopyRestart {
                         "the target is now the application's database; emptying its tables would lose rows written since.",
                         "leave it as it is. Nothing was changed.", ExitCode.BAD_INPUT, null);
             }
-            copied = tablesFerryCopied(dst);
+            copied = state.tablesPlannedOrCopied(dst);
         }
         dropSlotAndPublications();
         try (Connection dst = target.open()) {
             dst.setAutoCommit(false);
             try (Statement s = dst.createStatement()) {
                 // One transaction: the tables are empty and the state gone together, or neither.
-                if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) dropForeignKeysAmong(dst);
+                if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) dropForeignKeysAmong(dst, copied);
                 if (!copied.isEmpty()) s.execute("TRUNCATE ONLY " + copied.stream().map(QualifiedName::toString).collect(Collectors.joining(", ")));
-                s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(StateStore.SCHEMA) + " CASCADE");
+                state.remove(dst);
                 dst.commit();
             } catch (SQLException e) {
                 dst.rollback();
@@ -91,19 +94,20 @@ final class CopyRestart {
      * --clean, drops and recreates the tables but knows nothing of post-data, so a key between two of them would stop
      * it. Only keys whose both ends are ferry's tables (or their partition roots) are dropped; post-data adds them again.
      */
-    private static void dropForeignKeysAmong(Connection dst) throws SQLException {
+    private static void dropForeignKeysAmong(Connection dst, List<QualifiedName> copied) throws SQLException {
         List<String> drops = new ArrayList<>();
-        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery("""
-                WITH copied AS (
-                    SELECT to_regclass(format('%I.%I', schema_name, table_name)) AS oid
-                    FROM (SELECT schema_name, table_name FROM ferry.copy_plan UNION SELECT schema_name, table_name FROM ferry.copy_progress) t),
+        try (PreparedStatement s = dst.prepareStatement("""
+                WITH copied AS (SELECT to_regclass(name) AS oid FROM unnest(?::text[]) AS name),
                 ferrys AS (SELECT oid FROM copied WHERE oid IS NOT NULL
                            UNION SELECT pg_partition_ancestors(oid) FROM copied WHERE oid IS NOT NULL)
                 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname)
                 FROM pg_constraint c
                 WHERE c.contype = 'f' AND c.conparentid = 0
                   AND c.conrelid IN (SELECT oid FROM ferrys) AND c.confrelid IN (SELECT oid FROM ferrys)""")) {
-            while (rs.next()) drops.add(rs.getString(1));
+            s.setArray(1, dst.createArrayOf("text", copied.stream().map(QualifiedName::toString).toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) drops.add(rs.getString(1));
+            }
         }
         try (Statement s = dst.createStatement()) {
             for (String drop : drops) s.execute(drop);
@@ -111,26 +115,10 @@ final class CopyRestart {
         if (!drops.isEmpty()) log.info("--restart-copy: dropped {} foreign keys between ferry's tables; post-data creates them again", drops.size());
     }
 
-    /** The tables ferry's state says it planned to copy or copied, that still exist on the target. */
-    private static List<QualifiedName> tablesFerryCopied(Connection dst) throws SQLException {
-        List<QualifiedName> tables = new ArrayList<>();
-        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery("""
-                SELECT schema_name, table_name FROM (
-                    SELECT schema_name, table_name FROM ferry.copy_plan
-                    UNION SELECT schema_name, table_name FROM ferry.copy_progress) t
-                WHERE to_regclass(format('%I.%I', schema_name, table_name)) IS NOT NULL
-                ORDER BY 1, 2""")) {
-            while (rs.next()) tables.add(new QualifiedName(rs.getString(1), rs.getString(2)));
-        }
-        return tables;
-    }
-
     private void dropSlotAndPublications() throws SQLException {
-        try (Connection src = source.open(); Statement s = src.createStatement()) {
-            SlotName slot = new SlotName(config.slotName());
-            if (ReplicationSlots.exists(src, slot)) ReplicationSlots.drop(src, slot, Duration.ofSeconds(10));
-            s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(config.publication()));
-            s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(config.insertOnlyPublication()));
+        try (Connection src = source.open()) {
+            new MigrationSlot(config, source).drop(src, Duration.ofSeconds(10));
+            new Publications(config).drop(src);
         }
     }
 }

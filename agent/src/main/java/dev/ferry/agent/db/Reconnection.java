@@ -1,44 +1,61 @@
-package dev.ferry.agent;
+package dev.ferry.agent.db;
 
-import dev.ferry.agent.db.Database;
+import dev.ferry.agent.FerryException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
- * Waits out a lost connection (a network cut, a server restart, a terminated session): probes both servers with
- * delays growing from 1 s to 10 s until each accepts a login, and says in the log what it is waiting for and for how
- * long. It waits as long as it takes, as an operator would: the slot keeps the source's changes meanwhile, and a
- * SIGTERM still stops ferry. Used by the agent's main thread only.
+ * Waits out a lost connection (a network cut, a server restart, a terminated session) or a shortage on a server (a
+ * full disk, {@link ServerShortage}): probes both servers with delays growing from 1 s to 10 s until each accepts a
+ * login, and says in the log what it is waiting for and for how long. A failure soon after resuming continues the
+ * delays where they were, so a disk that stays full is tried every 10 s, not every second. It waits as long as it takes, as an operator would: the slot keeps the source's changes meanwhile, and a
+ * SIGTERM still stops ferry. In db/ with the other connection concerns, so any stage that waits out a lost connection
+ * uses it without importing the agent's top level.
  */
-final class Reconnection {
+public final class Reconnection {
     private static final Logger log = LoggerFactory.getLogger("ferry");
     static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     static final Duration LONGEST_DELAY = Duration.ofSeconds(10);
+    /** A failure this soon after resuming continues the backoff: a full disk must not be retried every second. */
+    static final Duration SETTLED = Duration.ofSeconds(30);
 
     private final Database source;
     private final Database target;
+    /** When the last wait ended, and its last delay; 0 before any. */
+    private long resumedAt;
+    private Duration lastDelay = FIRST_DELAY;
 
-    Reconnection(Database source, Database target) {
+    public Reconnection(Database source, Database target) {
         this.source = source;
         this.target = target;
     }
 
     /** Returns once both servers accept a login again; {@code during} names what was cut short ("the copy"). */
-    Duration await(String during, Exception failure) {
+    public Duration await(String during, Exception failure) {
         long start = System.nanoTime();
-        Duration delay = FIRST_DELAY;
-        log.warn("lost a connection during {} ({}); waiting for both servers to answer again, retrying in {} s at first, then up to every {} s. "
-                + "Nothing is lost: ferry resumes from the state it recorded on the target.", during, reason(failure), delay.toSeconds(), LONGEST_DELAY.toSeconds());
+        boolean again = resumedAt != 0 && start - resumedAt < SETTLED.toNanos();
+        Duration delay = again ? next(lastDelay) : FIRST_DELAY;
+        Optional<FerryException> shortage = ServerShortage.explain(failure, during, source, target);
+        if (shortage.isPresent()) {
+            if (again) log.warn("{} (again; next try in {} s)", shortage.get().what(), delay.toSeconds());
+            else log.warn("{}", shortage.get().describe());
+        } else {
+            log.warn("lost a connection during {} ({}); waiting for both servers to answer again, retrying in {} s at first, then up to every {} s. "
+                    + "Nothing is lost: ferry resumes from the state it recorded on the target.", during, reason(failure), delay.toSeconds(), LONGEST_DELAY.toSeconds());
+        }
         for (int attempt = 1; ; attempt++) {
             pause(delay);
             String down = unreachable();
             if (down == null) {
                 Duration outage = Duration.ofNanos(System.nanoTime() - start);
                 log.warn("both servers answer again after {} s (attempt {}); resuming {}", outage.toSeconds(), attempt, during);
+                resumedAt = System.nanoTime();
+                lastDelay = delay;
                 return outage;
             }
             if (attempt == 1 || attempt % 5 == 0) {
@@ -79,8 +96,7 @@ final class Reconnection {
             Thread.sleep(delay.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted("interrupted while waiting to reconnect.", "run the same `ferry run` again to resume.", e);
         }
     }
 }
