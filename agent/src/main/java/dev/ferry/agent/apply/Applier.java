@@ -26,7 +26,7 @@ import java.util.function.Consumer;
 
 /**
  * Applies source transactions to the target and decides when the target commits: changes are queued per relation
- * ({@link ChangeBatch}) and, at a source commit boundary once enough has gathered ({@link TargetTransaction}),
+ * ({@link TargetWriter}) and, at a source commit boundary once enough has gathered ({@link TargetTransaction}),
  * committed together with the end LSN of the last source transaction they complete. After a crash the target holds
  * either a source transaction and its LSN, or neither, so replay from the slot is exactly-once; only a committed LSN
  * is handed to {@code confirm}, for the source. Owned by the stream thread, which calls it between and inside source
@@ -43,7 +43,7 @@ public final class Applier implements AutoCloseable {
     private final MigrationMetrics metrics;
     private final Consumer<Lsn> confirm;
     private final RelationMapper mapper;
-    private final ChangeBatch batch;
+    private final TargetWriter writer;
     private final RowChanges rows;
     private final TargetTransaction transaction;
     private final Map<Integer, RowStatements> relations = new HashMap<>();
@@ -68,7 +68,7 @@ public final class Applier implements AutoCloseable {
         this.metrics = metrics;
         this.confirm = confirm;
         this.mapper = new RelationMapper(target, sourceSendsGenerated, drift);
-        this.batch = new ChangeBatch(target);
+        this.writer = new TargetWriter(target);
         this.rows = new RowChanges(numericNanInf, this::queue);
         this.transaction = new TargetTransaction(applied);
     }
@@ -77,7 +77,7 @@ public final class Applier implements AutoCloseable {
     public void relation(Relation relation) {
         try {
             // Rows queued under the old definition go first: a column the mapper adds gives them the source's value for it.
-            batch.flush();
+            writer.flush();
             TargetRelation mapped = mapper.map(relation);
             // Several source relations may stand for one target table (a hypertable's chunks): they share one queue,
             // so a row moved between chunks (DELETE in one, INSERT in another) is applied in its source order.
@@ -118,7 +118,7 @@ public final class Applier implements AutoCloseable {
         String sql = "TRUNCATE " + String.join(", ", names) + (truncate.restartIdentity() ? " RESTART IDENTITY" : "")
                 + (truncate.cascade() ? " CASCADE" : "");
         try {
-            batch.flush();
+            writer.flush();
             try (Statement s = target.createStatement()) {
                 s.execute(sql);
             }
@@ -161,7 +161,7 @@ public final class Applier implements AutoCloseable {
 
     /** Drops what awaits a target commit (the stream delivers it again). */
     public void rollback() {
-        batch.clear();
+        writer.clear();
         transaction.rolledBack();
         try {
             target.rollback();
@@ -186,10 +186,10 @@ public final class Applier implements AutoCloseable {
     public long targetCommits() { return transaction.commits(); }
 
     /** Queued upserts that a later upsert of the same key replaced before they ran. */
-    public long coalesced() { return batch.coalesced(); }
+    public long coalesced() { return writer.coalesced(); }
 
     /** Inserted rows written by COPY because many came together (backlogs, big transactions). */
-    public long copied() { return batch.copied(); }
+    public long copied() { return writer.copied(); }
 
     /** NOTE: the fix of a rejected Infinity (below) promises these counts per table in stream.log. */
     public void logNanInfNulled() {
@@ -199,7 +199,7 @@ public final class Applier implements AutoCloseable {
 
     @Override
     public void close() {
-        batch.close();
+        writer.close();
     }
 
     /** Executes what is queued and commits it with the end LSN of the last completed source transaction. */
@@ -207,7 +207,7 @@ public final class Applier implements AutoCloseable {
         long transactions = transaction.transactionsApplied();
         long changes = transaction.changesApplied();
         try {
-            batch.flush();
+            writer.flush();
             if (transaction.completedEnd().isPresent()) state.recordApplied(target, transaction.completedEnd().get());
             target.commit();
         } catch (SQLException e) {
@@ -219,11 +219,11 @@ public final class Applier implements AutoCloseable {
     }
 
     private void queue(PendingRow row) {
-        batch.add(row);
+        writer.add(row);
         transaction.changed();
-        if (batch.rows() >= FLUSH_ROWS || batch.bytes() >= FLUSH_BYTES) {
+        if (writer.rows() >= FLUSH_ROWS || writer.bytes() >= FLUSH_BYTES) {
             try {
-                batch.flush();
+                writer.flush();
             } catch (SQLException e) {
                 throw failure("applying changes", e);
             }
@@ -241,7 +241,7 @@ public final class Applier implements AutoCloseable {
     private FerryException failure(String what, SQLException e) {
         // Row changes (JDBC batches included) fail inside TargetWriter, which names their table.
         SQLException cause = e;
-        if (e instanceof TargetWriter.RelationFailure failure) {
+        if (e instanceof RelationFailure failure) {
             what = "applying changes to " + failure.relation();
             cause = failure.serverError();
         }

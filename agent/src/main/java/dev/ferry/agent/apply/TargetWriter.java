@@ -5,23 +5,28 @@ import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.AbstractList;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Executes one relation's queued changes on the target connection, in order: consecutive rows with the same
- * statement go in one JDBC batch, which the driver sends as multi-row statements, or by COPY when they are many
- * inserted rows; a batch is cut where a key repeats, because one multi-row upsert may not touch the same row twice.
- * Reports, once per table, rows the target held that the source says it should not have. Owned by the apply thread.
+ * The row changes of the open target transaction: queued per relation, and at a flush executed on the target
+ * connection, relation by relation. Order is kept within each relation, which is all that matters: with
+ * session_replication_role = replica no trigger or foreign key links two tables, and unique constraints are per table.
+ * Consecutive rows with the same statement go in one JDBC batch, which the driver sends as multi-row statements, or by
+ * COPY when they are many inserted rows; a batch is cut where a key repeats, because one multi-row upsert may not touch
+ * the same row twice. Reports, once per table, rows the target held that the source says it should not have. Owned by
+ * the apply thread.
  */
 final class TargetWriter {
     private static final Logger log = LoggerFactory.getLogger("ferry.apply");
@@ -39,10 +44,74 @@ final class TargetWriter {
     };
     private final Set<QualifiedName> missingRowReported = new HashSet<>();
     private final Set<QualifiedName> existingKeyReported = new HashSet<>();
+    /** By identity: one instance stands for one target table's shape (Applier shares it between a hypertable's chunks). */
+    private final Map<TargetRelation, Queue> byRelation = new IdentityHashMap<>();
+    /** The same queues in the order their relations first had changes, which is the order they are written in. */
+    private final List<Queue> inOrder = new ArrayList<>();
+    private int rows;
+    private long bytes;
+    private long coalesced;
     private long copied;
 
     TargetWriter(Connection target) {
         this.target = target;
+    }
+
+    /**
+     * Queues a change. On a coalescible relation an upsert replaces a still-queued upsert of the same key and shape:
+     * the later row state wins, as it would after both ran, and no other unique constraint can notice the difference.
+     */
+    void add(PendingRow row) {
+        Queue queue = byRelation.get(row.relation());
+        if (queue == null) {
+            queue = new Queue(row.relation());
+            byRelation.put(row.relation(), queue);
+            inOrder.add(queue);
+        }
+        if (row.key() != null && row.relation().coalescible()) {
+            Integer previous = queue.lastByKey.get(row.key());
+            if (previous != null && queue.rows.get(previous).statement() == row.statement() && !row.mustFindRow()) {
+                bytes += row.bytes() - queue.rows.get(previous).bytes();
+                queue.rows.set(previous, row);
+                coalesced++;
+                return;
+            }
+        }
+        if (row.key() != null) queue.lastByKey.put(row.key(), queue.rows.size());
+        queue.rows.add(row);
+        rows++;
+        bytes += row.bytes();
+    }
+
+    /** One relation's queued changes in order, and where each key's latest change sits; kept (and its capacity) between flushes. */
+    private static final class Queue {
+        final TargetRelation relation;
+        final List<PendingRow> rows = new ArrayList<>();
+        final Map<String, Integer> lastByKey = new HashMap<>();
+
+        Queue(TargetRelation relation) {
+            this.relation = relation;
+        }
+
+        void clear() {
+            rows.clear();
+            lastByKey.clear();
+        }
+    }
+
+    /** Rows queued since the last flush. */
+    int rows() {
+        return rows;
+    }
+
+    /** Bytes of the values queued since the last flush. */
+    long bytes() {
+        return bytes;
+    }
+
+    /** Upserts absorbed by a later upsert of the same key, in total. */
+    long coalesced() {
+        return coalesced;
     }
 
     /** Rows written by COPY rather than by statements, in total. */
@@ -50,8 +119,24 @@ final class TargetWriter {
         return copied;
     }
 
-    /** Executes the changes inside the open target transaction; a failure names the relation. */
-    void write(TargetRelation relation, List<PendingRow> pending) throws RelationFailure {
+    /** Executes everything queued, relation by relation, inside the open target transaction; what was queued is dropped either way. */
+    void flush() throws SQLException {
+        try {
+            for (Queue queue : inOrder) if (!queue.rows.isEmpty()) write(queue.relation, queue.rows);
+        } finally {
+            clear();
+        }
+    }
+
+    /** Drops what is queued: it was written, or the target transaction is being rolled back. */
+    void clear() {
+        inOrder.forEach(Queue::clear);
+        rows = 0;
+        bytes = 0;
+    }
+
+    /** Executes one relation's changes in order; a failure names the relation. */
+    private void write(TargetRelation relation, List<PendingRow> pending) throws RelationFailure {
         try {
             int start = 0;
             while (start < pending.size()) {
@@ -68,26 +153,6 @@ final class TargetWriter {
             }
         } catch (SQLException e) {
             throw new RelationFailure(relation.name(), e);
-        }
-    }
-
-    /** Changes to one table failed on the target. */
-    static final class RelationFailure extends SQLException {
-        private final QualifiedName relation;
-
-        RelationFailure(QualifiedName relation, SQLException cause) {
-            super(cause.getMessage(), cause.getSQLState(), cause);
-            this.relation = relation;
-        }
-
-        QualifiedName relation() {
-            return relation;
-        }
-
-        /** The server's own error, also from inside a JDBC batch. */
-        SQLException serverError() {
-            SQLException cause = (SQLException) getCause();
-            return cause instanceof BatchUpdateException && cause.getNextException() != null ? cause.getNextException() : cause;
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.ferry.agent.cli;
 
 import dev.ferry.agent.ExitCode;
-import dev.ferry.agent.Migration;
+import dev.ferry.agent.run.Migration;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.logging.LogSetup;
 import picocli.CommandLine.Command;

@@ -76,16 +76,17 @@ public final class SourceCatalog {
      * times the median chunk's size (at least 1 MB, at most 256 MB; at most 64 parts), so one big chunk (made before
      * the chunk interval was shortened, or a hypertable of a single chunk) is copied by every worker, as a big table
      * is split into page ranges. Sizes are of the rows' heap: a compressed chunk's is its size before compression
-     * (compression_chunk_size) plus what was written into it since. A time range of a compressed chunk decompresses
-     * only the batches whose time range overlaps it (measured: the two halves of a 300,000-row chunk read in 304 +
-     * 271 ms against 570 ms whole; 345 + 275 ms against 501 ms when time is not in its orderby), so cutting it pays too.
+     * (compression_chunk_size) plus what was written into it since. A compressed chunk is never cut: the snapshot copy
+     * moves it whole in compressed form ({@code snapshot.CompressedChunkCopy}), picking the chunks whose range starts in
+     * a unit, so a unit starting inside one would copy its rows a second time.
      */
     private static final String CHUNK_STARTS = """
             WITH slices AS (
               SELECT h.id AS hypertable_id, format('%I.%I', h.schema_name, h.table_name)::regclass::oid AS relid, d.column_name, d.column_type,
                      s.range_start, s.range_end,
                      sum(pg_relation_size(format('%I.%I', ch.schema_name, ch.table_name)::regclass)
-                         + coalesce((SELECT z.uncompressed_heap_size FROM _timescaledb_catalog.compression_chunk_size z WHERE z.chunk_id = ch.id), 0)) AS bytes
+                         + coalesce((SELECT z.uncompressed_heap_size FROM _timescaledb_catalog.compression_chunk_size z WHERE z.chunk_id = ch.id), 0)) AS bytes,
+                     bool_or(ch.compressed_chunk_id IS NOT NULL) AS compressed
               FROM _timescaledb_catalog.hypertable h
               JOIN _timescaledb_catalog.dimension d ON d.id = (SELECT min(id) FROM _timescaledb_catalog.dimension WHERE hypertable_id = h.id)
               JOIN _timescaledb_catalog.dimension_slice s ON s.dimension_id = d.id
@@ -104,7 +105,7 @@ public final class SourceCatalog {
               FROM slices s JOIN pieces p USING (hypertable_id)
               CROSS JOIN LATERAL (SELECT least(64, ceil(s.bytes / p.bytes))::int AS parts) n
               CROSS JOIN LATERAL generate_series(1, n.parts - 1) k
-              WHERE n.parts > 1 AND s.range_start > -9223372036854775808 AND s.range_end < 9223372036854775807)
+              WHERE n.parts > 1 AND NOT s.compressed AND s.range_start > -9223372036854775808 AND s.range_end < 9223372036854775807)
             SELECT relid, column_name,
                    array_agg(CASE column_type
                                WHEN 'timestamptz'::regtype THEN quote_literal(_timescaledb_functions.to_timestamp(start)::text) || '::timestamptz'

@@ -1,7 +1,7 @@
 package dev.ferry.agent.demo;
 
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.Migration;
+import dev.ferry.agent.run.Migration;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverRequest;

@@ -1,5 +1,7 @@
 package dev.ferry.agent.preflight;
 
+import dev.ferry.agent.db.TimescalePolicies;
+
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -193,7 +195,7 @@ final class TimescaleChecks implements CheckFamily {
                 WHERE j.id >= 1000 AND j.proc_schema ~ '^_timescaledb'
                   AND NOT (j.proc_name = ANY (?) AND (j.proc_name IN ('policy_reorder', 'policy_refresh_continuous_aggregate')
                                                       OR coalesce(j.config->'compress_after', j.config->'drop_after') IS NOT NULL))
-                ORDER BY j.id""", (Object) c.source.createArrayOf("text", dev.ferry.agent.schema.TimescaleJobs.POLICIES.toArray()));
+                ORDER BY j.id""", (Object) c.source.createArrayOf("text", TimescalePolicies.PROCEDURES.toArray()));
         if (!unsupported.isEmpty()) {
             return fail("timescaledb-jobs", "TimescaleDB jobs " + String.join(", ", unsupported) + " cannot be made again on the target by this version of ferry",
                     "ferry recreates compression (by age), retention (by age) and reorder policies and user-defined actions; these are of another kind.",

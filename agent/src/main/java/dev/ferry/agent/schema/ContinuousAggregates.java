@@ -58,13 +58,29 @@ public final class ContinuousAggregates {
                 // The definition was read with an empty search_path: every name in it is schema-qualified.
                 s.execute("CREATE MATERIALIZED VIEW " + aggregate.name() + " WITH (timescaledb.continuous, timescaledb.materialized_only = "
                         + aggregate.materializedOnly() + ") AS " + stripSemicolon(aggregate.definition()) + " WITH NO DATA");
-                s.execute("CALL public.refresh_continuous_aggregate('" + aggregate.name().toString().replace("'", "''") + "', NULL, NULL)");
+                refreshWithMaintenanceMemory(s, aggregate.name());
             }
             log.info("continuous aggregates: created and refreshed {} on the target in {} s", aggregate.name(),
                     String.format("%.1f", (System.nanoTime() - start) / 1e9));
             created++;
         }
         return created;
+    }
+
+    /**
+     * The first refresh aggregates every copied row in one query, a sort or hash over all of it: with the default
+     * work_mem (4 MB) it spills to disk. It runs alone, after the copy and post-data, like a maintenance command, so it
+     * gets the target's maintenance_work_mem when that is larger (bench timescale shape, scale 10, on a loaded 2-core
+     * machine: 2.4-3.2 s with 256 MB against 3.4-6.0 s with 4 MB, three tries each).
+     */
+    private static void refreshWithMaintenanceMemory(Statement s, QualifiedName aggregate) throws SQLException {
+        s.execute("SELECT set_config('work_mem', greatest(pg_size_bytes(current_setting('work_mem')),"
+                + " pg_size_bytes(current_setting('maintenance_work_mem'))) / 1024 || 'kB', false)");
+        try {
+            s.execute("CALL public.refresh_continuous_aggregate('" + aggregate.toString().replace("'", "''") + "', NULL, NULL)");
+        } finally {
+            s.execute("RESET work_mem");
+        }
     }
 
     /** At the cutover: refreshes every aggregate on the target over all its data. */

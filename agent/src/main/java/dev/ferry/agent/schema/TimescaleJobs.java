@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The source's TimescaleDB jobs (compression, retention and reorder policies, user-defined actions) made again on the
@@ -25,9 +24,6 @@ import java.util.Set;
  */
 public final class TimescaleJobs {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
-
-    /** The procedures of the policies ferry recreates; other jobs in TimescaleDB's schemas are refused by preflight. */
-    public static final Set<String> POLICIES = Set.of("policy_compression", "policy_retention", "policy_reorder", "policy_refresh_continuous_aggregate");
 
     private static final String JOBS = """
             SELECT j.id, j.proc_schema, j.proc_name, j.schedule_interval::text, j.max_runtime::text, j.max_retries, j.retry_period::text,

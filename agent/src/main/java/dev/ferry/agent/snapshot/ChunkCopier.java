@@ -18,6 +18,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Optional;
 
 /**
  * Copies one chunk: {@code COPY ... TO STDOUT} on a source connection already inside the exported snapshot, streamed
@@ -36,6 +37,7 @@ final class ChunkCopier {
     private final Lsn syncLsn;
     private final CopyFormat format;
     private final ChunkRewrites rewrites;
+    private final CompressedChunkCopy compressedChunks;
 
     ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format, ChunkRewrites rewrites) {
         this.source = source;
@@ -45,6 +47,7 @@ final class ChunkCopier {
         this.numericNanInf = numericNanInf;
         this.syncLsn = syncLsn;
         this.format = format;
+        this.compressedChunks = new CompressedChunkCopy(source, target, format, numericNanInf);
     }
 
     record Result(long rows, long bytes, long nanInfNulled) {}
@@ -83,8 +86,7 @@ final class ChunkCopier {
                 : "COPY (SELECT " + selectList(chunk) + " FROM " + chunk.table().readFrom() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
         String copyIn = "COPY " + chunk.table().name() + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
-        long rows;
-        CountingStream counter;
+        long[] copied;
         try {
             if (format.freezes(chunk)) {
                 // Empty already (fresh, or emptied on resume); FREEZE needs the truncation in this transaction.
@@ -92,16 +94,10 @@ final class ChunkCopier {
                     s.execute("TRUNCATE ONLY " + chunk.table().name());
                 }
             }
-            PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);
-            counter = new CountingStream(into);
-            try {
-                rows = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut, counter);
-                into.endCopy();
-            } finally {
-                if (into.isActive()) into.cancelCopy();
-            }
+            Optional<long[]> compressed = compressedChunks.copy(chunk, this::pipe);
+            copied = compressed.isPresent() ? compressed.get() : pipe(copyOut, copyIn);
             if (chunk.table().hypertable()) rewrites.check(source, chunk); // before the commit records the unit as copied
-            state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, rows, counter.bytes,
+            state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, copied[0], copied[1],
                     (System.nanoTime() - started) / 1e9);
             target.commit();
         } catch (SQLException | IOException e) {
@@ -111,7 +107,20 @@ final class ChunkCopier {
             rollbackQuietly(e);
             throw e;
         }
-        return new Result(rows, counter.bytes, nulled);
+        return new Result(copied[0], copied[1], nulled);
+    }
+
+    /** Streams {@code copyOut} on the source into {@code copyIn} on the target; returns rows and bytes. */
+    private long[] pipe(String copyOut, String copyIn) throws SQLException, IOException {
+        PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);
+        CountingStream counter = new CountingStream(into);
+        try {
+            long rows = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut, counter);
+            into.endCopy();
+            return new long[] {rows, counter.bytes};
+        } finally {
+            if (into.isActive()) into.cancelCopy();
+        }
     }
 
     private String selectList(CopyChunk chunk) {

@@ -1,6 +1,6 @@
 package dev.ferry.agent.e2e;
 
-import dev.ferry.agent.Migration;
+import dev.ferry.agent.run.Migration;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverRequest;

@@ -1,6 +1,6 @@
 package dev.ferry.agent.e2e;
 
-import dev.ferry.agent.Migration;
+import dev.ferry.agent.run.Migration;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverRequest;
@@ -47,6 +47,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(300)
 class TimescaleMigrationTest {
     private static final String VERSION = "2.25.2";
+    /**
+     * Counts a hypertable's compressed chunks copied in compressed form: a chunk ferry compressed after loading it counts
+     * the rows it compressed, one copied in compressed form was compressed while empty and its batches copied in after.
+     */
+    private static final String COPIED_COMPRESSED = "SELECT count(*) FROM timescaledb_information.chunks i JOIN _timescaledb_catalog.chunk c"
+            + " ON (c.schema_name, c.table_name) = (i.chunk_schema, i.chunk_name) JOIN _timescaledb_catalog.compression_chunk_size z ON z.chunk_id = c.id"
+            + " WHERE i.hypertable_name = '%s' AND i.is_compressed AND z.numrows_pre_compression = 0";
     private static DebianPostgres server;
     /** As preflight asks: otherwise a refresh on the source fails while ferry's publication covers the aggregates' chunks. */
     private static final String MATERIALIZATION_IDENTITY = "DO $$ DECLARE t text; BEGIN FOR t IN SELECT format('%I.%I', materialization_hypertable_schema,"
@@ -122,6 +129,8 @@ class TimescaleMigrationTest {
             // 20 chunks, and those the writer created before the copy's snapshot
             assertEquals("t", query(dst, "SELECT chunks = count(*) AND chunks >= 20 FROM ferry.copy_progress WHERE table_name = 'metrics' GROUP BY chunks"),
                     "the hypertable copied chunk by chunk, in parallel");
+            assertEquals("16", query(dst, COPIED_COMPRESSED.formatted("metrics") + " AND i.range_end <= '2026-01-17'"),
+                    "the chunks compressed on the source copied in compressed form, not decompressed and compressed again");
             long atStream = writer.iterations.get();
             Deadline.await("the writer to work while ferry streams", Duration.ofMinutes(1), () -> writer.iterations.get() >= atStream + 40);
             // Compression churn on the source while the stream runs: a recent chunk compressed, an old one
@@ -183,9 +192,16 @@ class TimescaleMigrationTest {
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
                 "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g, g FROM generate_series(0, 95) g",
                 "ALTER TABLE public.events SET (timescaledb.compress, timescaledb.compress_orderby = 'time')",
-                "SELECT compress_chunk(c) FROM show_chunks('public.events') c");
+                "SELECT compress_chunk(c) FROM show_chunks('public.events') c",
+                // A row written into a compressed chunk stays uncompressed there: the chunk is partial.
+                "INSERT INTO public.events VALUES ('2026-01-02 00:15', 5000, 1)");
         Agent agent = new Agent(src, dst);
         agent.awaitStream();
+        // The source picked a bloom sparse index on id (from its primary key) when it compressed; the target, whose key
+        // is built after the copy, makes compressed chunks without it, and reads the source's batches all the same.
+        assertEquals("4", query(dst, COPIED_COMPRESSED.formatted("events")), "the compressed chunks copied in compressed form");
+        assertEquals("97 1", query(dst, "SELECT (SELECT count(*) FROM public.events) || ' ' || (SELECT count(*) FROM _timescaledb_catalog.chunk"
+                + " WHERE status & 8 = 8)"), "the partial chunk's uncompressed row copied too, the target's chunk partial as the source's");
         server.execute(src, "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 hour' + interval '30 minutes', 1000 + g, g"
                         + " FROM generate_series(0, 95) g",
                 "SELECT compress_chunk(c) FROM show_chunks('public.events') c",
@@ -193,8 +209,36 @@ class TimescaleMigrationTest {
                 "SELECT compress_chunk(c) FROM show_chunks('public.events') c");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        assertEquals("192", query(src, "SELECT count(*) FROM public.events"));
-        assertEquals("192", query(dst, "SELECT count(*) FROM public.events"), "no row lost to compression on the source");
+        assertEquals("193", query(src, "SELECT count(*) FROM public.events"));
+        assertEquals("193", query(dst, "SELECT count(*) FROM public.events"), "no row lost to compression on the source");
+    }
+
+    /**
+     * A chunk compressed before the hypertable's orderby changed keeps the old one in its own settings; the target's
+     * chunk would get the new one and could not read the source's batches, so that chunk is copied decompressed and
+     * compressed on the target after the copy, while the chunk compressed after the change travels compressed.
+     */
+    @Test
+    void chunkCompressedWithOtherSettingsIsCopiedDecompressed() throws Exception {
+        String src = "ts_mixed_src", dst = "ts_mixed_dst";
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.samples (time timestamptz NOT NULL, k int NOT NULL, v int, PRIMARY KEY (k, time))",
+                "SELECT create_hypertable('public.samples', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.samples SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g % 3, g FROM generate_series(0, 71) g",
+                "ALTER TABLE public.samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'k', timescaledb.compress_orderby = 'time')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.samples', older_than => '2026-01-02'::timestamptz) c",
+                "ALTER TABLE public.samples SET (timescaledb.compress_orderby = 'time DESC')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.samples', older_than => '2026-01-03'::timestamptz) c");
+        Agent agent = new Agent(src, dst);
+        agent.awaitStream();
+        assertEquals("2 1", query(dst, "SELECT (SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'samples' AND is_compressed)"
+                + " || ' ' || (" + COPIED_COMPRESSED.formatted("samples") + ")"), "both compressed, one of them in compressed form");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.samples t";
+        assertEquals(query(src, rows), query(dst, rows));
     }
 
     /**
@@ -486,8 +530,9 @@ class TimescaleMigrationTest {
     }
 
     /**
-     * Chunks much bigger than their hypertable's others (days of two hundred times the rows), one of them compressed,
-     * are cut into time ranges copied in parallel like a big table's page ranges, and arrive whole.
+     * Chunks much bigger than their hypertable's others (days of two hundred times the rows): the uncompressed one is
+     * cut into time ranges copied in parallel like a big table's page ranges, the compressed one travels whole in
+     * compressed form (a unit starting inside it would copy its rows twice), and both arrive whole.
      */
     @Test
     void bigChunkIsSplitAndArrivesWhole() throws Exception {
@@ -505,7 +550,7 @@ class TimescaleMigrationTest {
         Agent agent = new Agent(src, dst);
         agent.awaitStream();
         int units = Integer.parseInt(query(dst, "SELECT max(chunks) FROM ferry.copy_progress WHERE table_name = 'events'"));
-        assertTrue(units > 9, "each big chunk cut into several units besides one per chunk: " + units);
+        assertTrue(units > 8, "the big uncompressed chunk cut into several units besides one per chunk: " + units);
         server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 7");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);

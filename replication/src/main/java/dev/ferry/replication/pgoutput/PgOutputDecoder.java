@@ -2,7 +2,6 @@ package dev.ferry.replication.pgoutput;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -192,16 +191,18 @@ public final class PgOutputDecoder {
 
     private static Tuple tuple(PayloadReader in) {
         int count = in.int16();
-        List<TupleValue> values = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) values.add(value(in));
-        return new Tuple(values);
+        TupleValue[] values = new TupleValue[count];
+        for (int i = 0; i < count; i++) values[i] = value(in);
+        // List.of copies the array once; Tuple's List.copyOf then keeps that immutable list as it is.
+        return new Tuple(List.of(values));
     }
 
     private static TupleValue value(PayloadReader in) {
         byte kind = in.int8();
-        if (kind == TUPLE_NULL) return new TupleValue.Null();
-        if (kind == TUPLE_UNCHANGED_TOAST) return new TupleValue.UnchangedToast();
-        if (kind == TUPLE_TEXT) return new TupleValue.Text(new String(in.bytes(in.int32()), StandardCharsets.UTF_8));
+        // Every change carries a value per column: the field-less values are shared rather than made per column.
+        if (kind == TUPLE_NULL) return TupleValue.NULL;
+        if (kind == TUPLE_UNCHANGED_TOAST) return TupleValue.UNCHANGED_TOAST;
+        if (kind == TUPLE_TEXT) return new TupleValue.Text(in.text(in.int32()));
         if (kind == TUPLE_BINARY) return new TupleValue.Binary(in.bytes(in.int32()));
         throw new IllegalArgumentException("unknown pgoutput tuple value byte " + describe(kind));
     }

@@ -4,6 +4,10 @@ import java.util.Arrays;
 
 /** One column value of a {@link Tuple}, in PostgreSQL's text (or binary) form, never converted. */
 public sealed interface TupleValue {
+    /** The decoder's shared instances; any other instance is equal to them (records without fields). */
+    Null NULL = new Null();
+    UnchangedToast UNCHANGED_TOAST = new UnchangedToast();
+
     record Text(String value) implements TupleValue {}
 
     /** Binary send/recv form; pgoutput sends it only when the subscriber asks for binary. Copied in and out. */

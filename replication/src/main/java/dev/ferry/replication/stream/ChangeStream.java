@@ -95,7 +95,7 @@ public final class ChangeStream implements AutoCloseable {
             lastReceived = Lsn.max(lastReceived, received);
             if (payload != null) {
                 byte[] bytes = new byte[payload.remaining()];
-                payload.duplicate().get(bytes);
+                payload.get(payload.position(), bytes); // absolute: the position stays for the decoder
                 return Optional.of(new WalMessage(received, decode(payload, received), bytes));
             }
             long left = deadline - System.nanoTime();

@@ -4,6 +4,7 @@ import dev.ferry.replication.Lsn;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,11 @@ record CapturedCase(int major, List<Decoded> messages, Properties facts) {
     }
 
     static CapturedCase load(int major, String name) {
+        return load(major, name, CapturedPayloads.Payload::buffer);
+    }
+
+    /** Decodes each payload from the buffer {@code form} makes of it (heap, read-only, a slice of a larger array ...). */
+    static CapturedCase load(int major, String name, java.util.function.Function<CapturedPayloads.Payload, ByteBuffer> form) {
         try (InputStream bin = open(major, name, "bin"); InputStream facts = open(major, name, "properties")) {
             Properties properties = new Properties();
             properties.load(facts);
@@ -26,7 +32,7 @@ record CapturedCase(int major, List<Decoded> messages, Properties facts) {
             List<Decoded> messages = new ArrayList<>();
             boolean inside = false;
             for (CapturedPayloads.Payload p : CapturedPayloads.read(bin).payloads()) {
-                PgOutputMessage m = decoder.decode(p.buffer(), inside);
+                PgOutputMessage m = decoder.decode(form.apply(p), inside);
                 if (m instanceof StreamStart) inside = true;
                 else if (m instanceof StreamStop) inside = false;
                 messages.add(new Decoded(p.walStart(), m));

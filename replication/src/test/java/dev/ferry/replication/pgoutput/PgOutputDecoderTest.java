@@ -291,4 +291,32 @@ class PgOutputDecoderTest {
         assertEquals(new StreamStop(), new PgOutputDecoder(2, false).decode(bytes, true));
         assertEquals(0, bytes.position());
     }
+
+    /**
+     * Text values are decoded straight from the payload's backing array when it has one: the same messages whatever
+     * the buffer, including a payload that sits at an offset inside a larger array (as pgjdbc's may), one with no
+     * accessible array and one set to little-endian. The captures hold multi-byte UTF-8 names and values and TOASTed text.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"insert_update_delete", "replica_identity", "toast", "streamed", "message", "type"})
+    void decodesTheSameFromEveryKindOfBuffer(String name) {
+        for (int major : new int[] {13, 14, 15, 16}) {
+            if (!CapturedCase.exists(major, name)) continue;
+            List<CapturedCase.Decoded> readOnly = CapturedCase.load(major, name).messages();
+            List<CapturedCase.Decoded> heap = CapturedCase.load(major, name, p -> ByteBuffer.wrap(p.bytes())).messages();
+            List<CapturedCase.Decoded> offset = CapturedCase.load(major, name, p -> {
+                byte[] larger = new byte[p.bytes().length + 10];
+                java.util.Arrays.fill(larger, (byte) 'x');
+                System.arraycopy(p.bytes(), 0, larger, 7, p.bytes().length);
+                return ByteBuffer.wrap(larger, 7, p.bytes().length).slice();
+            }).messages();
+            List<CapturedCase.Decoded> direct = CapturedCase.load(major, name, p -> ByteBuffer.allocateDirect(p.bytes().length).put(p.bytes()).flip()).messages();
+            // the protocol is big-endian whatever order the caller's buffer is set to
+            List<CapturedCase.Decoded> littleEndian = CapturedCase.load(major, name, p -> ByteBuffer.wrap(p.bytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN)).messages();
+            assertEquals(readOnly, heap, name + " from PostgreSQL " + major);
+            assertEquals(readOnly, offset, name + " from PostgreSQL " + major);
+            assertEquals(readOnly, direct, name + " from PostgreSQL " + major);
+            assertEquals(readOnly, littleEndian, name + " from PostgreSQL " + major);
+        }
+    }
 }

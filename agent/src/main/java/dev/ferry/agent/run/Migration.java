@@ -1,6 +1,8 @@
-package dev.ferry.agent;
+package dev.ferry.agent.run;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
 import dev.ferry.agent.db.ConnectionFailures;
