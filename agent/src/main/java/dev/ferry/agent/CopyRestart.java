@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -43,7 +44,7 @@ final class CopyRestart {
 
     /** Returns whether there was a migration to give up (its tables, if any, are left empty on the target). */
     boolean reset() throws SQLException {
-        StateStore state = new StateStore();
+        StateStore state = new StateStore(config.stateSchema());
         Optional<MigrationState> current;
         List<QualifiedName> copied;
         try (Connection dst = target.open()) {
@@ -62,16 +63,16 @@ final class CopyRestart {
                         "the target is now the application's database; emptying its tables would lose rows written since.",
                         "leave it as it is. Nothing was changed.", ExitCode.BAD_INPUT, null);
             }
-            copied = tablesFerryCopied(dst);
+            copied = tablesFerryCopied(dst, state);
         }
         dropSlotAndPublications();
         try (Connection dst = target.open()) {
             dst.setAutoCommit(false);
             try (Statement s = dst.createStatement()) {
                 // One transaction: the tables are empty and the state gone together, or neither.
-                if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) dropForeignKeysAmong(dst);
+                if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) dropForeignKeysAmong(dst, copied);
                 if (!copied.isEmpty()) s.execute("TRUNCATE ONLY " + copied.stream().map(QualifiedName::toString).collect(Collectors.joining(", ")));
-                s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(StateStore.SCHEMA) + " CASCADE");
+                s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(state.schema()) + " CASCADE");
                 dst.commit();
             } catch (SQLException e) {
                 dst.rollback();
@@ -91,19 +92,20 @@ final class CopyRestart {
      * --clean, drops and recreates the tables but knows nothing of post-data, so a key between two of them would stop
      * it. Only keys whose both ends are ferry's tables (or their partition roots) are dropped; post-data adds them again.
      */
-    private static void dropForeignKeysAmong(Connection dst) throws SQLException {
+    private static void dropForeignKeysAmong(Connection dst, List<QualifiedName> copied) throws SQLException {
         List<String> drops = new ArrayList<>();
-        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery("""
-                WITH copied AS (
-                    SELECT to_regclass(format('%I.%I', schema_name, table_name)) AS oid
-                    FROM (SELECT schema_name, table_name FROM ferry.copy_plan UNION SELECT schema_name, table_name FROM ferry.copy_progress) t),
+        try (PreparedStatement s = dst.prepareStatement("""
+                WITH copied AS (SELECT to_regclass(name) AS oid FROM unnest(?::text[]) AS t(name)),
                 ferrys AS (SELECT oid FROM copied WHERE oid IS NOT NULL
                            UNION SELECT pg_partition_ancestors(oid) FROM copied WHERE oid IS NOT NULL)
                 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname)
                 FROM pg_constraint c
                 WHERE c.contype = 'f' AND c.conparentid = 0
                   AND c.conrelid IN (SELECT oid FROM ferrys) AND c.confrelid IN (SELECT oid FROM ferrys)""")) {
-            while (rs.next()) drops.add(rs.getString(1));
+            s.setArray(1, dst.createArrayOf("text", copied.stream().map(QualifiedName::toString).toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) drops.add(rs.getString(1));
+            }
         }
         try (Statement s = dst.createStatement()) {
             for (String drop : drops) s.execute(drop);
@@ -111,18 +113,28 @@ final class CopyRestart {
         if (!drops.isEmpty()) log.info("--restart-copy: dropped {} foreign keys between ferry's tables; post-data creates them again", drops.size());
     }
 
-    /** The tables ferry's state says it planned to copy or copied, that still exist on the target. */
-    private static List<QualifiedName> tablesFerryCopied(Connection dst) throws SQLException {
+    /**
+     * The tables ferry's state says it planned to copy or copied (by their source names), as named on the target
+     * (--schema-map), that still exist there.
+     */
+    private List<QualifiedName> tablesFerryCopied(Connection dst, StateStore state) throws SQLException {
         List<QualifiedName> tables = new ArrayList<>();
-        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery("""
-                SELECT schema_name, table_name FROM (
-                    SELECT schema_name, table_name FROM ferry.copy_plan
-                    UNION SELECT schema_name, table_name FROM ferry.copy_progress) t
-                WHERE to_regclass(format('%I.%I', schema_name, table_name)) IS NOT NULL
-                ORDER BY 1, 2""")) {
-            while (rs.next()) tables.add(new QualifiedName(rs.getString(1), rs.getString(2)));
+        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery(state.sql("""
+                SELECT schema_name, table_name FROM ferry.copy_plan
+                UNION SELECT schema_name, table_name FROM ferry.copy_progress ORDER BY 1, 2"""))) {
+            while (rs.next()) tables.add(config.schemaMap().target(new QualifiedName(rs.getString(1), rs.getString(2))));
         }
-        return tables;
+        List<QualifiedName> there = new ArrayList<>();
+        try (PreparedStatement s = dst.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            for (QualifiedName table : tables) {
+                s.setString(1, table.toString());
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    if (rs.getBoolean(1)) there.add(table);
+                }
+            }
+        }
+        return there;
     }
 
     private void dropSlotAndPublications() throws SQLException {

@@ -65,7 +65,7 @@ public final class Migration {
     private final MigrationConfig config;
     private final Database source;
     private final Database target;
-    private final StateStore state = new StateStore();
+    private final StateStore state;
     private final SlotName slot;
     private final MigrationMetrics metrics = new MigrationMetrics();
     private final Reconnection reconnection;
@@ -79,6 +79,7 @@ public final class Migration {
         this.config = config;
         this.source = new Database(config.source(), "source");
         this.target = new Database(config.target(), "target");
+        this.state = new StateStore(config.stateSchema());
         this.slot = new SlotName(config.slotName());
         this.reconnection = new Reconnection(source, target);
     }
@@ -97,7 +98,7 @@ public final class Migration {
      */
     public String run(boolean restartCopy) throws SQLException {
         log.debug("configuration: {}", config.describe());
-        try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
+        try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current(), config.stateSchema())) {
             if (restartCopy) copyRestarted = new CopyRestart(config, source, target).reset();
             while (true) {
                 try {
@@ -130,8 +131,9 @@ public final class Migration {
         }
         if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
             throw new FerryException("the target already holds another migration (slot " + existing.get().slotName() + ").",
-                    "ferry keeps one migration's state in schema \"ferry\" on the target; this run uses slot " + config.slotName() + ".",
-                    "pass --slot " + existing.get().slotName() + " to resume that migration, or migrate into an empty database.", ExitCode.BAD_INPUT, null);
+                    "ferry keeps each migration's state in a schema of its own on the target (here \"" + state.schema() + "\"); this run uses slot " + config.slotName() + ".",
+                    "pass --slot " + existing.get().slotName() + " to resume that migration; or, to run a second migration into this database, give each one a name with --migration.",
+                    ExitCode.BAD_INPUT, null);
         }
         if (existing.isPresent() && existing.get().phase() == Phase.DONE) {
             try (Connection src = source.open()) {
@@ -271,7 +273,7 @@ public final class Migration {
                 // to it by foreign keys too, so post-data's keys hold between rows of one snapshot.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
-                        s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + leaf.name()); // a hypertable with its chunks
+                        s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + config.schemaMap().target(leaf.name())); // a hypertable with its chunks
                     }
                     state.forgetTable(dst, leaf.name());
                     redo.add(leaf);
@@ -293,7 +295,7 @@ public final class Migration {
      * attaches a key whose index was built just before the crash (post-data alone would fail on its name).
      */
     private void finishIndexesOf(SchemaCopy schema, List<PhysicalTable> copiedBefore) {
-        if (config.schemaMode() != MigrationConfig.SchemaMode.COPY || copiedBefore.isEmpty()) return;
+        if (!earlyIndexBuilds() || copiedBefore.isEmpty()) return;
         EarlyIndexBuilds indexes = schema.startIndexBuilds();
         try {
             for (PhysicalTable table : copiedBefore) indexes.tableCopied(table.name());
@@ -309,7 +311,7 @@ public final class Migration {
      */
     private void copyInSnapshot(HikariDataSource pool, SchemaCopy schema, List<PhysicalTable> tables, CreatedSlot slot, int sourceMajor,
                                 SqlAction tablesFirst) throws SQLException {
-        EarlyIndexBuilds indexes = config.schemaMode() == MigrationConfig.SchemaMode.COPY ? schema.startIndexBuilds() : null;
+        EarlyIndexBuilds indexes = earlyIndexBuilds() ? schema.startIndexBuilds() : null;
         try {
             SnapshotCopy.Run copy = new SnapshotCopy(config, source, pool, state, metrics)
                     .start(tables, slot.snapshotName(), slot.consistentPoint(), sourceMajor, indexes == null ? table -> {} : indexes::tableCopied);
@@ -326,6 +328,11 @@ public final class Migration {
         } finally {
             if (indexes != null) indexes.finish();
         }
+    }
+
+    /** With --schema-map post-data builds every index: the early builds read the source's definitions, which name its schemas. */
+    private boolean earlyIndexBuilds() {
+        return config.schemaMode() == MigrationConfig.SchemaMode.COPY && config.schemaMap().isEmpty();
     }
 
     private interface SqlAction {
@@ -346,7 +353,7 @@ public final class Migration {
             TimescaleJobs.createPaused(src, dst);
         }
         setPhase(pool, Phase.STREAM);
-        TargetStatistics.analyzeInBackground(target, tables);
+        TargetStatistics.analyzeInBackground(target, tables, config.schemaMap());
     }
 
     /**
@@ -378,7 +385,7 @@ public final class Migration {
                 Lsn start;
                 try (Connection dst = target.open()) {
                     start = state.load(dst).orElseThrow().appliedLsn();
-                    IdentityColumns.relax(dst, tables.stream().map(SourceTable::name).toList());
+                    IdentityColumns.relax(dst, tables.stream().map(t -> config.schemaMap().target(t.name())).toList());
                 }
                 drained = stream.run(start);
             } catch (SQLException | FerryException e) {

@@ -2,6 +2,7 @@ package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
@@ -61,10 +62,15 @@ public final class Applier implements AutoCloseable {
      * @param sourceSendsGenerated the source's publications send stored generated columns (PostgreSQL 18+)
      */
     public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated) {
+        this(target, state, numericNanInf, sourceSendsGenerated, SchemaMap.NONE);
+    }
+
+    /** @param schemaMap where each source schema's relations are on the target */
+    public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated, SchemaMap schemaMap) {
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
-        this.mapper = new RelationMapper(target, sourceSendsGenerated);
+        this.mapper = new RelationMapper(target, sourceSendsGenerated, schemaMap);
         this.batch = new ChangeBatch(target);
     }
 

@@ -48,6 +48,12 @@ public final class MigrationOptions {
     @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out of the migration (repeatable).")
     List<String> excludeTables = new ArrayList<>();
 
+    @Mixin
+    SchemaMapOption schemaMap = new SchemaMapOption();
+
+    @Mixin
+    MigrationName migration = new MigrationName();
+
     @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:FERRY_METRICS_PORT:-0}",
             description = "Serve /status and /metrics (Prometheus) on this port; 0: off (default: 0, or $FERRY_METRICS_PORT).")
     int metricsPort;
@@ -64,7 +70,8 @@ public final class MigrationOptions {
                 parseEnum(MigrationConfig.SchemaMode.class, "--schema", schema),
                 parseEnum(MigrationConfig.NumericNanInf.class, "--numeric-nan-inf", numericNanInf),
                 slot != null ? slot : MigrationConfig.defaultSlotName(source.database()),
-                new LinkedHashSet<>(acceptRisks), excluded, metricsPort, Duration.ofSeconds(10));
+                new LinkedHashSet<>(acceptRisks), excluded, metricsPort, Duration.ofSeconds(10),
+                schemaMap.map(), migration.name());
     }
 
     /** Table names as typed after {@code option}; a malformed one is bad input naming the option. */

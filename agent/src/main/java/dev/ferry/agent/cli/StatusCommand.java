@@ -4,6 +4,7 @@ import ch.qos.logback.core.util.FileSize;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
@@ -39,6 +40,9 @@ public final class StatusCommand implements Callable<Integer> {
             description = "Warn when the source retains more WAL than this for ferry's slot (default: 10GB).")
     String maxRetainedWal;
 
+    @picocli.CommandLine.Mixin
+    MigrationName migration = new MigrationName();
+
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
@@ -51,14 +55,14 @@ public final class StatusCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long walLimit = size("--max-retained-wal", maxRetainedWal);
         Database database = new Database(ConnectionSpec.parse("target", target), "target");
-        StateStore state = new StateStore();
+        StateStore state = new StateStore(MigrationConfig.stateSchema(migration.name()));
         MigrationStatus status;
         try (Connection dst = database.open()) {
             MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
-                    "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"ferry\").",
-                    "start one with `ferry run`."));
+                    "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"" + state.schema() + "\").",
+                    "start one with `ferry run`; or, if several migrations share this target database, name one with --migration."));
             // Running means holding the agent lock right now, not having written a heartbeat lately.
-            status = new MigrationStatus(current, AgentLock.holder(dst), state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
+            status = new MigrationStatus(current, AgentLock.holder(dst, state.schema()), state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
         }
         if (json) {
             out.println(status.json());

@@ -7,6 +7,7 @@ import dev.ferry.agent.db.QualifiedName;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -20,6 +21,9 @@ import java.util.Set;
  * @param acceptRisks    preflight checks whose FAIL the user accepted by name
  * @param excludeTables  tables left out of the migration entirely
  * @param metricsPort    port of the status/metrics HTTP endpoint, 0 for none
+ * @param schemaMap      source schema -> target schema renames ({@code --schema-map})
+ * @param migration      {@code --migration NAME}: several migrations into one target database each have a name; absent for
+ *                       the one unnamed migration a target had before names existed
  */
 public record MigrationConfig(
         ConnectionSpec source,
@@ -33,13 +37,23 @@ public record MigrationConfig(
         Set<String> acceptRisks,
         Set<QualifiedName> excludeTables,
         int metricsPort,
-        Duration statusInterval) {
+        Duration statusInterval,
+        SchemaMap schemaMap,
+        Optional<String> migration) {
 
     /** How the target's schema comes to be. */
     public enum SchemaMode { COPY, EXISTING }
 
     /** NaN, Infinity and -Infinity in numeric columns: kept as they are, or written as NULL (and counted). */
     public enum NumericNanInf { KEEP, NULL }
+
+    /** One unnamed migration, schemas kept as they are. */
+    public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
+                           NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, Set<QualifiedName> excludeTables,
+                           int metricsPort, Duration statusInterval) {
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, excludeTables, metricsPort,
+                statusInterval, SchemaMap.NONE, Optional.empty());
+    }
 
     public MigrationConfig {
         if (jobs < 1 || jobs > 64) {
@@ -60,8 +74,37 @@ public record MigrationConfig(
                     "ferry would copy the database onto itself and destroy it.",
                     "point --target at the new server.", ExitCode.BAD_INPUT, null);
         }
+        migration.ifPresent(MigrationConfig::checkMigrationName);
+        if (!schemaMap.isEmpty() && schemaMode == SchemaMode.EXISTING) {
+            throw new FerryException("--schema-map and --schema existing were both given.",
+                    "with --schema existing ferry copies rows into tables you prepared, by their source names; it renames schemas only while copying the schema.",
+                    "leave --schema-map out and create the tables under the source's schema names, or let ferry copy the schema (--schema copy).",
+                    ExitCode.BAD_INPUT, null);
+        }
         acceptRisks = Set.copyOf(acceptRisks);
         excludeTables = Set.copyOf(excludeTables);
+    }
+
+    /**
+     * NOTE: documented in docs/operations.md. The schema on the target holding this migration's state: {@code ferry} for
+     * the unnamed migration (as every ferry before --migration kept it), {@code ferry_NAME} for a named one, so two
+     * migrations into one target database never share a row, a lock or a clean-up.
+     */
+    public String stateSchema() {
+        return stateSchema(migration);
+    }
+
+    public static String stateSchema(Optional<String> migration) {
+        return migration.map(name -> "ferry_" + checkMigrationName(name)).orElse("ferry");
+    }
+
+    private static String checkMigrationName(String name) {
+        if (!name.matches("[a-z0-9_]{1,40}")) {
+            throw new FerryException("--migration '" + name + "' is not a valid migration name.",
+                    "it names ferry's state schema on the target (ferry_<name>): lower-case letters, digits and underscores, at most 40 characters.",
+                    "pass --migration with a name like app1.", ExitCode.BAD_INPUT, null);
+        }
+        return name;
     }
 
     /** The slot name ferry uses when none is given: one per source database, so two migrations never collide. */
@@ -87,6 +130,6 @@ public record MigrationConfig(
         return "source=" + source.masked() + " target=" + target.masked() + " jobs=" + jobs + " logDir='" + logDir
                 + "' workDir='" + workDir + "' schema=" + schemaMode + " numericNanInf=" + numericNanInf
                 + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " excludeTables=" + excludeTables
-                + " metricsPort=" + metricsPort;
+                + " metricsPort=" + metricsPort + " schemaMap=" + schemaMap + " migration=" + migration.map(m -> "'" + m + "'").orElse("(unnamed)");
     }
 }

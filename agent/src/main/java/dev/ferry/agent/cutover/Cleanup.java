@@ -4,6 +4,7 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
@@ -40,12 +41,24 @@ public final class Cleanup {
     private final Database source;
     private final Database target;
     private final String defaultSlot;
+    private final StateStore state;
+    private final SchemaMap schemaMap;
 
     /** @param defaultSlot the slot to remove when the target holds no record of the migration (none, or --slot) */
     public Cleanup(Database source, Database target, String defaultSlot) {
+        this(source, target, defaultSlot, new StateStore(), SchemaMap.NONE);
+    }
+
+    /**
+     * @param state     the state of the migration to clean up; another migration into the same target keeps its own
+     * @param schemaMap the run's --schema-map, to find the target's tables whose identity columns the stream relaxed
+     */
+    public Cleanup(Database source, Database target, String defaultSlot, StateStore state, SchemaMap schemaMap) {
         this.source = source;
         this.target = target;
         this.defaultSlot = defaultSlot;
+        this.state = state;
+        this.schemaMap = schemaMap;
     }
 
     /**
@@ -53,14 +66,13 @@ public final class Cleanup {
      */
     public boolean run(PrintWriter out, BooleanSupplier confirm) {
         try (Connection dst = target.open(); Connection src = source.open()) {
-            Optional<AgentIdentity> running = AgentLock.holder(dst);
+            Optional<AgentIdentity> running = AgentLock.holder(dst, state.schema());
             if (running.isPresent()) {
                 throw new FerryException("a ferry agent is running this migration: " + running.get().describe() + ".",
                         "removing its slot and state under it would break the migration it is following.",
                         "stop that agent first (kill " + running.get().pid() + " on " + running.get().host() + "; it resumes if started again),"
                                 + " then run `ferry clean` again. Nothing was removed.", ExitCode.FAILED, null);
             }
-            StateStore state = new StateStore();
             Optional<MigrationState> migration = state.load(dst);
             String slot = migration.map(MigrationState::slotName).orElse(defaultSlot);
             List<String> publications = existingPublications(src, slot);
@@ -76,7 +88,7 @@ public final class Cleanup {
                     + Units.bytes(bytes) + " of WAL)"));
             publications.forEach(p -> out.println("  source " + source.spec().masked() + ": publication " + QualifiedName.quote(p)));
             if (stateThere) {
-                out.println("  target " + target.spec().masked() + ": schema \"ferry\" (the migration's state"
+                out.println("  target " + target.spec().masked() + ": schema \"" + state.schema() + "\" (the migration's state"
                         + migration.map(m -> ", phase " + m.phase().text()).orElse("") + "); the tables and rows already copied stay");
             }
             out.println("  A migration cleaned up cannot be resumed: `ferry run` then starts over (on an emptied target).");
@@ -92,10 +104,10 @@ public final class Cleanup {
             if (stateThere) {
                 // The stream made them BY DEFAULT; a target left as it is should refuse explicit ids as the source does.
                 List<QualifiedName> tables = new SourceCatalog().read(src, Set.of()).stream().map(SourceTable::name).toList();
-                int identities = IdentityColumns.restore(src, dst, tables);
+                int identities = IdentityColumns.restore(src, dst, tables, schemaMap);
                 if (identities > 0) out.println("  " + identities + " identity columns are GENERATED ALWAYS again on the target, as on the source");
                 try (Statement s = dst.createStatement()) {
-                    s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(StateStore.SCHEMA) + " CASCADE");
+                    s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(state.schema()) + " CASCADE");
                 }
             }
             out.println("clean: removed" + (retained.isPresent() ? " slot " + slot : "") + (publications.isEmpty() ? "" : " publications " + publications)

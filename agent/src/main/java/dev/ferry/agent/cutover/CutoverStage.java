@@ -47,8 +47,8 @@ public final class CutoverStage {
     /** Returns the summary printed for the user; throws FerryException if verification fails. */
     public String finish(StreamStage.Drained drained, List<SourceTable> tables) throws SQLException {
         try (Connection src = source.open(); Connection dst = target.open()) {
-            int sequences = new SequenceSync().sync(src, dst);
-            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.excludeTables());
+            int sequences = new SequenceSync(config.schemaMap()).sync(src, dst);
+            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.excludeTables(), config.schemaMap());
             if (!counts.mismatches().isEmpty()) {
                 String list = counts.mismatches().stream()
                         .map(c -> c.table() + " source " + c.source() + " rows, target " + c.target())
@@ -61,7 +61,7 @@ public final class CutoverStage {
             for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) log.warn("{}", difference(c));
             for (RowCountCheck.NewTable t : counts.newTables()) log.warn("{}", newTable(t));
             // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
-            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
+            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList(), config.schemaMap());
             // The source is no longer written: its large objects as they are now are the ones the application keeps.
             new LargeObjects(log).sync(src, dst);
             ContinuousAggregates.refresh(src, dst); // over the data as it is at the cutover
@@ -91,7 +91,7 @@ public final class CutoverStage {
         StateStore.CopyTotals copy = state.copyTotals(target);
         String duration;
         try (Statement s = target.createStatement();
-             ResultSet rs = s.executeQuery("SELECT extract(epoch FROM now() - started_at)::bigint FROM ferry.migration")) {
+             ResultSet rs = s.executeQuery(state.sql("SELECT extract(epoch FROM now() - started_at)::bigint FROM ferry.migration"))) {
             rs.next();
             long seconds = rs.getLong(1);
             duration = String.format("%d:%02d:%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60);

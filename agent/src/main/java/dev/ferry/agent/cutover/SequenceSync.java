@@ -1,5 +1,6 @@
 package dev.ferry.agent.cutover;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,17 @@ public final class SequenceSync {
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             ORDER BY 1, 2""";
 
+    private final SchemaMap schemaMap;
+
+    public SequenceSync() {
+        this(SchemaMap.NONE);
+    }
+
+    /** @param schemaMap where each source schema's sequences are on the target */
+    public SequenceSync(SchemaMap schemaMap) {
+        this.schemaMap = schemaMap;
+    }
+
     /** What one run did: sequences set, left alone because the target was already as far, missing on the target. */
     public record Result(int set, int alreadyAhead, List<QualifiedName> missing) {}
 
@@ -53,8 +65,9 @@ public final class SequenceSync {
         int set = 0;
         int ahead = 0;
         List<QualifiedName> missing = new ArrayList<>();
-        for (QualifiedName sequence : sequences) {
-            Position onSource = Position.read(source, sequence).orElseThrow();
+        for (QualifiedName onSourceName : sequences) {
+            QualifiedName sequence = schemaMap.target(onSourceName);
+            Position onSource = Position.read(source, onSourceName).orElseThrow();
             Optional<Position> onTarget = Position.read(target, sequence);
             if (onTarget.isEmpty()) {
                 log.warn("sequence {} exists on the source but not on the target; not set. Create it on the target and run: SELECT setval('{}', {}, {});",

@@ -16,7 +16,7 @@ import java.util.List;
 public final class Preflight {
     private static final Logger log = LoggerFactory.getLogger("ferry.preflight");
     private static final List<CheckFamily> FAMILIES = List.of(new SourceAccess(), new SourceSettings(), new Versions(),
-            new TargetChecks(), new TupleIdentifiers(), new DataHazards(), new Collations(), new RowSecurity(), new TimescaleChecks(), new SizeEstimate());
+            new TargetChecks(), new TupleIdentifiers(), new DataHazards(), new Collations(), new RowSecurity(), new TimescaleChecks(), new SchemaMapChecks(), new SizeEstimate());
 
     private final MigrationConfig config;
 

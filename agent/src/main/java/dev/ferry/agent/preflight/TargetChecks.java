@@ -86,13 +86,20 @@ final class TargetChecks implements CheckFamily {
     }
 
     private static CheckResult contents(PreflightContext c) throws SQLException {
-        boolean hasState = value(c.target, "SELECT to_regclass('ferry.migration') IS NOT NULL").orElse("f").equals("t");
-        Optional<String> stateSlot = hasState ? value(c.target, "SELECT slot_name FROM ferry.migration") : Optional.empty();
+        String stateSchema = c.config.stateSchema();
+        boolean hasState = value(c.target, "SELECT to_regclass(?) IS NOT NULL", stateSchema + ".migration").orElse("f").equals("t");
+        Optional<String> stateSlot = hasState ? value(c.target, "SELECT slot_name FROM " + stateSchema + ".migration") : Optional.empty();
         if (stateSlot.isPresent()) {
             return stateSlot.get().equals(c.config.slotName())
                     ? pass("target-empty", "the target holds this migration's state (slot " + stateSlot.get() + "): `ferry run` resumes it")
-                    : fail("target-empty", "the target holds another migration's state (slot " + stateSlot.get() + ")",
-                    "ferry keeps one migration per target database.", "pass --slot " + stateSlot.get() + " to resume it, or migrate into another, empty database.");
+                    : fail("target-empty", "the target holds another migration's state (slot " + stateSlot.get() + ", schema " + stateSchema + ")",
+                    "each migration into a target database keeps its state in a schema of its own, named by --migration.",
+                    "pass --slot " + stateSlot.get() + " to resume it; or, to merge another source into this database, give each migration its own --migration NAME"
+                            + " (and --schema-map to put their schemas apart).");
+        }
+        if (c.config.migration().isPresent() && c.config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
+            // The target may hold other migrations: the schemas this one writes into are checked one by one (target-schemas).
+            return pass("target-empty", "migration " + c.config.migration().get() + " shares the target database; see target-schemas");
         }
         List<String> existing = column(c.target, """
                 SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -48,12 +48,18 @@ public final class SchemaCopy {
             dump.dump(snapshotName);
             List<TocEntry> entries = dump.entries();
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
-            PreDataRestore restore = new PreDataRestore(source, target);
-            restore.refuseToDropRows(entries);
-            List<TocEntry> selected = new ArrayList<>(restore.select(entries));
-            // Continuous aggregates are made after the copy (ContinuousAggregates): dumped, they are views of tables not copied.
-            Set<Long> aggregates = ContinuousAggregates.viewOids(source);
-            selected.removeIf(e -> e.catalog() == TocEntry.PG_CLASS && aggregates.contains(e.oid()));
+            Connection catalog = dump.catalog(source);
+            List<TocEntry> selected;
+            try {
+                PreDataRestore restore = new PreDataRestore(catalog, target);
+                restore.refuseToDropRows(entries);
+                selected = new ArrayList<>(restore.select(entries));
+                // Continuous aggregates are made after the copy (ContinuousAggregates): dumped, they are views of tables not copied.
+                Set<Long> aggregates = ContinuousAggregates.viewOids(catalog);
+                selected.removeIf(e -> e.catalog() == TocEntry.PG_CLASS && aggregates.contains(e.oid()));
+            } finally {
+                dump.close(catalog);
+            }
             long restoreStart = System.nanoTime();
             dump.restore(selected, PreDataRestore.options(),
                     "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
@@ -104,7 +110,21 @@ public final class SchemaCopy {
              Connection target = new Database(config.target(), "target").open()) {
             SchemaDump dump = postDataDump(source);
             List<TocEntry> entries = dump.entries();
-            PostDataRestore.Selection selection = new PostDataRestore(source, target, config.excludeTables()).select(entries);
+            Connection catalog = dump.catalog(source);
+            try {
+                copyPostData(dump, entries, source, catalog, target, start);
+            } finally {
+                dump.close(catalog);
+            }
+        } catch (SQLException e) {
+            throw catalogFailure("post-data", e);
+        }
+    }
+
+    /** @param catalog where the dump's OIDs and names are looked up: the source, or with --schema-map the renamed scratch database */
+    private void copyPostData(SchemaDump dump, List<TocEntry> entries, Connection source, Connection catalog, Connection target, long start) throws SQLException {
+        {
+            PostDataRestore.Selection selection = new PostDataRestore(catalog, target, config.excludeTables()).select(entries);
             log.info("post-data: dumped {} objects{}; {} to build, {} already on the target", entries.size(),
                     postDataDump != null ? " during the copy" : " in " + seconds(start), selection.restore().size(), selection.alreadyThere());
             if (!selection.restore().isEmpty()) {
@@ -115,12 +135,16 @@ public final class SchemaCopy {
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
                         seconds(restoreStart), seconds(start));
             }
-            int settings = IndexSettings.apply(source, target);
+            int settings = IndexSettings.apply(catalog, target);
             if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
-            DatabaseSettings.apply(source, target);
-            MaterializedViewRefresh.refresh(source, target);
-        } catch (SQLException e) {
-            throw catalogFailure("post-data", e);
+            if (config.schemaMap().isEmpty()) {
+                DatabaseSettings.apply(source, target);
+            } else if (DatabaseSettings.count(source) > 0) {
+                log.warn("post-data: the source database's own settings (ALTER DATABASE ... SET) are not copied with --schema-map: the target database"
+                        + " is shared by the sources merged into it. Set the ones the application needs by hand; on the source,"
+                        + " SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0; lists them.");
+            }
+            MaterializedViewRefresh.refresh(source, target, config.schemaMap());
         }
     }
 

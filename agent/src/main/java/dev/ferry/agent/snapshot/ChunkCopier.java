@@ -4,6 +4,7 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
 import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import org.postgresql.PGConnection;
@@ -32,11 +33,14 @@ final class ChunkCopier {
     private final Connection source;
     private final Connection target;
     private final StateStore state;
+    private final SchemaMap schemaMap;
     private final NumericNanInf numericNanInf;
     private final Lsn syncLsn;
     private final CopyFormat format;
 
-    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format) {
+    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format,
+                SchemaMap schemaMap) {
+        this.schemaMap = schemaMap;
         this.source = source;
         this.target = target;
         this.state = state;
@@ -60,7 +64,7 @@ final class ChunkCopier {
         String copyOut = plain
                 ? "COPY " + chunk.table().name() + chunk.table().copyColumns() + " TO STDOUT" + readOptions
                 : "COPY (SELECT " + selectList(chunk) + " FROM " + chunk.table().readFrom() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
-        String copyIn = "COPY " + chunk.table().name() + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
+        String copyIn = "COPY " + schemaMap.target(chunk.table().name()) + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long rows;
         CountingStream counter;
@@ -68,7 +72,7 @@ final class ChunkCopier {
             if (format.freezes(chunk)) {
                 // Empty already (fresh, or emptied on resume); FREEZE needs the truncation in this transaction.
                 try (Statement s = target.createStatement()) {
-                    s.execute("TRUNCATE ONLY " + chunk.table().name());
+                    s.execute("TRUNCATE ONLY " + schemaMap.target(chunk.table().name()));
                 }
             }
             PGCopyOutputStream into = new PGCopyOutputStream(target.unwrap(PGConnection.class), copyIn, BUFFER_BYTES);

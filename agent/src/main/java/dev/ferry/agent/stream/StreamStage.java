@@ -132,7 +132,7 @@ public final class StreamStage {
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
             spilled = spill;
-            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor));
+            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), config.schemaMap());
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
             queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
             reader = new StreamReader(stream, queue, startLsn);

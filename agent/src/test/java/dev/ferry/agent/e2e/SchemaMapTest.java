@@ -1,0 +1,171 @@
+package dev.ferry.agent.e2e;
+
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.config.SchemaMap;
+import dev.ferry.agent.cutover.Cleanup;
+import dev.ferry.agent.cutover.CutoverRequest;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.logging.LogSetup;
+import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.state.StateStore;
+import dev.ferry.agent.testing.FerryCommand;
+import dev.ferry.testing.Deadline;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * --schema-map with --migration: two source databases with the same table names merged live into one target
+ * database as schemas app1 and app2 by two agents at once, each cut over on its own.
+ */
+@Timeout(300)
+class SchemaMapTest extends TwoServers {
+    private static final String[] SHOP = {
+            "CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL)",
+            "CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id), amount numeric(10,2) NOT NULL, note text)",
+            "CREATE SEQUENCE invoice_no START 1000",
+            "CREATE VIEW big_orders AS SELECT o.id, c.name, o.amount FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.amount > 50",
+            "CREATE FUNCTION order_total(cid bigint) RETURNS numeric LANGUAGE sql STABLE BEGIN ATOMIC SELECT coalesce(sum(amount), 0) FROM orders WHERE customer_id = cid; END",
+            "CREATE FUNCTION default_note() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.note := coalesce(NEW.note, 'none'); RETURN NEW; END$$",
+            "CREATE TRIGGER orders_note BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION default_note()"};
+
+    @Test
+    void twoSourcesMergeLiveIntoOneTargetAsSeparateSchemasAndCutOverIndependently() throws Exception {
+        MigrationFixture a = new MigrationFixture(source, target, "shop_a");
+        MigrationFixture b = new MigrationFixture(source, target, "shop_b");
+        target.createDatabase("merged");
+        for (MigrationFixture shop : List.of(a, b)) {
+            source.execute(shop.database, SHOP);
+            String tag = shop.database;
+            source.execute(shop.database,
+                    "INSERT INTO customers (name) SELECT '" + tag + "-' || g FROM generate_series(1, 40) g",
+                    "INSERT INTO orders (customer_id, amount) SELECT 1 + g % 40, g * 1.5 FROM generate_series(1, 200) g",
+                    "SELECT nextval('invoice_no') FROM generate_series(1, " + (tag.endsWith("a") ? 3 : 7) + ")");
+        }
+        Database merged = new Database(ConnectionSpec.parse("target", target.uri("merged")), "target");
+        LogSetup.toDirectory(a.logDir, System.out, false);
+        MigrationFixture.InProcessAgent agentA = a.new InProcessAgent(config(a, "app1"));
+        MigrationFixture.InProcessAgent agentB = b.new InProcessAgent(config(b, "app2"));
+        awaitStreaming(merged, "app1", agentA);
+        awaitStreaming(merged, "app2", agentB);
+
+        for (MigrationFixture shop : List.of(a, b)) {
+            source.execute(shop.database,
+                    "INSERT INTO customers (name) VALUES ('late-" + shop.database + "')",
+                    "INSERT INTO orders (customer_id, amount) SELECT 41, 99.5 FROM generate_series(1, 5)",
+                    "UPDATE orders SET amount = amount + 1, note = 'updated' WHERE id % 10 = 0",
+                    "DELETE FROM orders WHERE id % 17 = 0",
+                    "SELECT nextval('invoice_no')");
+        }
+        String summaryA = new CutoverRequest(a.source, merged, new StateStore("ferry_app1")).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
+        assertTrue(summaryA.contains("row counts equal on 2"), summaryA);
+        assertEquals(summaryA, agentA.awaitSummary(Duration.ofMinutes(1)));
+
+        // The first cutover dropped its own slot, and left the second migration streaming with its slot.
+        assertEquals("0", source.queryValue("postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_shop_a'"));
+        assertEquals("1", source.queryValue("postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_shop_b'"));
+        agentB.failIfDead();
+        source.execute("shop_b", "INSERT INTO customers (name) VALUES ('after-a-cutover')");
+        Deadline.await("app2 to apply a row written after app1's cutover", Duration.ofMinutes(1), () -> {
+            agentB.failIfDead();
+            return "1".equals(target.queryValue("merged", "SELECT count(*) FROM app2.customers WHERE name = 'after-a-cutover'"));
+        });
+        // Cleaning the finished migration up removes its state only: the other's state and slot stay.
+        new Cleanup(a.source, merged, "ferry_shop_a", new StateStore("ferry_app1"), SchemaMap.parse(List.of("public=app1")))
+                .run(new PrintWriter(new StringWriter()), () -> true);
+        assertEquals("f", target.queryValue("merged", "SELECT to_regclass('ferry_app1.migration') IS NOT NULL"));
+        assertEquals("t", target.queryValue("merged", "SELECT to_regclass('ferry_app2.migration') IS NOT NULL"));
+        assertEquals("1", source.queryValue("postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_shop_b'"));
+
+        new CutoverRequest(b.source, merged, new StateStore("ferry_app2")).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
+        agentB.awaitSummary(Duration.ofMinutes(1));
+
+        for (String[] pair : new String[][] {{"shop_a", "app1"}, {"shop_b", "app2"}}) {
+            String db = pair[0];
+            String schema = pair[1];
+            for (String table : List.of("customers", "orders", "big_orders")) {
+                assertEquals(source.query(db, "SELECT * FROM public." + table + " ORDER BY 1"), target.query("merged", "SELECT * FROM " + schema + "." + table + " ORDER BY 1"),
+                        table + " of " + db + " in " + schema);
+            }
+            assertEquals(source.queryValue(db, "SELECT order_total(41)"), target.queryValue("merged", "SELECT " + schema + ".order_total(41)"));
+            for (String sequence : List.of("invoice_no", "customers_id_seq", "orders_id_seq")) {
+                assertEquals(source.queryValue(db, "SELECT last_value FROM public." + sequence), target.queryValue("merged", "SELECT last_value FROM " + schema + "." + sequence),
+                        sequence + " of " + db);
+            }
+            // What the catalog stores as a reference followed the rename: the default, the foreign key, the view, the trigger.
+            assertEquals("nextval('" + schema + ".customers_id_seq'::regclass)", target.queryValue("merged",
+                    "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = '" + schema + ".customers'::regclass"));
+            assertEquals(schema + ".customers", target.queryValue("merged",
+                    "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = '" + schema + ".orders'::regclass AND contype = 'f'"));
+            target.execute("merged", "INSERT INTO " + schema + ".orders (customer_id, amount) VALUES (1, 1)");
+            assertEquals("none", target.queryValue("merged", "SELECT note FROM " + schema + ".orders ORDER BY id DESC LIMIT 1"));
+        }
+        assertEquals("0", target.queryValue("merged", "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"),
+                "nothing landed in the target's public schema");
+        assertEquals("0", target.queryValue("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'ferry%scratch%'"), "scratch databases dropped");
+    }
+
+    @Test
+    void malformedMapsAreBadInputNamingTheEntry() {
+        for (String[] bad : new String[][] {{"public"}, {"=app1"}, {"public="}, {"public=app1", "public=app2"}, {"a=x", "b=x"}, {"public=pg_app"},
+                {"public=public"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("preflight", "--source", source.uri("postgres"), "--target", target.uri("postgres")));
+            for (String entry : bad) args.addAll(List.of("--schema-map", entry));
+            FerryCommand run = FerryCommand.run(args.toArray(String[]::new));
+            assertEquals(ExitCode.BAD_INPUT, run.code(), String.join(" ", bad) + ": " + run.out() + run.err());
+            assertTrue(run.err().contains("--schema-map '" + bad[bad.length - 1] + "'"), run.err());
+        }
+        FerryCommand badName = FerryCommand.run("preflight", "--source", source.uri("postgres"), "--target", target.uri("postgres"), "--migration", "App 1");
+        assertEquals(ExitCode.BAD_INPUT, badName.code(), badName.err());
+        assertTrue(badName.err().contains("--migration 'App 1'"), badName.err());
+    }
+
+    @Test
+    void mapOntoASchemaInUseLargeObjectsAndFunctionsNamingTheSchemaAreReported() {
+        source.createDatabase("shop_c");
+        source.execute("shop_c", "CREATE TABLE customers (id int PRIMARY KEY)",
+                "CREATE FUNCTION customer_count() RETURNS bigint LANGUAGE plpgsql AS $$BEGIN RETURN (SELECT count(*) FROM public.customers); END$$",
+                "SELECT lo_create(0)");
+        target.createDatabase("taken");
+        target.execute("taken", "CREATE SCHEMA app1", "CREATE TABLE app1.invoices (id int)");
+        FerryCommand run = FerryCommand.run("preflight", "--source", source.uri("shop_c"), "--target", target.uri("taken"),
+                "--schema-map", "public=app1", "--migration", "app1");
+        assertEquals(ExitCode.PREFLIGHT_FAILED, run.code(), run.out() + run.err());
+        assertTrue(run.out().contains("FAIL target-schemas") && run.out().contains("\"app1\" holds relation app1.invoices"), run.out());
+        assertTrue(run.out().contains("FAIL schema-map-large-objects"), run.out());
+        assertTrue(run.out().contains("WARN schema-map-functions") && run.out().contains("customer_count()"), run.out());
+        assertTrue(run.out().contains("PASS target-empty"), run.out());
+    }
+
+    private MigrationConfig config(MigrationFixture shop, String schema) {
+        return new MigrationConfig(ConnectionSpec.parse("source", source.uri(shop.database)), ConnectionSpec.parse("target", target.uri("merged")), 2,
+                shop.logDir, shop.logDir.resolveSibling("work-merge-" + shop.database), MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP,
+                MigrationConfig.defaultSlotName(shop.database), Set.of(), Set.of(), 0, Duration.ofSeconds(1),
+                SchemaMap.parse(List.of("public=" + schema)), Optional.of(schema));
+    }
+
+    private static void awaitStreaming(Database merged, String migration, MigrationFixture.InProcessAgent agent) {
+        StateStore state = new StateStore("ferry_" + migration);
+        Deadline.await(migration + " to stream", Duration.ofMinutes(3), () -> {
+            agent.failIfDead();
+            try (Connection c = merged.open()) {
+                return state.load(c).filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
+            } catch (SQLException | RuntimeException e) {
+                return false;
+            }
+        });
+    }
+}
