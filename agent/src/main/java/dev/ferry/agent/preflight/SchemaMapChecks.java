@@ -99,6 +99,12 @@ final class SchemaMapChecks implements CheckFamily {
                         + QualifiedName.quote(rename.getKey()));
             }
         }
+        List<String> unmapped = sourceSchemas.stream().filter(schema -> !map.renames().containsKey(schema)).map(QualifiedName::quote).toList();
+        if (problems.isEmpty() && !unmapped.isEmpty()) {
+            return warn("schema-map", "schemas renamed on the target: " + map + "; the source's schemas " + String.join(", ", unmapped) + " keep their names",
+                    "another source merged into the same target database must not have schemas of these names, or the two would restore into the same schemas.",
+                    "map them too (--schema-map SRC=DST) if another source has schemas of the same names.");
+        }
         return problems.isEmpty() ? pass("schema-map", "schemas renamed on the target: " + map)
                 : fail("schema-map", "--schema-map " + map + " does not fit the source: " + String.join("; ", problems),
                 "a map must name schemas the source has, and give each one a target schema no other source schema lands in.",

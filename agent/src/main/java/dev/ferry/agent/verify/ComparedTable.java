@@ -1,5 +1,6 @@
 package dev.ferry.agent.verify;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.QualifiedName;
 
 import java.sql.Connection;
@@ -61,6 +62,13 @@ record ComparedTable(QualifiedName name, String from, List<String> columns, Opti
             }
         }
         return tables;
+    }
+
+    /** The same table as named on the target (--schema-map); itself when its schema is not mapped. */
+    ComparedTable on(SchemaMap map) {
+        QualifiedName there = map.target(name);
+        if (there.equals(name)) return this;
+        return new ComparedTable(there, (from.startsWith("ONLY ") ? "ONLY " : "") + there, columns, rangeKey, bytes);
     }
 
     /** The whole row as text, its columns named in the source's order. */

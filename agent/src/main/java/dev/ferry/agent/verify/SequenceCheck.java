@@ -1,5 +1,6 @@
 package dev.ferry.agent.verify;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.QualifiedName;
 
 import java.sql.Connection;
@@ -23,8 +24,9 @@ final class SequenceCheck {
 
     private SequenceCheck() {}
 
-    static List<String> differences(Connection source, Connection target) throws SQLException {
-        Map<QualifiedName, Long> onSource = read(source);
+    static List<String> differences(Connection source, Connection target, SchemaMap map) throws SQLException {
+        Map<QualifiedName, Long> onSource = new TreeMap<>();
+        read(source).forEach((name, value) -> onSource.put(map.target(name), value));
         Map<QualifiedName, Long> onTarget = read(target);
         List<String> differences = new ArrayList<>();
         for (Map.Entry<QualifiedName, Long> sequence : onSource.entrySet()) {

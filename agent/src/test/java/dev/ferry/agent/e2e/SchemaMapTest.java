@@ -11,6 +11,8 @@ import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.agent.testing.FerryCommand;
+import dev.ferry.agent.verify.Verification;
+import dev.ferry.agent.verify.VerifyReport;
 import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -112,10 +115,57 @@ class SchemaMapTest extends TwoServers {
                     "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = '" + schema + ".orders'::regclass AND contype = 'f'"));
             target.execute("merged", "INSERT INTO " + schema + ".orders (customer_id, amount) VALUES (1, 1)");
             assertEquals("none", target.queryValue("merged", "SELECT note FROM " + schema + ".orders ORDER BY id DESC LIMIT 1"));
+            target.execute("merged", "DELETE FROM " + schema + ".orders WHERE id = (SELECT max(id) FROM " + schema + ".orders)");
         }
+        // ferry verify through the map: each source against its own schema only, and a changed row is found there.
+        VerifyReport verifiedA = verify(a, "app1");
+        assertTrue(verifiedA.identical() && verifiedA.tables().size() == 2, verifiedA.toString());
+        target.execute("merged", "UPDATE app2.customers SET name = 'changed' WHERE id = 2");
+        VerifyReport verifiedB = verify(b, "app2");
+        assertEquals(List.of("\"public\".\"customers\""), verifiedB.tables().stream().filter(t -> !t.identical()).map(t -> t.table().toString()).toList(),
+                verifiedB.toString());
+        assertTrue(verifiedB.otherDifferences().isEmpty(), verifiedB.toString());
         assertEquals("0", target.queryValue("merged", "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"),
                 "nothing landed in the target's public schema");
         assertEquals("0", target.queryValue("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'ferry%scratch%'"), "scratch databases dropped");
+    }
+
+    /**
+     * A mapped migration killed and resumed in its copy (the state set up by hand as in KillRecoveryTest: "child"'s copy
+     * undone, its key not built): the restart empties and copies again into app1, renames post-data again, and
+     * finishes; `ferry status --migration` finds it, plain `ferry status` says to name one.
+     */
+    @Test
+    void aMappedMigrationResumedInItsCopyFinishesIntoItsSchema() throws Exception {
+        MigrationFixture m = new MigrationFixture(source, target, "remap");
+        source.execute("remap", "CREATE TABLE parent (id int PRIMARY KEY)",
+                "CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent)",
+                "INSERT INTO parent SELECT g FROM generate_series(1, 1000) g", "INSERT INTO child SELECT g, g FROM generate_series(1, 1000) g");
+        m.extraArgs.addAll(List.of("--schema-map", "public=app1", "--migration", "app1"));
+        Process first = m.startChild(1, "copy");
+        awaitStreaming(m.target, "app1", first, m);
+        first.destroyForcibly();
+        assertTrue(first.waitFor(30, TimeUnit.SECONDS));
+        target.execute("remap", "UPDATE ferry_app1.migration SET phase = 'copy'", "DELETE FROM ferry_app1.copy_progress WHERE table_name = 'child'",
+                "ALTER TABLE app1.child DROP CONSTRAINT child_parent_id_fkey");
+        source.execute("remap", "INSERT INTO parent VALUES (1001)", "INSERT INTO child VALUES (1001, 1001)");
+
+        Process second = m.startChild(1, "copy");
+        awaitStreaming(m.target, "app1", second, m);
+        assertTrue(m.log("ferry.log").contains("copying 2 tables again"), "parent is copied again with child");
+        String targetUri = target.uri("remap");
+        FerryCommand status = FerryCommand.run("status", "--target", targetUri, "--migration", "app1");
+        assertEquals(ExitCode.OK, status.code(), status.err());
+        assertTrue(status.out().contains("stream"), status.out());
+        FerryCommand unnamed = FerryCommand.run("status", "--target", targetUri);
+        assertTrue(unnamed.code() != ExitCode.OK && unnamed.err().contains("--migration"), unnamed.out() + unnamed.err());
+
+        new CutoverRequest(m.source, m.target, new StateStore("ferry_app1")).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
+        for (String table : List.of("parent", "child")) {
+            assertEquals(source.query("remap", "SELECT * FROM public." + table + " ORDER BY 1"), target.query("remap", "SELECT * FROM app1." + table + " ORDER BY 1"));
+        }
+        assertEquals("app1.parent", target.queryValue("remap", "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'app1.child'::regclass AND contype = 'f'"));
     }
 
     @Test
@@ -150,11 +200,29 @@ class SchemaMapTest extends TwoServers {
         assertTrue(run.out().contains("PASS target-empty"), run.out());
     }
 
+    private static VerifyReport verify(MigrationFixture shop, String schema) {
+        return new Verification(shop.source, new Database(ConnectionSpec.parse("target", target.uri("merged")), "target"),
+                new Verification.Options(2, Set.of(), 1, Duration.ofSeconds(10), 64 * 1024), new StateStore("ferry_" + schema),
+                SchemaMap.parse(List.of("public=" + schema))).run(new PrintWriter(new StringWriter()));
+    }
+
     private MigrationConfig config(MigrationFixture shop, String schema) {
         return new MigrationConfig(ConnectionSpec.parse("source", source.uri(shop.database)), ConnectionSpec.parse("target", target.uri("merged")), 2,
                 shop.logDir, shop.logDir.resolveSibling("work-merge-" + shop.database), MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP,
                 MigrationConfig.defaultSlotName(shop.database), Set.of(), Set.of(), 0, Duration.ofSeconds(1),
                 SchemaMap.parse(List.of("public=" + schema)), Optional.of(schema));
+    }
+
+    private static void awaitStreaming(Database target, String migration, Process agent, MigrationFixture m) {
+        StateStore state = new StateStore("ferry_" + migration);
+        Deadline.await(migration + " to stream", Duration.ofMinutes(2), () -> {
+            if (!agent.isAlive()) throw new AssertionError("the agent exited with " + agent.exitValue() + ": " + m.log("child-console.log"));
+            try (Connection c = target.open()) {
+                return state.load(c).filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
+            } catch (SQLException | RuntimeException e) {
+                return false;
+            }
+        });
     }
 
     private static void awaitStreaming(Database merged, String migration, MigrationFixture.InProcessAgent agent) {
