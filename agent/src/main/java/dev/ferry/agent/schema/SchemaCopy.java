@@ -50,6 +50,7 @@ public final class SchemaCopy {
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
             Connection catalog = dump.catalog(source);
             List<TocEntry> selected;
+            if (config.migration().isPresent()) lockRestores(target);
             try {
                 PreDataRestore restore = new PreDataRestore(catalog, target);
                 restore.refuseToDropRows(entries);
@@ -166,6 +167,18 @@ public final class SchemaCopy {
     private PgDumpTool tool(Connection source) throws SQLException {
         if (tool == null) checkTools(Database.majorVersion(source));
         return tool;
+    }
+
+    /**
+     * Migrations sharing a target database restore their pre-data one at a time: both would otherwise find an
+     * extension they share missing and create it at once, and the second's CREATE EXTENSION fails on the first's.
+     * Held by the session until it closes after the restore. NOTE: pg_locks shows it as advisory lock classid
+     * 1717924473, objid 0, objsubid 2 (the agents' own locks use objid 1 and up).
+     */
+    private static void lockRestores(Connection target) throws SQLException {
+        try (java.sql.Statement s = target.createStatement()) {
+            s.execute("SELECT pg_advisory_lock(1717924473, 0)");
+        }
     }
 
     private static FerryException catalogFailure(String section, SQLException e) {

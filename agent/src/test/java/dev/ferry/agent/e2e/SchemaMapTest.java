@@ -37,7 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(300)
 class SchemaMapTest extends TwoServers {
     private static final String[] SHOP = {
-            "CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL)",
+            "CREATE EXTENSION citext",
+            "CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL, email citext)",
             "CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id), amount numeric(10,2) NOT NULL, note text)",
             "CREATE SEQUENCE invoice_no START 1000",
             "CREATE VIEW big_orders AS SELECT o.id, c.name, o.amount FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.amount > 50",
@@ -54,7 +55,7 @@ class SchemaMapTest extends TwoServers {
             source.execute(shop.database, SHOP);
             String tag = shop.database;
             source.execute(shop.database,
-                    "INSERT INTO customers (name) SELECT '" + tag + "-' || g FROM generate_series(1, 40) g",
+                    "INSERT INTO customers (name, email) SELECT '" + tag + "-' || g, 'User' || g || '@Example.com' FROM generate_series(1, 40) g",
                     "INSERT INTO orders (customer_id, amount) SELECT 1 + g % 40, g * 1.5 FROM generate_series(1, 200) g",
                     "SELECT nextval('invoice_no') FROM generate_series(1, " + (tag.endsWith("a") ? 3 : 7) + ")");
         }
@@ -125,6 +126,9 @@ class SchemaMapTest extends TwoServers {
         assertEquals(List.of("\"public\".\"customers\""), verifiedB.tables().stream().filter(t -> !t.identical()).map(t -> t.table().toString()).toList(),
                 verifiedB.toString());
         assertTrue(verifiedB.otherDifferences().isEmpty(), verifiedB.toString());
+        // The extension both sources had in public stays there, shared: app1's and app2's columns use public.citext.
+        assertEquals("public", target.queryValue("merged", "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'citext'"));
+        assertEquals("1", target.queryValue("merged", "SELECT count(*) FROM app2.customers WHERE email = 'user7@example.com'"));
         assertEquals("0", target.queryValue("merged", "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"),
                 "nothing landed in the target's public schema");
         assertEquals("0", target.queryValue("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'ferry%scratch%'"), "scratch databases dropped");
