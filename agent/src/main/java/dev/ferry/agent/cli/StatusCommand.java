@@ -20,6 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -58,9 +59,11 @@ public final class StatusCommand implements Callable<Integer> {
         StateStore state = new StateStore(MigrationConfig.stateSchema(migration.name()));
         MigrationStatus status;
         try (Connection dst = database.open()) {
+            List<String> named = migration.name().isEmpty() ? StateStore.namedMigrations(dst) : List.of();
             MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
-                    "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"" + state.schema() + "\").",
-                    "start one with `ferry run`; or, if several migrations share this target database, name one with --migration."));
+                    "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"" + state.schema() + "\")"
+                            + (named.isEmpty() ? "." : "; it holds the named migrations " + String.join(", ", named) + "."),
+                    named.isEmpty() ? "start one with `ferry run`." : "name one: --migration " + named.get(0) + "."));
             // Running means holding the agent lock right now, not having written a heartbeat lately.
             status = new MigrationStatus(current, AgentLock.holder(dst, state.schema()), state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
         }

@@ -124,6 +124,17 @@ public final class StateStore {
         }
     }
 
+    /** The named migrations whose state is on the target ({@code ferry_NAME} schemas), for a command that was given none. */
+    public static java.util.List<String> namedMigrations(Connection target) throws SQLException {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery("SELECT substr(nspname, 7) FROM pg_namespace WHERE nspname ~ '^ferry_[a-z0-9_]+$'"
+                     + " AND to_regclass(quote_ident(nspname) || '.migration') IS NOT NULL ORDER BY 1")) {
+            while (rs.next()) names.add(rs.getString(1));
+        }
+        return names;
+    }
+
     /** Whether the target has ferry's state at all (read-only; used by status, cutover and preflight). */
     public boolean installed(Connection target) throws SQLException {
         try (Statement s = target.createStatement();

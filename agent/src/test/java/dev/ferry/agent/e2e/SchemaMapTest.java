@@ -162,7 +162,8 @@ class SchemaMapTest extends TwoServers {
         assertEquals(ExitCode.OK, status.code(), status.err());
         assertTrue(status.out().contains("stream"), status.out());
         FerryCommand unnamed = FerryCommand.run("status", "--target", targetUri);
-        assertTrue(unnamed.code() != ExitCode.OK && unnamed.err().contains("--migration"), unnamed.out() + unnamed.err());
+        assertTrue(unnamed.code() != ExitCode.OK && unnamed.err().contains("named migrations app1") && unnamed.err().contains("--migration app1"),
+                unnamed.out() + unnamed.err());
 
         new CutoverRequest(m.source, m.target, new StateStore("ferry_app1")).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
         assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
