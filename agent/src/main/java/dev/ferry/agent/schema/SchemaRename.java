@@ -10,6 +10,9 @@ import dev.ferry.agent.db.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -67,7 +70,8 @@ final class SchemaRename implements AutoCloseable {
                     ExitCode.FAILED, e);
         }
         run(List.of(tool.pgRestore().toString(), "--no-owner", "--no-privileges", "--no-tablespaces", "--exit-on-error", "--single-transaction",
-                "--dbname=" + scratch.libpqUri(), wholeSchema.toString()), "restore the source's schema into the scratch database");
+                "--use-list=" + restorable(wholeSchema), "--dbname=" + scratch.libpqUri(), wholeSchema.toString()),
+                "restore the source's schema into the scratch database");
         try (Connection c = new Database(scratch, "target").open()) {
             renameSchemas(c);
         } catch (SQLException e) {
@@ -131,6 +135,27 @@ final class SchemaRename implements AutoCloseable {
         }
         for (String from : map.renames().keySet()) {
             if (!present.contains(from)) log.warn("{}: --schema-map names schema {}, which the source does not have; nothing renamed", section, QualifiedName.quote(from));
+        }
+    }
+
+    /**
+     * The dump's entries less what ferry never restores (event triggers need a superuser and would fire on the restore
+     * itself; publications and subscriptions are the source server's; an extension's comment needs its owner).
+     */
+    private Path restorable(Path wholeSchema) {
+        Path listing = config.workDir().resolve(section + ".source.toc");
+        run(List.of(tool.pgRestore().toString(), "--list", "--file=" + listing, wholeSchema.toString()), "list the source's schema dump");
+        try {
+            StringBuilder kept = new StringBuilder();
+            for (TocEntry entry : TocEntry.parse(Files.readString(listing, StandardCharsets.UTF_8))) {
+                if (!entry.isSourceOnly() && !entry.isExtensionComment()) kept.append(entry.line()).append('\n');
+            }
+            Path list = config.workDir().resolve(section + ".source.restore.list");
+            Files.writeString(list, kept, StandardCharsets.UTF_8);
+            return list;
+        } catch (IOException e) {
+            throw new FerryException("could not read or write " + listing + ".", e.getMessage(), "check the work directory, then run ferry again.",
+                    ExitCode.FAILED, e);
         }
     }
 
