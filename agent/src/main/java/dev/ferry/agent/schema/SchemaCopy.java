@@ -50,7 +50,7 @@ public final class SchemaCopy {
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
             Connection catalog = dump.catalog(source);
             List<TocEntry> selected;
-            if (config.migration().isPresent()) lockRestores(target);
+            lockRestores(target);
             try {
                 PreDataRestore restore = new PreDataRestore(catalog, target);
                 restore.refuseToDropRows(entries);
@@ -170,7 +170,7 @@ public final class SchemaCopy {
     }
 
     /**
-     * Migrations sharing a target database restore their pre-data one at a time: both would otherwise find an
+     * Migrations sharing a target database (named or not) restore their pre-data one at a time: both would otherwise find an
      * extension they share missing and create it at once, and the second's CREATE EXTENSION fails on the first's.
      * Held by the session until it closes after the restore. NOTE: pg_locks shows it as advisory lock classid
      * 1717924473, objid 0, objsubid 2 (the agents' own locks use objid 1 and up).
