@@ -4,7 +4,6 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.cutover.Cleanup;
 import dev.ferry.agent.cutover.CutoverRequest;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.logging.LogSetup;
@@ -88,8 +87,9 @@ class SchemaMapTest extends TwoServers {
             return "1".equals(target.queryValue("merged", "SELECT count(*) FROM app2.customers WHERE name = 'after-a-cutover'"));
         });
         // Cleaning the finished migration up removes its state only: the other's state and slot stay.
-        new Cleanup(a.source, merged, "ferry_shop_a", new StateStore("ferry_app1"), SchemaMap.parse(List.of("public=app1")))
-                .run(new PrintWriter(new StringWriter()), () -> true);
+        FerryCommand clean = FerryCommand.run("clean", "--source", source.uri("shop_a"), "--target", target.uri("merged"), "--migration", "app1",
+                "--schema-map", "public=app1", "--yes");
+        assertEquals(ExitCode.OK, clean.code(), clean.out() + clean.err());
         assertEquals("f", target.queryValue("merged", "SELECT to_regclass('ferry_app1.migration') IS NOT NULL"));
         assertEquals("t", target.queryValue("merged", "SELECT to_regclass('ferry_app2.migration') IS NOT NULL"));
         assertEquals("1", source.queryValue("postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_shop_b'"));
@@ -119,8 +119,10 @@ class SchemaMapTest extends TwoServers {
             target.execute("merged", "DELETE FROM " + schema + ".orders WHERE id = (SELECT max(id) FROM " + schema + ".orders)");
         }
         // ferry verify through the map: each source against its own schema only, and a changed row is found there.
-        VerifyReport verifiedA = verify(a, "app1");
-        assertTrue(verifiedA.identical() && verifiedA.tables().size() == 2, verifiedA.toString());
+        FerryCommand verifiedA = FerryCommand.run("verify", "--source", source.uri("shop_a"), "--target", target.uri("merged"), "--migration", "app1",
+                "--schema-map", "public=app1");
+        assertEquals(ExitCode.OK, verifiedA.code(), verifiedA.out() + verifiedA.err());
+        assertTrue(verifiedA.out().contains("customers") && !verifiedA.out().contains("only on the target"), verifiedA.out());
         target.execute("merged", "UPDATE app2.customers SET name = 'changed' WHERE id = 2");
         VerifyReport verifiedB = verify(b, "app2");
         assertEquals(List.of("\"public\".\"customers\""), verifiedB.tables().stream().filter(t -> !t.identical()).map(t -> t.table().toString()).toList(),
@@ -165,7 +167,8 @@ class SchemaMapTest extends TwoServers {
         assertTrue(unnamed.code() != ExitCode.OK && unnamed.err().contains("named migrations app1") && unnamed.err().contains("--migration app1"),
                 unnamed.out() + unnamed.err());
 
-        new CutoverRequest(m.source, m.target, new StateStore("ferry_app1")).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
+        FerryCommand cutover = FerryCommand.run("cutover", "--source", source.uri("remap"), "--target", targetUri, "--migration", "app1", "--timeout", "2m");
+        assertEquals(ExitCode.OK, cutover.code(), cutover.out() + cutover.err());
         assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
         for (String table : List.of("parent", "child")) {
             assertEquals(source.query("remap", "SELECT * FROM public." + table + " ORDER BY 1"), target.query("remap", "SELECT * FROM app1." + table + " ORDER BY 1"));
