@@ -11,6 +11,7 @@ import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.Units;
+import dev.ferry.agent.schema.SchemaRename;
 import dev.ferry.agent.state.AgentIdentity;
 import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
@@ -78,7 +79,8 @@ public final class Cleanup {
             List<String> publications = existingPublications(src, slot);
             Optional<Long> retained = ReplicationSlots.exists(src, new SlotName(slot)) ? WalPosition.slot(src, slot).retainedBytes() : Optional.empty();
             boolean stateThere = state.installed(dst);
-            if (retained.isEmpty() && publications.isEmpty() && !stateThere) {
+            List<String> scratch = scratchDatabases(dst);
+            if (retained.isEmpty() && publications.isEmpty() && !stateThere && scratch.isEmpty()) {
                 out.println("clean: nothing to remove: no slot " + slot + " or its publications on the source " + source.spec().masked()
                         + ", no ferry state on the target " + target.spec().masked() + ".");
                 return true;
@@ -91,6 +93,7 @@ public final class Cleanup {
                 out.println("  target " + target.spec().masked() + ": schema \"" + state.schema() + "\" (the migration's state"
                         + migration.map(m -> ", phase " + m.phase().text()).orElse("") + "); the tables and rows already copied stay");
             }
+            scratch.forEach(d -> out.println("  target server: scratch database " + QualifiedName.quote(d) + ", left by a --schema-map run that stopped"));
             out.println("  A migration cleaned up cannot be resumed: `ferry run` then starts over (on an emptied target).");
             out.flush();
             if (!confirm.getAsBoolean()) {
@@ -110,6 +113,9 @@ public final class Cleanup {
                     s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(state.schema()) + " CASCADE");
                 }
             }
+            try (Statement s = dst.createStatement()) {
+                for (String database : scratch) s.execute("DROP DATABASE IF EXISTS " + QualifiedName.quote(database));
+            }
             out.println("clean: removed" + (retained.isPresent() ? " slot " + slot : "") + (publications.isEmpty() ? "" : " publications " + publications)
                     + (stateThere ? " and ferry's state on the target" : "") + ".");
             return true;
@@ -117,6 +123,18 @@ public final class Cleanup {
             throw new FerryException("clean could not finish:", e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")",
                     "fix what the message names, then run `ferry clean` again: it removes only what is still there.", e);
         }
+    }
+
+    /** The scratch databases of this migration's --schema-map that a stopped run left on the target server. */
+    private List<String> scratchDatabases(Connection dst) throws SQLException {
+        List<String> found = new ArrayList<>();
+        try (PreparedStatement s = dst.prepareStatement("SELECT datname FROM pg_database WHERE datname = ANY (?) ORDER BY 1")) {
+            s.setArray(1, dst.createArrayOf("text", SchemaRename.scratchDatabases(state.schema()).toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) found.add(rs.getString(1));
+            }
+        }
+        return found;
     }
 
     /** ferry's two publications for this slot (see {@link MigrationConfig#publication()}), where they exist. */

@@ -35,7 +35,7 @@ import java.util.Map;
  * The scratch database lives as long as the section's restore needs it: the TOC entries of the renamed dump carry
  * its OIDs, so the restore's catalog look-ups go to it ({@link #catalog()}); {@link #close()} drops it.
  */
-final class SchemaRename implements AutoCloseable {
+public final class SchemaRename implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
 
     private final MigrationConfig config;
@@ -49,7 +49,12 @@ final class SchemaRename implements AutoCloseable {
         this.section = section;
         // One per migration and section: two migrations into one target, and the post-data dump running while the
         // pre-data one is still looked up, never share one.
-        this.scratch = config.target().withDatabase(config.stateSchema() + "_scratch_" + (section.equals("pre-data") ? "pre" : "post"));
+        this.scratch = config.target().withDatabase(scratchDatabases(config.stateSchema()).get(section.equals("pre-data") ? 0 : 1));
+    }
+
+    /** NOTE: documented in docs/compatibility.md; `ferry clean` drops those a crash left. Pre-data's, then post-data's. */
+    public static List<String> scratchDatabases(String stateSchema) {
+        return List.of(stateSchema + "_scratch_pre", stateSchema + "_scratch_post");
     }
 
     /**

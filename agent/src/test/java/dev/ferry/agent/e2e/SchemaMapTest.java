@@ -87,12 +87,17 @@ class SchemaMapTest extends TwoServers {
             return "1".equals(target.queryValue("merged", "SELECT count(*) FROM app2.customers WHERE name = 'after-a-cutover'"));
         });
         // Cleaning the finished migration up removes its state only: the other's state and slot stay.
+        // As if a --schema-map run of each had stopped between creating and dropping a scratch database.
+        target.execute("postgres", "CREATE DATABASE ferry_app1_scratch_post", "CREATE DATABASE ferry_app2_scratch_pre");
         FerryCommand clean = FerryCommand.run("clean", "--source", source.uri("shop_a"), "--target", target.uri("merged"), "--migration", "app1",
                 "--schema-map", "public=app1", "--yes");
         assertEquals(ExitCode.OK, clean.code(), clean.out() + clean.err());
         assertEquals("f", target.queryValue("merged", "SELECT to_regclass('ferry_app1.migration') IS NOT NULL"));
         assertEquals("t", target.queryValue("merged", "SELECT to_regclass('ferry_app2.migration') IS NOT NULL"));
         assertEquals("1", source.queryValue("postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_shop_b'"));
+        assertEquals("ferry_app2_scratch_pre", target.queryValue("postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'ferry%scratch%'"),
+                "clean dropped app1's scratch database, not app2's");
+        target.execute("postgres", "DROP DATABASE ferry_app2_scratch_pre");
 
         new CutoverRequest(b.source, merged, new StateStore("ferry_app2")).run(Duration.ofMinutes(2), new PrintWriter(new StringWriter()));
         agentB.awaitSummary(Duration.ofMinutes(1));
