@@ -56,7 +56,8 @@ class SchemaMapTest extends TwoServers {
             source.execute(shop.database,
                     "INSERT INTO customers (name, email) SELECT '" + tag + "-' || g, 'User' || g || '@Example.com' FROM generate_series(1, 40) g",
                     "INSERT INTO orders (customer_id, amount) SELECT 1 + g % 40, g * 1.5 FROM generate_series(1, 200) g",
-                    "SELECT nextval('invoice_no') FROM generate_series(1, " + (tag.endsWith("a") ? 3 : 7) + ")");
+                    "SELECT nextval('invoice_no') FROM generate_series(1, " + (tag.endsWith("a") ? 3 : 7) + ")",
+                    "CREATE MATERIALIZED VIEW customer_totals AS SELECT customer_id, sum(amount) AS total FROM orders GROUP BY 1");
         }
         Database merged = new Database(ConnectionSpec.parse("target", target.uri("merged")), "target");
         LogSetup.toDirectory(a.logDir, System.out, false);
@@ -109,6 +110,8 @@ class SchemaMapTest extends TwoServers {
                 assertEquals(source.query(db, "SELECT * FROM public." + table + " ORDER BY 1"), target.query("merged", "SELECT * FROM " + schema + "." + table + " ORDER BY 1"),
                         table + " of " + db + " in " + schema);
             }
+            assertEquals("t", target.queryValue("merged", "SELECT relispopulated FROM pg_class WHERE oid = '" + schema + ".customer_totals'::regclass"),
+                    "the materialized view populated on the source is refreshed on the target under its new name");
             assertEquals(source.queryValue(db, "SELECT order_total(41)"), target.queryValue("merged", "SELECT " + schema + ".order_total(41)"));
             for (String sequence : List.of("invoice_no", "customers_id_seq", "orders_id_seq")) {
                 assertEquals(source.queryValue(db, "SELECT last_value FROM public." + sequence), target.queryValue("merged", "SELECT last_value FROM " + schema + "." + sequence),
