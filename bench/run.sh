@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ferry benchmark harness: ferry vs pgcopydb vs pg_dump|pg_restore (initial copy) and vs native logical
-# replication (apply, lag), plus ferry's memory. See --help. Not part of ./mvnw verify.
+# replication (apply, lag), plus ferry's memory, on one or more shapes of database; on TimescaleDB, ferry's copy vs
+# the restore path of the live-migration FAQ. See --help. Not part of ./mvnw verify.
 set -uo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,7 +12,8 @@ PGBIN=/usr/lib/postgresql/15/bin
 export PATH="$PGBIN:$PATH"
 
 # ---------------------------------------------------------------- options
-SCALE=10
+SHAPES=bench
+SCALE=""          # per shape unless given: see shape_default_scale
 RUNS=3
 JOBS=2
 BACKLOG=200000
@@ -22,8 +24,9 @@ HUGE_MB=50
 SRC_PORT=55432
 DST_PORT=55433
 WORK="$BENCH_DIR/work"
-SECTIONS="copy,stream,huge"
-TOOLS="ferry,pgcopydb,pgdump,native"
+SECTIONS=""       # per shape unless given: see shape_default_sections
+TOOLS="ferry,pgcopydb,pgdump,native,tsdump"
+TIMESCALEDB_INSTALL="${TIMESCALEDB_INSTALL:-$REPO/../shared/timescaledb/install.sh}"
 TIMEOUT=1800
 WRITE_DOCS=1
 BUILD=1
@@ -38,11 +41,13 @@ usage() {
 Usage: bench/run.sh [options]
 
 Starts two local PostgreSQL 15 servers (127.0.0.1:$SRC_PORT source, 127.0.0.1:$DST_PORT target, data under
-bench/work/), builds the dataset (pgbench tables at --scale plus a wide TOASTed table, a partitioned table, a
-table without primary key and big_orders, larger than all others together) and measures, --runs times each:
+bench/work/), builds the dataset of each --shape and measures, --runs times each:
 
-  copy    initial copy (schema + data + indexes, $JOBS jobs): ferry vs pgcopydb clone vs pg_dump -Fd | pg_restore
-          wall time, MB/s (source database size / wall), CPU seconds of source server, target server, tool
+  copy    initial copy (schema + data + indexes and constraints, $JOBS jobs): ferry vs pgcopydb clone vs
+          pg_dump -Fd | pg_restore (timescale shape: ferry vs the FAQ's pg_dump -Fd, timescaledb_pre_restore(),
+          catalog restored serially, the rest with pg_restore -j2, timescaledb_post_restore())
+          wall time, MB/s (source database size / wall), CPU seconds of source server, target server, tool;
+          every peer's target checked against the source (row counts; timescale: also compressed chunks)
   stream  per consumer (ferry, native CREATE SUBSCRIPTION), on a fresh target:
           apply: a backlog of --backlog pgbench TPC-B transactions made while the consumer is stopped,
                  seconds to catch up, transactions/s, row changes/s
@@ -51,14 +56,28 @@ table without primary key and big_orders, larger than all others together) and m
           ferry's peak heap (GC log) and RSS (VmHWM) in each window
   huge    ferry copies a table with --huge-mb MB values (peak heap, RSS)
 
-Then prints one table (median and min-max over runs, ratios ferry/peer) and writes docs/benchmarks.md.
-Installs postgresql-15, postgresql-client-15, pgcopydb (and a JDK, python3) with apt-get when missing.
+Shapes (databases bench, bench_pgbench, bench_toast, bench_timescale on the source):
+  bench      pgbench tables at --scale plus a wide TOASTed table, a partitioned table, a table without primary key
+             and big_orders, larger than all others together; about 130 MB per unit (default scale 10)
+  pgbench    plain pgbench -i -s --scale: one table holds 95% of it; about 15 MB per unit (default scale 60)
+  toast      one wide table of 2-20 kB documents stored in TOAST plus a few small tables with foreign keys, at least
+             as big as pgbench at the same scale; about 16 MB per unit (default scale 60)
+  timescale  TimescaleDB: two hypertables (one space-partitioned, no primary key), most chunks compressed, a
+             continuous aggregate, paused policies, plain tables; about 17.7 MB raw per unit (default scale 60:
+             more than 1 GB raw). Servers run with shared_preload_libraries = 'timescaledb'.
+The stream section needs pgbench's tables (shapes bench and pgbench); huge is independent of the shape.
+
+Then prints one table per shape (median and min-max over runs, ratios ferry/peer) and writes docs/benchmarks.md.
+Installs postgresql-15, postgresql-client-15, pgcopydb (and a JDK, python3) with apt-get when missing, and
+TimescaleDB for the timescale shape with \$TIMESCALEDB_INSTALL (default ../shared/timescaledb/install.sh).
 
 Options:
-  --scale N          pgbench scale; the source database is about 130 MB per unit (default $SCALE)
+  --shape LIST       any of bench,pgbench,toast,timescale, measured one after the other (default $SHAPES)
+  --scale N          size of every shape's dataset (default: per shape, above)
   --runs N           runs per measurement (default $RUNS)
-  --sections LIST    any of copy,stream,huge (default $SECTIONS)
-  --tools LIST       any of ferry,pgcopydb,pgdump,native (default $TOOLS)
+  --sections LIST    any of copy,stream,huge (default: copy,stream,huge for bench, copy,stream for pgbench,
+                     copy for toast and timescale)
+  --tools LIST       any of ferry,pgcopydb,pgdump,native,tsdump (default $TOOLS; tsdump is the FAQ's path)
   --backlog N        transactions in the apply backlog (default $BACKLOG)
   --lag-rate TPS     pgbench -R while measuring lag (default $LAG_RATE)
   --lag-seconds S    duration of the lag measurement (default $LAG_SECONDS)
@@ -67,7 +86,7 @@ Options:
   --src-port P / --dst-port P   server ports (default $SRC_PORT / $DST_PORT)
   --work DIR         servers' data and scratch space (default bench/work)
   --timeout S        give up waiting for any one step after S seconds (default $TIMEOUT)
-  --reuse-data       keep the source database of an earlier invocation if it has the same scale
+  --reuse-data       keep a shape's source database of an earlier invocation if it has the same scale
   --keep-servers     leave both servers running at the end
   --no-docs          do not write docs/benchmarks.md
   --no-build         do not run ./mvnw package (use the existing agent/target/ferry.jar)
@@ -75,13 +94,17 @@ Options:
   --ferry PATH       use this ferry launcher (e.g. of another checkout) as is, without building it
   -h, --help         this text
 
-Results (raw rows, ferry's logs, GC logs) go to bench/results/<timestamp>/.
+Results (raw rows, ferry's logs, GC logs) go to bench/results/<timestamp>/<shape>/.
 Example, a quick check: bench/run.sh --scale 1 --runs 1 --backlog 20000 --lag-seconds 10 --bulk-rows 200000 --no-docs
+The issues' full runs: bench/run.sh --shape bench,pgbench,toast --runs 3 --sections copy
+                       bench/run.sh --shape timescale --runs 3
+                       bench/run.sh --scale 5 --runs 2 --sections stream --backlog 100000 --bulk-rows 5000000 --lag-seconds 20
 EOF
 }
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --shape) SHAPES="$2"; shift 2 ;;
     --scale) SCALE="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --sections) SECTIONS="$2"; shift 2 ;;
@@ -105,25 +128,44 @@ while [ $# -gt 0 ]; do
     *) echo "bench/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in SCALE RUNS BACKLOG LAG_RATE LAG_SECONDS BULK_ROWS HUGE_MB SRC_PORT DST_PORT TIMEOUT; do
+for n in RUNS BACKLOG LAG_RATE LAG_SECONDS BULK_ROWS HUGE_MB SRC_PORT DST_PORT TIMEOUT; do
   [[ "${!n}" =~ ^[0-9]+$ ]] || { echo "bench/run.sh: --${n,,} must be a whole number" >&2; exit 2; }
 done
+[ -z "$SCALE" ] || [[ "$SCALE" =~ ^[0-9]+$ ]] || { echo "bench/run.sh: --scale must be a whole number" >&2; exit 2; }
 has() { [[ ",$1," == *",$2,"* ]]; }
+for shape in ${SHAPES//,/ }; do
+  case "$shape" in bench|pgbench|toast|timescale) ;; *) echo "bench/run.sh: unknown shape '$shape' (bench, pgbench, toast, timescale)" >&2; exit 2 ;; esac
+  if has "$SECTIONS" stream && [ "$shape" != bench ] && [ "$shape" != pgbench ]; then
+    echo "bench/run.sh: the stream section needs pgbench's tables: shape bench or pgbench, not '$shape'" >&2; exit 2
+  fi
+done
+shape_default_scale() { case "$1" in bench) echo 10 ;; *) echo 60 ;; esac; }
+shape_default_sections() { case "$1" in bench) echo copy,stream,huge ;; pgbench) echo copy,stream ;; *) echo copy ;; esac; }
+shape_db() { if [ "$1" = bench ]; then echo bench; else echo "bench_$1"; fi; }
 
 WORK="$(mkdir -p "$WORK" && cd "$WORK" && pwd)"
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
-OUT="$BENCH_DIR/results/$STAMP"
-mkdir -p "$OUT"
+RUN_OUT="$BENCH_DIR/results/$STAMP"
+mkdir -p "$RUN_OUT"
+LOG="$RUN_OUT/run.log"
+OUT="$RUN_OUT"          # per shape from here on: RUN_OUT/<shape>, see use_shape
 RESULTS="$OUT/results.tsv"
-: >"$RESULTS"
-LOG="$OUT/run.log"
 
 USER_NAME=bench
 PASSWORD=bench
 DB=bench
 export PGPASSWORD="$PASSWORD" PGUSER="$USER_NAME" PGHOST=127.0.0.1 PGCONNECT_TIMEOUT=10
-SRC_URI="postgres://$USER_NAME:$PASSWORD@127.0.0.1:$SRC_PORT/$DB"
-DST_URI="postgres://$USER_NAME:$PASSWORD@127.0.0.1:$DST_PORT/$DB"
+SRC_URI=""; DST_URI=""
+SHAPE=""
+use_shape() { # SHAPE: database, scale, sections and result directory of one shape
+  SHAPE="$1"; DB=$(shape_db "$1")
+  SRC_URI="postgres://$USER_NAME:$PASSWORD@127.0.0.1:$SRC_PORT/$DB"
+  DST_URI="postgres://$USER_NAME:$PASSWORD@127.0.0.1:$DST_PORT/$DB"
+  SHAPE_SCALE="${SCALE:-$(shape_default_scale "$1")}"
+  SHAPE_SECTIONS="${SECTIONS:-$(shape_default_sections "$1")}"
+  OUT="$RUN_OUT/$1"; mkdir -p "$OUT"
+  RESULTS="$OUT/results.tsv"; : >"$RESULTS"
+}
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -152,6 +194,16 @@ ensure_packages() {
   log "installing ${need[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$LOG" 2>&1
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>"$LOG" 2>&1 || die "apt-get install ${need[*]} failed (see $LOG)"
+}
+
+TSDB_CONTROL=/usr/share/postgresql/15/extension/timescaledb.control
+ensure_timescaledb() {
+  has "$SHAPES" timescale || return 0
+  [ -f "$TSDB_CONTROL" ] && return 0
+  [ "$INSTALL" = 1 ] || die "TimescaleDB is not installed ($TSDB_CONTROL missing) and --no-install was given"
+  [ -f "$TIMESCALEDB_INSTALL" ] || die "TimescaleDB is not installed and $TIMESCALEDB_INSTALL is missing: set TIMESCALEDB_INSTALL to its install.sh"
+  log "installing TimescaleDB with $TIMESCALEDB_INSTALL"
+  bash "$TIMESCALEDB_INSTALL" >>"$LOG" 2>&1 || die "$TIMESCALEDB_INSTALL failed (see $LOG)"
 }
 
 FERRY_BROKEN=""
@@ -205,10 +257,24 @@ logging_collector = off
 EOF
     printf 'host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n' >"$dir/pg_hba.conf"
   fi
-  if ! as_pg pg_ctl -D "$dir" status >/dev/null 2>&1; then
-    log "starting server $dir on port $port"
-    as_pg pg_ctl -D "$dir" -l "$dir/server.log" -w -t 120 start >>"$LOG" 2>&1 || die "server $dir did not start (see $dir/server.log)"
+}
+
+# The timescale shape needs TimescaleDB preloaded on both servers; the other shapes are measured without it, so
+# a server started with the wrong libraries for the shape is restarted.
+server_preload() { if [ "$SHAPE" = timescale ]; then echo timescaledb; fi; }
+start_server() { # DIR PORT
+  local dir="$1" port="$2" want have
+  want=$(server_preload)
+  if as_pg pg_ctl -D "$dir" status >/dev/null 2>&1; then
+    have=$(psql -X -At -p "$port" -d postgres -c "SHOW shared_preload_libraries" 2>/dev/null)
+    [ "$have" = "$want" ] && return 0
+    log "restarting server $dir (shared_preload_libraries '$have', the shape needs '$want')"
+    as_pg pg_ctl -D "$dir" -m fast -w stop >>"$LOG" 2>&1
   fi
+  log "starting server $dir on port $port${want:+ with $want}"
+  as_pg pg_ctl -D "$dir" -l "$dir/server.log" -w -t 120 \
+    -o "-c shared_preload_libraries='$want' -c timescaledb.telemetry_level=off" start >>"$LOG" 2>&1 \
+    || die "server $dir did not start (see $dir/server.log)"
 }
 
 stop_servers() {
@@ -233,44 +299,77 @@ setup_servers() {
   init_server "$SRC_DIR" "$SRC_PORT"
   init_server "$DST_DIR" "$DST_PORT"
 }
+shape_servers() { start_server "$SRC_DIR" "$SRC_PORT"; start_server "$DST_DIR" "$DST_PORT"; }
 
 # ---------------------------------------------------------------- dataset
+# NOTE: the source database's comment, "bench/run.sh shape=S scale=N", is what --reuse-data compares.
+dataset_tag() { echo "bench/run.sh shape=$SHAPE scale=$SHAPE_SCALE"; }
+load_dataset() { # the shape's tables into the empty source database $DB
+  local sqlrun=(psql -X -q -v ON_ERROR_STOP=1 -v scale="$SHAPE_SCALE" -p "$SRC_PORT" -d "$DB" -f)
+  case "$SHAPE" in
+    bench)
+      pgbench -i -q -s "$SHAPE_SCALE" -p "$SRC_PORT" "$DB" >>"$LOG" 2>&1 || die "pgbench -i failed (see $LOG)"
+      "${sqlrun[@]}" "$BENCH_DIR/sql/dataset.sql" >>"$LOG" 2>&1 || die "dataset.sql failed (see $LOG)" ;;
+    pgbench)
+      pgbench -i -q -s "$SHAPE_SCALE" -p "$SRC_PORT" "$DB" >>"$LOG" 2>&1 || die "pgbench -i failed (see $LOG)" ;;
+    toast)
+      "${sqlrun[@]}" "$BENCH_DIR/sql/toast.sql" >>"$LOG" 2>&1 || die "toast.sql failed (see $LOG)" ;;
+    timescale)
+      "${sqlrun[@]}" "$BENCH_DIR/sql/timescale.sql" >>"$LOG" 2>&1 || die "timescale.sql failed (see $LOG)" ;;
+  esac
+}
+
 build_dataset() {
   local have
-  have=$(src "SELECT scale FROM bench_meta" 2>/dev/null || true)
-  if [ "$REUSE_DATA" = 1 ] && [ "$have" = "$SCALE" ]; then
-    log "reusing source database $DB (scale $SCALE)"
+  have=$(src "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$DB'" postgres 2>/dev/null || true)
+  if [ "$REUSE_DATA" = 1 ] && [ "$have" = "$(dataset_tag)" ]; then
+    log "reusing source database $DB ($(dataset_tag))"
   else
     source_cleanup
-    log "building dataset at scale $SCALE"
+    log "building dataset: $(dataset_tag)"
     src "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres && src "CREATE DATABASE $DB" postgres || die "cannot create source database"
     local t0; t0=$(now)
-    pgbench -i -q -s "$SCALE" -p "$SRC_PORT" "$DB" >>"$LOG" 2>&1 || die "pgbench -i failed (see $LOG)"
-    psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -p "$SRC_PORT" -d "$DB" -f "$BENCH_DIR/sql/dataset.sql" >>"$LOG" 2>&1 \
-      || die "dataset.sql failed (see $LOG)"
-    src "CREATE TABLE bench_meta AS SELECT $SCALE AS scale" >/dev/null
+    load_dataset
+    src "COMMENT ON DATABASE $DB IS '$(dataset_tag)'" >/dev/null
     log "dataset built in $(elapsed "$t0" "$(now)") s"
   fi
   DB_BYTES=$(src "SELECT pg_database_size(current_database())")
+  RAW_BYTES=""   # the timescale shape's hypertables before compression
+  [ "$SHAPE" = timescale ] && RAW_BYTES=$(src "SELECT raw_bytes FROM bench_timescale_raw")
   src "SELECT c.relname, pg_size_pretty(pg_total_relation_size(c.oid)), c.reltuples::bigint
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC" >"$OUT/tables.txt"
-  log "source database: $((DB_BYTES / 1048576)) MB"
-  src "SELECT relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM public.%I', relname), false, true, '')))[1]::text
-       FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname NOT LIKE 'bench\_%' ORDER BY 1" >"$OUT/source-counts.txt"
+  log "source database: $((DB_BYTES / 1048576)) MB${RAW_BYTES:+ ($((RAW_BYTES / 1048576)) MB raw)}"
+  content_counts src >"$OUT/source-counts.txt" || die "cannot count the source's rows"
 }
 
-# row counts on the target equal the source's (pgbench_history and bench_* change during streaming, so skipped)
+# What a copy must reproduce, one line per item: every public table's row count (through a hypertable: all its
+# chunks) and, on TimescaleDB, each hypertable's number of compressed chunks and each continuous aggregate's rows.
+# pgbench_history and bench_* change during streaming, so the stream section's tables are left out.
+content_counts() { # src|dst
+  "$1" "SELECT relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM public.%I', relname), false, true, '')))[1]::text
+       FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname NOT LIKE 'bench\_%' ORDER BY 1" || return 1
+  [ "$SHAPE" = timescale ] || return 0
+  "$1" "SELECT 'compressed chunks of ' || h.hypertable_name,
+               (SELECT count(*) FROM timescaledb_information.chunks c
+                WHERE c.hypertable_schema = h.hypertable_schema AND c.hypertable_name = h.hypertable_name AND c.is_compressed)
+        FROM timescaledb_information.hypertables h WHERE h.hypertable_schema = 'public' ORDER BY 1" || return 1
+  "$1" "SELECT 'continuous aggregate ' || view_name,
+               (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', view_schema, view_name), false, true, '')))[1]::text
+        FROM timescaledb_information.continuous_aggregates ORDER BY 1"
+}
+compressed_chunks() { "$1" "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_schema = 'public' AND is_compressed" 2>/dev/null; }
+
+# the target's content equals the source's (see content_counts)
 verify_copy() {
   local got
-  got=$(dst "SELECT relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM public.%I', relname), false, true, '')))[1]::text
-       FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname NOT LIKE 'bench\_%' ORDER BY 1" 2>&1)
+  got=$(content_counts dst 2>&1)
   [ "$got" = "$(cat "$OUT/source-counts.txt")" ] || { diff <(echo "$got") "$OUT/source-counts.txt" | head -5 >&2; return 1; }
 }
 
 # ---------------------------------------------------------------- cleanup
 source_cleanup() { # drops every slot and publication on the source, subscriptions and the database on the target
-  for d in $(dst "SELECT datname FROM pg_database WHERE datname IN ('$DB','hugevals')" postgres 2>/dev/null); do
+  for d in $(dst "SELECT datname FROM pg_database WHERE datname LIKE 'bench%' OR datname = 'hugevals'" postgres 2>/dev/null); do
     for s in $(dst "SELECT subname FROM pg_subscription" "$d" 2>/dev/null); do
       dst "ALTER SUBSCRIPTION $s DISABLE" "$d" >/dev/null 2>&1
       dst "ALTER SUBSCRIPTION $s SET (slot_name = NONE)" "$d" >/dev/null 2>&1
@@ -280,7 +379,7 @@ source_cleanup() { # drops every slot and publication on the source, subscriptio
   src "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL" postgres >/dev/null 2>&1
   sleep 0.3
   src "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" postgres >/dev/null 2>&1
-  for d in $(src "SELECT datname FROM pg_database WHERE datname IN ('$DB','hugevals')" postgres 2>/dev/null); do
+  for d in $(src "SELECT datname FROM pg_database WHERE datname LIKE 'bench%' OR datname = 'hugevals'" postgres 2>/dev/null); do
     for p in $(src "SELECT pubname FROM pg_publication" "$d" 2>/dev/null); do src "DROP PUBLICATION \"$p\"" "$d" >/dev/null 2>&1; done
   done
 }
@@ -394,6 +493,42 @@ copy_pgcopydb() {
   rm -rf "$dir"
 }
 
+# The FAQ's path for TimescaleDB (docs/benchmarks.md, Method): pg_dump -Fd -j2; on the target the extension and
+# timescaledb_pre_restore(); the _timescaledb_catalog schema restored serially, the rest with pg_restore -j2;
+# timescaledb_post_restore(). The FAQ restores the catalog before anything else; TimescaleDB 2.25.2 keeps a regclass
+# column in it (compression_settings.relid), which fails to load before its table exists, so pre-data comes first
+# here, serially, as pg_restore -j runs it anyway.
+copy_tsdump() { # RUN
+  local r=$1 dir="$WORK/dump" m="$OUT/measure.txt" t0 wall
+  local opts="--exit-on-error --no-tablespaces --no-owner --no-privileges"
+  rm -rf "$dir"; reset_target || { fail copy tsdump "$r" "cannot reset target"; return; }
+  cpu_mark; t0=$(now)
+  if ! python3 "$UTIL" measure "$m" -- bash -c "set -e
+       pg_dump -Fd -j $JOBS -f '$dir' '$SRC_URI'
+       psql -X -q -v ON_ERROR_STOP=1 -d '$DST_URI' -c 'CREATE EXTENSION IF NOT EXISTS timescaledb' -c 'SELECT timescaledb_pre_restore()'
+       pg_restore -d '$DST_URI' --section=pre-data $opts '$dir'
+       pg_restore -d '$DST_URI' --section=data --section=post-data --schema=_timescaledb_catalog $opts '$dir'
+       pg_restore -d '$DST_URI' -j $JOBS --section=data --section=post-data --exclude-schema=_timescaledb_catalog --disable-triggers $opts '$dir'
+       psql -X -q -v ON_ERROR_STOP=1 -d '$DST_URI' -c 'SELECT timescaledb_post_restore()'" >>"$OUT/tsdump.log" 2>&1; then
+    fail copy tsdump "$r" "FAQ path failed: $(grep -m1 -E 'error|ERROR|FATAL' "$OUT/tsdump.log" | cut -c1-150)"; return
+  fi
+  wall=$(elapsed "$t0" "$(now)")
+  copy_results tsdump "$r" "$wall" "$(cut -d' ' -f2 "$m")"
+  rm -rf "$dir"
+}
+
+# On TimescaleDB the copy is done when the target's chunks are compressed as the source's are, whether ferry
+# compresses them before it reports the stream phase or after.
+await_compression() {
+  local want deadline=$((SECONDS + TIMEOUT))
+  want=$(compressed_chunks src)
+  until [ "$(compressed_chunks dst)" = "$want" ]; do
+    ferry_alive || { FERRY_ERR="ferry exited before the target's chunks were compressed"; return 1; }
+    [ $SECONDS -lt $deadline ] || { FERRY_ERR="target's compressed chunks $(compressed_chunks dst), not $want, after ${TIMEOUT}s"; return 1; }
+    sleep 0.2
+  done
+}
+
 copy_ferry() {
   local r=$1 t0 wall
   [ -z "$FERRY_BROKEN" ] || { fail copy ferry "$r" "$FERRY_BROKEN"; return; }
@@ -401,7 +536,7 @@ copy_ferry() {
   rm -rf "$WORK/ferry-work"
   cpu_mark; t0=$(now)
   ferry_start "copy-r$r" "$SRC_URI" "$DST_URI"
-  if ! ferry_wait_phase stream; then
+  if ! ferry_wait_phase stream || { [ "$SHAPE" = timescale ] && ! await_compression; }; then
     fail copy ferry "$r" "$FERRY_ERR"; ferry_stop; source_cleanup; return
   fi
   wall=$(elapsed "$t0" "$(now)")
@@ -414,6 +549,7 @@ copy_ferry() {
 
 copy_results() { # TOOL RUN WALL TOOLCPU
   result copy "$1" "$2" wall_s "$3"
+  [ -n "$RAW_BYTES" ] && result copy "$1" "$2" raw_mb_per_s "$(python3 -c "print(f'{$RAW_BYTES / 1048576 / $3:.1f}')")"
   result copy "$1" "$2" mb_per_s "$(python3 -c "print(f'{$DB_BYTES / 1048576 / $3:.1f}')")"
   cpu_record copy "$1" "$2"
   [ -n "$4" ] && result copy "$1" "$2" cpu_tool_s "$4"
@@ -535,6 +671,10 @@ stream_session() { # TOOL RUN
   result apply "$tool" "$r" tx_per_s "$(python3 -c "print(f'{$BACKLOG / $secs:.0f}')")"
   result apply "$tool" "$r" rows_per_s "$(python3 -c "print(f'{$BACKLOG_ROWS / $secs:.0f}')")"
   cpu_record apply "$tool" "$r"
+  # a consumer that skipped changes must not look fast: the balances the backlog changed are equal on both sides
+  local balances; balances=$(src "SELECT sum(abalance), count(*) FROM pgbench_accounts")
+  if [ "$(dst "SELECT sum(abalance), count(*) FROM pgbench_accounts")" = "$balances" ]; then result apply "$tool" "$r" verified yes
+  else result apply "$tool" "$r" verified "pgbench_accounts differs"; log "apply $tool run $r: pgbench_accounts differs from the source"; fi
   log "apply $tool run $r: $secs s for $BACKLOG transactions ($BACKLOG_ROWS row changes)"
   if [ "$tool" = ferry ]; then
     mem_record apply "$r"
@@ -551,8 +691,12 @@ stream_session() { # TOOL RUN
   cpu_mark
   sample_lag_bytes "$tool" "$f" "$stop" & pid=$!
   printf 'INSERT INTO bench_lag (src_ts) VALUES (clock_timestamp());\n' >"$WORK/lag.sql"
+  local pgb="$OUT/pgbench-lag-$tool-r$r.log"
   pgbench -n -M prepared -c 4 -j 2 -R "$LAG_RATE" -T "$LAG_SECONDS" \
-    -b tpcb-like@99 -f "$WORK/lag.sql@1" -p "$SRC_PORT" "$DB" >>"$OUT/pgbench.log" 2>&1 || log "pgbench -R failed"
+    -b tpcb-like@99 -f "$WORK/lag.sql@1" -p "$SRC_PORT" "$DB" >"$pgb" 2>&1 || log "pgbench -R failed"
+  # the rate the source really ran at: on a busy host it falls short of -R, and a lower rate makes any lag look better
+  local tps; tps=$(grep -m1 -oP 'tps = \K[0-9.]+(?= \(without)' "$pgb")
+  [ -n "$tps" ] && result lag "$tool" "$r" source_tps "$tps"
   touch "$stop"; wait "$pid" 2>/dev/null
   marker lag
   if wait_marker "$tool"; then
@@ -583,6 +727,9 @@ stream_session() { # TOOL RUN
     result bulk "$tool" "$r" source_insert_s "$(elapsed "$t0" "$t1")"
     result bulk "$tool" "$r" visible_s "$secs"
     cpu_record bulk "$tool" "$r"
+    local n; n=$(dst "SELECT count(*) FROM bench_bulk")
+    if [ "$n" = "$BULK_ROWS" ]; then result bulk "$tool" "$r" verified yes
+    else result bulk "$tool" "$r" verified "$n of $BULK_ROWS rows"; log "bulk $tool run $r: $n of $BULK_ROWS rows on the target"; fi
     [ "$tool" = ferry ] && mem_record bulk "$r"
     log "bulk $tool run $r: $secs s"
   else
@@ -644,9 +791,12 @@ machine_info() {
     else
       echo "ferry=$(cat "$fdir/.ferry-commit" 2>/dev/null || echo "$FERRY_BIN")"
     fi
-    echo "scale=$SCALE"
+    echo "shape=$SHAPE"
+    echo "scale=$SHAPE_SCALE"
     echo "runs=$RUNS"
     echo "db_mb=$((DB_BYTES / 1048576))"
+    [ -n "$RAW_BYTES" ] && echo "raw_mb=$((RAW_BYTES / 1048576))"
+    [ "$SHAPE" = timescale ] && echo "timescaledb=$(src "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")"
     echo "backlog=$BACKLOG"
     echo "lag_rate=$LAG_RATE"
     echo "lag_seconds=$LAG_SECONDS"
@@ -655,6 +805,7 @@ machine_info() {
     echo "jobs=$JOBS"
     echo "ferry_heap=$FERRY_HEAP"
     echo "command=$COMMAND_LINE"
+    echo "sections=$SHAPE_SECTIONS"
     echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   } >"$OUT/machine.txt"
 }
@@ -668,35 +819,49 @@ trap cleanup_on_exit EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---------------------------------------------------------------- main
-log "results in $OUT"
+log "results in $RUN_OUT"
 ensure_packages
+ensure_timescaledb
 build_ferry
 setup_servers
-build_dataset
-machine_info
 
-if has "$SECTIONS" copy; then
-  for r in $(seq "$RUNS"); do
-    for tool in ferry pgcopydb pgdump; do
-      has "$TOOLS" "$tool" || continue
-      log "copy $tool run $r"
-      "copy_$tool" "$r"
+measure_shape() { # the current shape's sections
+  if has "$SHAPE_SECTIONS" copy; then
+    local peers="pgcopydb pgdump"
+    [ "$SHAPE" = timescale ] && peers=tsdump
+    for r in $(seq "$RUNS"); do
+      for tool in ferry $peers; do
+        has "$TOOLS" "$tool" || continue
+        log "$SHAPE: copy $tool run $r"
+        "copy_$tool" "$r"
+      done
     done
-  done
-fi
-if has "$SECTIONS" stream; then
-  for r in $(seq "$RUNS"); do
-    for tool in ferry native; do
-      has "$TOOLS" "$tool" && stream_session "$tool" "$r"
+  fi
+  if has "$SHAPE_SECTIONS" stream; then
+    psql -X -q -v ON_ERROR_STOP=1 -p "$SRC_PORT" -d "$DB" -f "$BENCH_DIR/sql/stream.sql" >>"$LOG" 2>&1 || die "stream.sql failed (see $LOG)"
+    for r in $(seq "$RUNS"); do
+      for tool in ferry native; do
+        has "$TOOLS" "$tool" && stream_session "$tool" "$r"
+      done
     done
-  done
-fi
-if has "$SECTIONS" huge && has "$TOOLS" ferry; then
-  for r in $(seq "$RUNS"); do huge_section "$r"; done
-fi
+  fi
+  if has "$SHAPE_SECTIONS" huge && has "$TOOLS" ferry; then
+    for r in $(seq "$RUNS"); do huge_section "$r"; done
+  fi
+  echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+}
+
+shape_dirs=()
+for shape in ${SHAPES//,/ }; do
+  use_shape "$shape"
+  shape_servers
+  build_dataset
+  machine_info
+  measure_shape
+  shape_dirs+=("$OUT")
+done
 
 docs_arg=()
 [ "$WRITE_DOCS" = 1 ] && docs_arg=(--docs "$REPO/docs/benchmarks.md")
-echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
-python3 "$BENCH_DIR/lib/report.py" "$OUT" "${docs_arg[@]}" | tee "$OUT/report.md"
-log "done: $OUT"
+python3 "$BENCH_DIR/lib/report.py" "${shape_dirs[@]}" "${docs_arg[@]}" | tee "$RUN_OUT/report.md"
+log "done: $RUN_OUT"

@@ -27,6 +27,17 @@ public class FerryException extends RuntimeException {
         this.exitCode = exitCode;
     }
 
+    /**
+     * Work cut short because ferry was asked to stop (SIGTERM, Ctrl-C): exit code {@link ExitCode#INTERRUPTED}, with the
+     * same why wherever it happens, so a person and a script see one kind of failure.
+     *
+     * @param what what was cut short ("the copy was interrupted.")
+     * @param fix  how to resume from there
+     */
+    public static FerryException interrupted(String what, String fix, Throwable cause) {
+        return new FerryException(what, "ferry is shutting down.", fix, ExitCode.INTERRUPTED, cause);
+    }
+
     public String what() { return what; }
 
     public String why() { return why; }

@@ -4,7 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -15,7 +15,10 @@ import java.util.Map;
  */
 final class ChangeBatch {
     private final TargetWriter target;
-    private final Map<RowStatements, Queue> byRelation = new LinkedHashMap<>();
+    /** By identity: one instance stands for one target table's shape (Applier shares it between a hypertable's chunks). */
+    private final Map<TargetRelation, Queue> byRelation = new IdentityHashMap<>();
+    /** The same queues in the order their relations first had changes, which is the order they are written in. */
+    private final List<Queue> inOrder = new ArrayList<>();
     private int rows;
     private long bytes;
     private long coalesced;
@@ -29,10 +32,15 @@ final class ChangeBatch {
      * the later row state wins, as it would after both ran, and no other unique constraint can notice the difference.
      */
     void add(PendingRow row) {
-        Queue queue = byRelation.computeIfAbsent(row.relation(), k -> new Queue());
-        if (row.key() != null && row.relation().relation().coalescible()) {
+        Queue queue = byRelation.get(row.relation());
+        if (queue == null) {
+            queue = new Queue(row.relation());
+            byRelation.put(row.relation(), queue);
+            inOrder.add(queue);
+        }
+        if (row.key() != null && row.relation().coalescible()) {
             Integer previous = queue.lastByKey.get(row.key());
-            if (previous != null && queue.rows.get(previous).sql().equals(row.sql()) && !row.mustFindRow()) {
+            if (previous != null && queue.rows.get(previous).statement() == row.statement() && !row.mustFindRow()) {
                 bytes += row.bytes() - queue.rows.get(previous).bytes();
                 queue.rows.set(previous, row);
                 coalesced++;
@@ -47,8 +55,13 @@ final class ChangeBatch {
 
     /** One relation's queued changes in order, and where each key's latest change sits; kept (and its capacity) between flushes. */
     private static final class Queue {
+        final TargetRelation relation;
         final List<PendingRow> rows = new ArrayList<>();
         final Map<String, Integer> lastByKey = new HashMap<>();
+
+        Queue(TargetRelation relation) {
+            this.relation = relation;
+        }
 
         void clear() {
             rows.clear();
@@ -77,7 +90,7 @@ final class ChangeBatch {
     /** Executes everything queued, relation by relation, inside the open target transaction. */
     void flush() throws SQLException {
         try {
-            for (Map.Entry<RowStatements, Queue> relation : byRelation.entrySet()) target.write(relation.getKey(), relation.getValue().rows);
+            for (Queue queue : inOrder) if (!queue.rows.isEmpty()) target.write(queue.relation, queue.rows);
         } finally {
             clear();
         }
@@ -85,7 +98,7 @@ final class ChangeBatch {
 
     /** Drops what is queued: it was written, or the target transaction is being rolled back. */
     void clear() {
-        byRelation.values().forEach(Queue::clear);
+        inOrder.forEach(Queue::clear);
         rows = 0;
         bytes = 0;
     }

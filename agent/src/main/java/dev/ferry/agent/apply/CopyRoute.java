@@ -1,6 +1,6 @@
 package dev.ferry.agent.apply;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
@@ -45,10 +45,10 @@ final class CopyRoute {
     }
 
     /**
-     * Writes the rows (whose parameters are the values of the route's columns) inside the open target transaction.
+     * Writes the rows (each the values of the route's columns, as text) inside the open target transaction.
      * Returns false, having written nothing, if the table is keyed and one of the keys exists already.
      */
-    boolean write(Connection target, List<PendingRow> rows) throws SQLException {
+    boolean write(Connection target, List<String[]> rows) throws SQLException {
         if (!keyed) {
             copy(target, rows);
             return true;
@@ -71,13 +71,13 @@ final class CopyRoute {
         }
     }
 
-    private void copy(Connection target, List<PendingRow> rows) throws SQLException {
+    private void copy(Connection target, List<String[]> rows) throws SQLException {
         CopyIn in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         boolean ended = false;
         try {
             CopyText text = new CopyText(PIECE_BYTES + PIECE_BYTES / 4);
-            for (PendingRow row : rows) {
-                text.appendRow(row.parameters());
+            for (String[] row : rows) {
+                text.appendRow(row);
                 if (text.length() >= PIECE_BYTES) text.sendTo(in);
             }
             text.sendTo(in);

@@ -1,7 +1,7 @@
 package dev.ferry.agent.apply;
 
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -2,7 +2,7 @@ package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.pgoutput.Relation;
 
 import java.sql.Connection;

@@ -8,14 +8,12 @@ import java.util.Map;
  * The SQL for one relation's changes, built once per shape (which columns a change carries) and cached. Values are
  * bound as text with an explicit cast to the target's type, so they travel in PostgreSQL's own text form from source
  * to target and NaN, Infinity and full precision survive untouched. Inserts and upserts also get a {@link CopyRoute}
- * for when many inserted rows come together.
+ * for when many inserted rows come together, carried in their {@link ChangeStatement}.
  */
 final class RowStatements {
     private final TargetRelation relation;
-    /** Per statement kind, SQL by the columns a change carries (BitSets are compared by content). */
-    private final Map<String, Map<Object, String>> cache = new HashMap<>();
-    /** The COPY route of each insert and upsert statement above. */
-    private final Map<String, CopyRoute> copyRoutes = new HashMap<>();
+    /** Per statement kind, the statement by the columns a change carries (BitSets are compared by content). */
+    private final Map<String, Map<Object, ChangeStatement>> cache = new HashMap<>();
 
     RowStatements(TargetRelation relation) {
         this.relation = relation;
@@ -26,53 +24,45 @@ final class RowStatements {
     }
 
     /** INSERT ... ON CONFLICT (key) DO UPDATE of the present columns: replays an INSERT or UPDATE idempotently. */
-    String upsert(BitSet present) {
-        return cached("upsert", present, () -> {
-            String sql = insertPrefix(present) + onConflict(present);
-            copyRoutes.put(sql, CopyRoute.keyed(relation.name(), columnList(present)));
-            return sql;
-        });
+    ChangeStatement upsert(BitSet present) {
+        return cached("upsert", present, () ->
+                new ChangeStatement(insertPrefix(present) + onConflict(present), CopyRoute.keyed(relation.name(), columnList(present))));
     }
 
     /** Plain INSERT, for tables without a key (REPLICA IDENTITY FULL, or insert-only tables): duplicates are allowed there. */
-    String insert(BitSet present) {
-        return cached("insert", present, () -> {
-            String sql = insertPrefix(present).toString();
-            copyRoutes.put(sql, CopyRoute.plain(relation.name(), columnList(present)));
-            return sql;
-        });
-    }
-
-    /** The COPY route for many inserted rows of {@code sql}, if it is an insert or upsert built here; null otherwise. */
-    CopyRoute copyRoute(String sql) {
-        return copyRoutes.get(sql);
+    ChangeStatement insert(BitSet present) {
+        return cached("insert", present, () ->
+                new ChangeStatement(insertPrefix(present).toString(), CopyRoute.plain(relation.name(), columnList(present))));
     }
 
     /** DELETE of the row with the given key. */
-    String deleteByKey() {
-        return cached("delete-key", "", () -> "DELETE FROM " + relation.name() + " WHERE " + keyMatch());
+    ChangeStatement deleteByKey() {
+        return cached("delete-key", "", () -> statement("DELETE FROM " + relation.name() + " WHERE " + keyMatch()));
     }
 
     /** UPDATE of one row matched on all its old values (REPLICA IDENTITY FULL); parameters: new values, then old. */
-    String updateOneMatching(BitSet present, BitSet oldPresent) {
+    ChangeStatement updateOneMatching(BitSet present, BitSet oldPresent) {
         return cached("update-full", java.util.List.of(present, oldPresent), () ->
-                "UPDATE " + relation.name() + " SET " + assignments(present) + " WHERE " + oneRowMatching(oldPresent));
+                statement("UPDATE " + relation.name() + " SET " + assignments(present) + " WHERE " + oneRowMatching(oldPresent)));
     }
 
     /** DELETE of one row matched on all its old values (REPLICA IDENTITY FULL): duplicates are removed one at a time. */
-    String deleteOneMatching(BitSet oldPresent) {
-        return cached("delete-full", oldPresent, () -> "DELETE FROM " + relation.name() + " WHERE " + oneRowMatching(oldPresent));
+    ChangeStatement deleteOneMatching(BitSet oldPresent) {
+        return cached("delete-full", oldPresent, () -> statement("DELETE FROM " + relation.name() + " WHERE " + oneRowMatching(oldPresent)));
     }
 
-    private String cached(String kind, Object shape, java.util.function.Supplier<String> build) {
-        Map<Object, String> byShape = cache.computeIfAbsent(kind, k -> new HashMap<>());
-        String sql = byShape.get(shape);
-        if (sql == null) {
-            sql = build.get();
-            byShape.put(shape, sql); // shapes are built per change and never modified afterwards
+    private static ChangeStatement statement(String sql) {
+        return new ChangeStatement(sql, null);
+    }
 
+    private ChangeStatement cached(String kind, Object shape, java.util.function.Supplier<ChangeStatement> build) {
+        Map<Object, ChangeStatement> byShape = cache.computeIfAbsent(kind, k -> new HashMap<>());
+        ChangeStatement statement = byShape.get(shape);
+        if (statement == null) {
+            statement = build.get();
+            byShape.put(shape, statement); // shapes are built per change and never modified afterwards
         }
-        return sql;
+        return statement;
     }
 
     private boolean isKey(int column) {

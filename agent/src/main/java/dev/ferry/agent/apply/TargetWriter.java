@@ -1,6 +1,7 @@
 package dev.ferry.agent.apply;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.Resources;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.util.AbstractList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +24,7 @@ import java.util.Set;
  * Reports, once per table, rows the target held that the source says it should not have. Owned by the apply thread.
  */
 final class TargetWriter {
-    private static final Logger log = LoggerFactory.getLogger("ferry.stream");
+    private static final Logger log = LoggerFactory.getLogger("ferry.apply");
     /** From this many inserted rows of one statement on, they go by COPY: a few more round trips, far less parsing. */
     static final int COPY_MIN_ROWS = 200;
 
@@ -31,7 +33,7 @@ final class TargetWriter {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
             if (size() <= 512) return false;
-            closeQuietly(eldest.getValue());
+            Resources.closeQuietly(eldest.getValue(), "a cached statement");
             return true;
         }
     };
@@ -49,14 +51,15 @@ final class TargetWriter {
     }
 
     /** Executes the changes inside the open target transaction; a failure names the relation. */
-    void write(RowStatements relation, List<PendingRow> pending) throws RelationFailure {
+    void write(TargetRelation relation, List<PendingRow> pending) throws RelationFailure {
         try {
             int start = 0;
             while (start < pending.size()) {
                 int end = start;
-                String sql = pending.get(start).sql();
+                // One relation's statements are built once per shape (RowStatements): the same statement is the same instance.
+                ChangeStatement statement = pending.get(start).statement();
                 Set<String> keys = new HashSet<>();
-                while (end < pending.size() && pending.get(end).sql().equals(sql)
+                while (end < pending.size() && pending.get(end).statement() == statement
                         && (pending.get(end).key() == null || keys.add(pending.get(end).key()))) {
                     end++;
                 }
@@ -64,7 +67,7 @@ final class TargetWriter {
                 start = end;
             }
         } catch (SQLException e) {
-            throw new RelationFailure(relation.relation().name(), e);
+            throw new RelationFailure(relation.name(), e);
         }
     }
 
@@ -116,40 +119,47 @@ final class TargetWriter {
     /** Writes inserted rows by COPY where their statement has a route; false if they must go by statements. */
     private boolean copied(List<PendingRow> group) throws SQLException {
         PendingRow first = group.get(0);
-        CopyRoute route = first.relation().copyRoute(first.sql());
+        CopyRoute route = first.statement().copyRoute();
         if (route == null) return false;
-        if (route.write(target, group)) {
+        if (route.write(target, parametersOf(group))) {
             copied += group.size();
             return true;
         }
-        if (existingKeyReported.add(first.relation().relation().name())) {
+        if (existingKeyReported.add(first.relation().name())) {
             log.info("{}: {} inserted rows were upserted instead of copied: one of their keys (or another unique value) was already on the"
                             + " target, so the source's rows replace what holds their keys. Rows were written on the target by hand, or it was not"
                             + " empty. Reported once per table.",
-                    first.relation().relation().name(), group.size());
+                    first.relation().name(), group.size());
         }
         return false;
     }
 
+    /** The rows' parameters as a view, without copying the list. */
+    private static List<String[]> parametersOf(List<PendingRow> rows) {
+        return new AbstractList<>() {
+            @Override
+            public String[] get(int index) {
+                return rows.get(index).parameters();
+            }
+
+            @Override
+            public int size() {
+                return rows.size();
+            }
+        };
+    }
+
     private void checkFound(PendingRow row, int changed) {
-        if (row.mustFindRow() && changed == 0 && missingRowReported.add(row.relation().relation().name())) {
+        if (row.mustFindRow() && changed == 0 && missingRowReported.add(row.relation().name())) {
             log.warn("{}: an UPDATE or DELETE from the source found no matching row on the target. Right after the copy this is expected"
                     + " when the source TRUNCATEd the table while the copy began (TRUNCATE is not MVCC-safe); it heals when the stream applies"
                     + " that TRUNCATE. Otherwise rows were changed on the target by hand: compare the table at cutover. Reported once per table.",
-                    row.relation().relation().name());
+                    row.relation().name());
         }
     }
 
     void close() {
-        prepared.values().forEach(TargetWriter::closeQuietly);
+        prepared.values().forEach(statement -> Resources.closeQuietly(statement, "a cached statement"));
         prepared.clear();
-    }
-
-    private static void closeQuietly(PreparedStatement statement) {
-        try {
-            statement.close();
-        } catch (SQLException ignored) {
-            // closing a cached statement of a connection that is going away: nothing to do
-        }
     }
 }

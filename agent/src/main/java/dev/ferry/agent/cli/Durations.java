@@ -18,7 +18,7 @@ final class Durations {
             if (t.endsWith("h")) return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
             return Duration.ofSeconds(Long.parseLong(t));
         } catch (NumberFormatException e) {
-            throw new FerryException(option + " '" + text + "' is not a duration.", "", "write it like 90s, 10m or 1h.", ExitCode.BAD_INPUT, e);
+            throw new FerryException(option + " '" + text + "' is not a duration.", "a duration is a whole number with a unit: ms, s, m or h (plain seconds without one).", "write it like 90s, 10m or 1h.", ExitCode.BAD_INPUT, e);
         }
     }
 }

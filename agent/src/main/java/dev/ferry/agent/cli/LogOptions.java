@@ -1,6 +1,5 @@
 package dev.ferry.agent.cli;
 
-import ch.qos.logback.core.util.FileSize;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.logging.LogFiles;
@@ -26,16 +25,10 @@ public final class LogOptions {
         LogFiles.Format chosen = switch (format.toLowerCase()) {
             case "text" -> LogFiles.Format.TEXT;
             case "json" -> LogFiles.Format.JSON;
-            default -> throw new FerryException("--log-format '" + format + "' is not one of [text, json].", "",
+            default -> throw new FerryException("--log-format '" + format + "' is not one of [text, json].", "ferry writes its log files as plain text or as one JSON object per line.",
                     "pass --log-format text or --log-format json.", ExitCode.BAD_INPUT, null);
         };
-        long bytes;
-        try {
-            bytes = FileSize.valueOf(fileSize).getSize();
-        } catch (IllegalArgumentException e) {
-            throw new FerryException("--log-file-size '" + fileSize + "' is not a size.", "a size is a number with a unit: kB, MB or GB.",
-                    "write it like 100MB.", ExitCode.BAD_INPUT, e);
-        }
+        long bytes = Sizes.parse("--log-file-size", fileSize, "100MB");
         try {
             return new LogFiles(dir, chosen, bytes, files);
         } catch (IllegalArgumentException e) {

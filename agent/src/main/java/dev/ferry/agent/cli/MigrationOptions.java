@@ -2,7 +2,7 @@ package dev.ferry.agent.cli;
 
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import picocli.CommandLine.Mixin;
@@ -13,7 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
+import java.util.Optional;
 
 /** The options that describe one migration, shared by `run` and `preflight`; turns them into a MigrationConfig. */
 public final class MigrationOptions {
@@ -45,8 +45,12 @@ public final class MigrationOptions {
     @Option(names = "--accept-risk", paramLabel = "CHECK", description = "Start even though this preflight check FAILs (repeatable).")
     List<String> acceptRisks = new ArrayList<>();
 
-    @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out of the migration (repeatable).")
-    List<String> excludeTables = new ArrayList<>();
+    @Mixin
+    FilterOptions filter = new FilterOptions();
+
+    @Option(names = "--pg-dump-dir", paramLabel = "DIR",
+            description = "Directory of the pg_dump and pg_restore to copy the schema with, at least the source's version (default: PATH, then /usr/lib/postgresql/NN/bin).")
+    Path pgDumpDir;
 
     @Mixin
     SchemaMapOption schemaMap = new SchemaMapOption();
@@ -61,7 +65,6 @@ public final class MigrationOptions {
     MigrationConfig toConfig() {
         ConnectionSpec source = connections.source();
         ConnectionSpec target = connections.target();
-        Set<QualifiedName> excluded = tableNames("--exclude-table", excludeTables);
         Path logs = logDir.toAbsolutePath().normalize();
         Path work = workDir != null ? workDir.toAbsolutePath().normalize() : logs.resolveSibling("ferry-work");
         return new MigrationConfig(source, target,
@@ -70,22 +73,9 @@ public final class MigrationOptions {
                 parseEnum(MigrationConfig.SchemaMode.class, "--schema", schema),
                 parseEnum(MigrationConfig.NumericNanInf.class, "--numeric-nan-inf", numericNanInf),
                 slot != null ? slot : MigrationConfig.defaultSlotName(source.database()),
-                new LinkedHashSet<>(acceptRisks), excluded, metricsPort, Duration.ofSeconds(10),
+                new LinkedHashSet<>(acceptRisks), filter.toFilter(), metricsPort, Duration.ofSeconds(10),
+                Optional.ofNullable(pgDumpDir).map(dir -> dir.toAbsolutePath().normalize()),
                 schemaMap.map(), migration.name());
-    }
-
-    /** Table names as typed after {@code option}; a malformed one is bad input naming the option. */
-    static Set<QualifiedName> tableNames(String option, List<String> tables) {
-        Set<QualifiedName> names = new LinkedHashSet<>();
-        for (String table : tables) {
-            try {
-                names.add(QualifiedName.parse(table));
-            } catch (IllegalArgumentException e) {
-                throw new FerryException(option + " '" + table + "' is not a table name.", e.getMessage() + ".",
-                        "write it as schema.table, e.g. " + option + " public.audit_log.", ExitCode.BAD_INPUT, e);
-            }
-        }
-        return names;
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String option, String value) {
@@ -94,7 +84,7 @@ public final class MigrationOptions {
         }
         List<String> allowed = new ArrayList<>();
         for (E constant : type.getEnumConstants()) allowed.add(constant.name().toLowerCase());
-        throw new FerryException(option + " '" + value + "' is not one of " + allowed + ".", "",
+        throw new FerryException(option + " '" + value + "' is not one of " + allowed + ".", option + " takes one of a fixed set of words.",
                 "pass " + option + " " + String.join("|", allowed) + ".", ExitCode.BAD_INPUT, null);
     }
 }

@@ -1,6 +1,5 @@
 package dev.ferry.agent.cli;
 
-import ch.qos.logback.core.util.FileSize;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
@@ -54,7 +53,7 @@ public final class StatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LogSetup.consoleOnly(System.err, false);
         PrintWriter out = spec.commandLine().getOut();
-        long walLimit = size("--max-retained-wal", maxRetainedWal);
+        long walLimit = Sizes.parse("--max-retained-wal", maxRetainedWal, "500MB or 10GB");
         Database database = new Database(ConnectionSpec.parse("target", target), "target");
         StateStore state = new StateStore(MigrationConfig.stateSchema(migration.name()));
         MigrationStatus status;
@@ -83,12 +82,4 @@ public final class StatusCommand implements Callable<Integer> {
         }
     }
 
-    private static long size(String option, String text) {
-        try {
-            return FileSize.valueOf(text).getSize();
-        } catch (IllegalArgumentException e) {
-            throw new FerryException(option + " '" + text + "' is not a size.", "a size is a number with a unit: kB, MB or GB.",
-                    "write it like 500MB or 10GB.", ExitCode.BAD_INPUT, e);
-        }
-    }
 }

@@ -33,8 +33,8 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--jobs", paramLabel = "N", description = "Key ranges compared at once (default: number of cores).")
     Integer jobs;
 
-    @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out of the comparison (repeatable).")
-    List<String> excludeTables = new ArrayList<>();
+    @Mixin
+    FilterOptions filter = new FilterOptions();
 
     @Option(names = "--attempts", paramLabel = "N", defaultValue = "3",
             description = "While the migration streams: how often a differing key range is read before it is reported (default: 3).")
@@ -61,7 +61,7 @@ public final class VerifyCommand implements Callable<Integer> {
             throw new FerryException("--jobs " + workers + " --attempts " + attempts + " is not a valid choice.", "both must be at least 1.",
                     "pass positive numbers, e.g. --jobs 4 --attempts 3.", ExitCode.BAD_INPUT, null);
         }
-        Verification.Options options = new Verification.Options(workers, MigrationOptions.tableNames("--exclude-table", excludeTables), attempts, Durations.parse("--catch-up", catchUp),
+        Verification.Options options = new Verification.Options(workers, filter.toFilter(), attempts, Durations.parse("--catch-up", catchUp),
                 KeyRanges.RANGE_BYTES);
         VerifyReport report = new Verification(new Database(connections.source(), "source"), new Database(connections.target(), "target"), options,
                 new StateStore(MigrationConfig.stateSchema(migration.name())), schemaMap.map())

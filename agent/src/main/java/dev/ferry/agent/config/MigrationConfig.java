@@ -2,11 +2,12 @@ package dev.ferry.agent.config;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -19,8 +20,9 @@ import java.util.Set;
  * @param schemaMode     copy the schema with pg_dump, or trust a schema the user prepared on the target
  * @param numericNanInf  what to do with NaN/Infinity in numeric columns
  * @param acceptRisks    preflight checks whose FAIL the user accepted by name
- * @param excludeTables  tables left out of the migration entirely
+ * @param tables         which tables are migrated, and which of them without their rows (--include-table and the like)
  * @param metricsPort    port of the status/metrics HTTP endpoint, 0 for none
+ * @param pgDumpDir      the directory of the pg_dump and pg_restore to use; empty: found on PATH or in /usr/lib/postgresql
  * @param schemaMap      source schema -> target schema renames ({@code --schema-map})
  * @param migration      {@code --migration NAME}: several migrations into one target database each have a name; absent for
  *                       the one unnamed migration a target had before names existed
@@ -35,9 +37,10 @@ public record MigrationConfig(
         NumericNanInf numericNanInf,
         String slotName,
         Set<String> acceptRisks,
-        Set<QualifiedName> excludeTables,
+        TableFilter tables,
         int metricsPort,
         Duration statusInterval,
+        Optional<Path> pgDumpDir,
         SchemaMap schemaMap,
         Optional<String> migration) {
 
@@ -47,12 +50,28 @@ public record MigrationConfig(
     /** NaN, Infinity and -Infinity in numeric columns: kept as they are, or written as NULL (and counted). */
     public enum NumericNanInf { KEEP, NULL }
 
-    /** One unnamed migration, schemas kept as they are. */
+    /** The configuration before table patterns and --pg-dump-dir: exactly these tables left out, tools found on PATH. */
     public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
                            NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, Set<QualifiedName> excludeTables,
                            int metricsPort, Duration statusInterval) {
-        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, excludeTables, metricsPort,
-                statusInterval, SchemaMap.NONE, Optional.empty());
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, TableFilter.excluding(excludeTables),
+                metricsPort, statusInterval, Optional.empty());
+    }
+
+    /** One unnamed migration, schemas kept as they are. */
+    public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
+                           NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, TableFilter tables,
+                           int metricsPort, Duration statusInterval, Optional<Path> pgDumpDir) {
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, tables, metricsPort,
+                statusInterval, pgDumpDir, SchemaMap.NONE, Optional.empty());
+    }
+
+    /** Exactly these tables left out, tools found on PATH, schemas renamed by {@code schemaMap}, state under {@code migration}. */
+    public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
+                           NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, Set<QualifiedName> excludeTables,
+                           int metricsPort, Duration statusInterval, SchemaMap schemaMap, Optional<String> migration) {
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, TableFilter.excluding(excludeTables),
+                metricsPort, statusInterval, Optional.empty(), schemaMap, migration);
     }
 
     public MigrationConfig {
@@ -82,7 +101,10 @@ public record MigrationConfig(
                     ExitCode.BAD_INPUT, null);
         }
         acceptRisks = Set.copyOf(acceptRisks);
-        excludeTables = Set.copyOf(excludeTables);
+        Objects.requireNonNull(tables, "tables");
+        Objects.requireNonNull(pgDumpDir, "pgDumpDir");
+        Objects.requireNonNull(schemaMap, "schemaMap");
+        Objects.requireNonNull(migration, "migration");
     }
 
     /**
@@ -129,7 +151,8 @@ public record MigrationConfig(
     public String describe() {
         return "source=" + source.masked() + " target=" + target.masked() + " jobs=" + jobs + " logDir='" + logDir
                 + "' workDir='" + workDir + "' schema=" + schemaMode + " numericNanInf=" + numericNanInf
-                + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " excludeTables=" + excludeTables
-                + " metricsPort=" + metricsPort + " schemaMap=" + schemaMap + " migration=" + migration.map(m -> "'" + m + "'").orElse("(unnamed)");
+                + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " tables=" + tables
+                + " metricsPort=" + metricsPort + " pgDumpDir=" + pgDumpDir.map(d -> "'" + d + "'").orElse("(PATH)")
+                + " schemaMap=" + schemaMap + " migration=" + migration.map(m -> "'" + m + "'").orElse("(unnamed)");
     }
 }

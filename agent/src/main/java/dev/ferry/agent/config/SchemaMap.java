@@ -2,7 +2,7 @@ package dev.ferry.agent.config;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -60,6 +60,23 @@ public record SchemaMap(Map<String, String> renames) {
     public QualifiedName target(QualifiedName source) {
         String schema = target(source.schema());
         return schema.equals(source.schema()) ? source : new QualifiedName(schema, source.name());
+    }
+
+    /**
+     * The source schema whose objects land in {@code targetSchema}: the inverse of {@link #target(String)} (each target
+     * schema has one source, see {@link #parse}). A schema no entry renames to is its own source name.
+     */
+    public String source(String targetSchema) {
+        for (Map.Entry<String, String> rename : renames.entrySet()) {
+            if (rename.getValue().equals(targetSchema)) return rename.getKey();
+        }
+        return targetSchema;
+    }
+
+    /** A target table's source name, for matching it against the source-named table filter. */
+    public QualifiedName source(QualifiedName onTarget) {
+        String schema = source(onTarget.schema());
+        return schema.equals(onTarget.schema()) ? onTarget : new QualifiedName(schema, onTarget.name());
     }
 
     /** As typed: {@code public=app1, "Sales"=app1_sales}. */

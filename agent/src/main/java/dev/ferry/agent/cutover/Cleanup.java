@@ -6,7 +6,8 @@ import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 import dev.ferry.agent.db.WalPosition;
@@ -106,12 +107,10 @@ public final class Cleanup {
             }
             if (stateThere) {
                 // The stream made them BY DEFAULT; a target left as it is should refuse explicit ids as the source does.
-                List<QualifiedName> tables = new SourceCatalog().read(src, Set.of()).stream().map(SourceTable::name).toList();
+                List<QualifiedName> tables = new SourceCatalog().read(src, TableFilter.NONE).stream().map(SourceTable::name).toList();
                 int identities = IdentityColumns.restore(src, dst, tables, schemaMap);
                 if (identities > 0) out.println("  " + identities + " identity columns are GENERATED ALWAYS again on the target, as on the source");
-                try (Statement s = dst.createStatement()) {
-                    s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(state.schema()) + " CASCADE");
-                }
+                state.remove(dst);
             }
             try (Statement s = dst.createStatement()) {
                 for (String database : scratch) s.execute("DROP DATABASE IF EXISTS " + QualifiedName.quote(database));

@@ -140,8 +140,7 @@ public final class CutoverRequest {
                 Thread.sleep(POLL.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new FerryException("interrupted while waiting for the cutover.", "",
-                        "the request stays in place; run `ferry status` to follow it.", ExitCode.INTERRUPTED, e);
+                throw FerryException.interrupted("interrupted while waiting for the cutover.", "the request stays in place; run `ferry status` to follow it.", e);
             }
         }
     }

@@ -7,21 +7,21 @@ import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.snapshot.LargeObjects;
+import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
+import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
-import dev.ferry.agent.stream.StreamStage;
-import dev.ferry.replication.slot.ReplicationSlots;
-import dev.ferry.replication.slot.SlotName;
+import dev.ferry.agent.stream.Drained;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -44,11 +44,27 @@ public final class CutoverStage {
         this.state = state;
     }
 
+    /**
+     * One cutover attempt once the stream drained: the summary printed for the user, or empty when verification refused
+     * it. The refusal is logged and left in the state for the waiting `ferry cutover`; the caller streams on.
+     */
+    public Optional<String> attempt(Drained drained, List<SourceTable> tables) throws SQLException {
+        try {
+            return Optional.of(finish(drained, tables));
+        } catch (FerryException refused) {
+            log.error("{}", refused.describe());
+            try (Connection dst = target.open()) {
+                state.failCutover(dst, refused.describe());
+            }
+            return Optional.empty();
+        }
+    }
+
     /** Returns the summary printed for the user; throws FerryException if verification fails. */
-    public String finish(StreamStage.Drained drained, List<SourceTable> tables) throws SQLException {
+    public String finish(Drained drained, List<SourceTable> tables) throws SQLException {
         try (Connection src = source.open(); Connection dst = target.open()) {
-            int sequences = new SequenceSync(config.schemaMap()).sync(src, dst);
-            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.excludeTables(), config.schemaMap());
+            int sequences = new SequenceSync(config.tables(), config.schemaMap()).sync(src, dst);
+            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.tables(), config.schemaMap());
             if (!counts.mismatches().isEmpty()) {
                 String list = counts.mismatches().stream()
                         .map(c -> c.table() + " source " + c.source() + " rows, target " + c.target())
@@ -77,25 +93,34 @@ public final class CutoverStage {
     }
 
     /**
+     * A `ferry run` of a migration whose cutover finished: removes from the source what a cutover killed after it
+     * finished on the target may have left there, and returns the summary it recorded.
+     */
+    public String finished(MigrationState done) throws SQLException {
+        try (Connection src = source.open()) {
+            if (new MigrationSlot(config, source).exists(src)) {
+                log.warn("the cutover had finished on the target but not dropped slot {}: dropping it now", config.slotName());
+            }
+            removeFromSource(src);
+        }
+        log.info("this migration already finished:\n{}", done.summary().orElse(""));
+        return done.summary().orElse("migration finished");
+    }
+
+    /**
      * Drops the migration's slot and publications from the source where they are still there: the last step of the
      * cutover, and of the first `ferry run` after a cutover killed before it.
      */
     public void removeFromSource(Connection src) throws SQLException {
-        SlotName slot = new SlotName(config.slotName());
-        if (ReplicationSlots.exists(src, slot)) ReplicationSlots.drop(src, slot, Duration.ofSeconds(30));
+        new MigrationSlot(config, source).drop(src, Duration.ofSeconds(30));
         new Publications(config).drop(src);
         log.info("dropped slot {} and publications {}, {} on the source", config.slotName(), config.publication(), config.insertOnlyPublication());
     }
 
-    private String summary(Connection target, StreamStage.Drained drained, RowCountCheck.Outcome counts, int sequences, int tables) throws SQLException {
+    private String summary(Connection target, Drained drained, RowCountCheck.Outcome counts, int sequences, int tables) throws SQLException {
         StateStore.CopyTotals copy = state.copyTotals(target);
-        String duration;
-        try (Statement s = target.createStatement();
-             ResultSet rs = s.executeQuery(state.sql("SELECT extract(epoch FROM now() - started_at)::bigint FROM ferry.migration"))) {
-            rs.next();
-            long seconds = rs.getLong(1);
-            duration = String.format("%d:%02d:%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60);
-        }
+        long seconds = state.secondsSinceStart(target);
+        String duration = String.format("%d:%02d:%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60);
         // NOTE: scripts and the benchmark read these lines; keep the labels.
         List<String> lines = new ArrayList<>(List.of("migration finished",
                 String.format("  tables      %d (row counts equal on %d; %d insert-only tables differ)", tables,

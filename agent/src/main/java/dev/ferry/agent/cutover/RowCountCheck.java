@@ -1,7 +1,8 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
 import dev.ferry.agent.db.SourceTable;
 
@@ -43,14 +44,14 @@ final class RowCountCheck {
         }
     }
 
-    Outcome check(Connection source, Connection target, List<SourceTable> tables, Set<QualifiedName> excluded, SchemaMap schemaMap) throws SQLException {
+    Outcome check(Connection source, Connection target, List<SourceTable> tables, TableFilter filter, SchemaMap schemaMap) throws SQLException {
         List<TableCount> counts = new ArrayList<>();
         for (SourceTable table : tables) {
             counts.add(new TableCount(table.name(), !table.identified(), count(source, table.name()), count(target, schemaMap.target(table.name()))));
         }
         Set<QualifiedName> migrated = tables.stream().map(SourceTable::name).collect(Collectors.toSet());
         List<NewTable> newTables = new ArrayList<>();
-        for (SourceTable now : new SourceCatalog().read(source, excluded)) {
+        for (SourceTable now : new SourceCatalog().read(source, filter)) {
             if (!migrated.contains(now.name())) newTables.add(new NewTable(now.name(), count(source, now.name())));
         }
         return new Outcome(counts, newTables);

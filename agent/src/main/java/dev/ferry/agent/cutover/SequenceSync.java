@@ -1,7 +1,8 @@
 package dev.ferry.agent.cutover;
 
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,20 +24,26 @@ import java.util.Optional;
 public final class SequenceSync {
     private static final Logger log = LoggerFactory.getLogger("ferry.cutover");
 
+    /** Each sequence with the table of the column that owns it (serial, identity), if any. */
     private static final String SEQUENCES = """
-            SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            SELECT n.nspname, c.relname, tn.nspname, t.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.refclassid = 'pg_class'::regclass AND o.deptype IN ('a', 'i')
+            LEFT JOIN pg_class t ON t.oid = o.refobjid LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
             WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'ferry') AND n.nspname !~ '^pg_'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             ORDER BY 1, 2""";
 
+    private final TableFilter filter;
     private final SchemaMap schemaMap;
 
+    /** Every sequence, where it is on the source. */
     public SequenceSync() {
-        this(SchemaMap.NONE);
+        this(TableFilter.NONE, SchemaMap.NONE);
     }
 
-    /** @param schemaMap where each source schema's sequences are on the target */
-    public SequenceSync(SchemaMap schemaMap) {
+    /** The sequences of the schemas and tables {@code filter} migrates, each where {@code schemaMap} puts it on the target. */
+    public SequenceSync(TableFilter filter, SchemaMap schemaMap) {
+        this.filter = filter;
         this.schemaMap = schemaMap;
     }
 
@@ -60,7 +67,11 @@ public final class SequenceSync {
     private Result sync(Connection source, Connection target, boolean onlyForward) throws SQLException {
         List<QualifiedName> sequences = new ArrayList<>();
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(SEQUENCES)) {
-            while (rs.next()) sequences.add(new QualifiedName(rs.getString(1), rs.getString(2)));
+            while (rs.next()) {
+                QualifiedName sequence = new QualifiedName(rs.getString(1), rs.getString(2));
+                QualifiedName owner = rs.getString(3) == null ? null : new QualifiedName(rs.getString(3), rs.getString(4));
+                if (filter.migratesSequence(sequence, owner)) sequences.add(sequence);
+            }
         }
         int set = 0;
         int ahead = 0;

@@ -4,11 +4,15 @@ import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
 
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
 
-/** Explains why a login failed, one clear line per cause, naming the server but never the password. */
+/**
+ * Explains why a login failed, one clear line per cause, naming the server but never the password; and tells a lost
+ * connection, which a reconnect cures, from other failures.
+ */
 public final class ConnectionFailures {
     private ConnectionFailures() {}
 
@@ -61,6 +65,19 @@ public final class ConnectionFailures {
         }
         return unreachable("cannot connect to " + server + ":", serverMessage(e),
                 "check --" + role + " and that the server is reachable from this host.", e);
+    }
+
+    /** Connection-level failures (server restart, network drop) that a reconnect can cure, however wrapped. */
+    public static boolean isTransient(Exception failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof IOException) return true;
+            if (t instanceof SQLException e) {
+                String sqlState = e.getSQLState() == null ? "" : e.getSQLState();
+                if (sqlState.startsWith("08") || sqlState.startsWith("57P")) return true;
+            }
+            if (t.getCause() == t) break;
+        }
+        return false;
     }
 
     private static FerryException unreachable(String what, String why, String fix, SQLException cause) {

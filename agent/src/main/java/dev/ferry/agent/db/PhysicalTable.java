@@ -1,5 +1,7 @@
 package dev.ferry.agent.db;
 
+import dev.ferry.agent.name.QualifiedName;
+
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -44,9 +46,19 @@ public record PhysicalTable(QualifiedName name, List<String> columns, Set<String
         /** The WHERE clause of range {@code index} of {@link #count()}. */
         public String filter(int index) {
             String quoted = QualifiedName.quote(column);
-            String lower = index == 0 ? null : quoted + " >= " + boundaries.get(index - 1);
-            String upper = index == boundaries.size() ? null : quoted + " < " + boundaries.get(index);
+            String lower = lower(index).map(b -> quoted + " >= " + b).orElse(null);
+            String upper = upper(index).map(b -> quoted + " < " + b).orElse(null);
             return " WHERE " + (lower == null ? upper : upper == null ? lower : lower + " AND " + upper);
+        }
+
+        /** The literal range {@code index} starts at; empty for the first, open below. */
+        public Optional<String> lower(int index) {
+            return index == 0 ? Optional.empty() : Optional.of(boundaries.get(index - 1));
+        }
+
+        /** The literal range {@code index} ends before; empty for the last, open above. */
+        public Optional<String> upper(int index) {
+            return index == boundaries.size() ? Optional.empty() : Optional.of(boundaries.get(index));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.ferry.agent.db;
 
+import dev.ferry.agent.name.QualifiedName;
+
 import java.util.List;
 
 /**

@@ -1,6 +1,6 @@
 package dev.ferry.agent.demo;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.verify.RowDifferences;
 
 import java.sql.Connection;

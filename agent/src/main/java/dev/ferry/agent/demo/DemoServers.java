@@ -1,5 +1,6 @@
 package dev.ferry.agent.demo;
 
+import dev.ferry.agent.db.Resources;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import java.io.IOException;
@@ -18,7 +19,7 @@ final class DemoServers implements AutoCloseable {
         try {
             second = start(directory.resolve("target"));
         } catch (RuntimeException e) {
-            closeQuietly(source);
+            Resources.closeQuietly(source, "the demo's source server");
             throw e;
         }
         this.target = second;
@@ -46,15 +47,8 @@ final class DemoServers implements AutoCloseable {
 
     @Override
     public void close() {
-        closeQuietly(target);
-        closeQuietly(source);
+        Resources.closeQuietly(target, "the demo's target server");
+        Resources.closeQuietly(source, "the demo's source server");
     }
 
-    private static void closeQuietly(EmbeddedPostgres server) {
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // the data directory is temporary; nothing useful to report at the end of the demo
-        }
-    }
 }

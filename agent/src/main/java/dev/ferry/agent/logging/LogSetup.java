@@ -88,9 +88,14 @@ public final class LogSetup {
         root.addAppender(console(context, console, verbose ? Level.DEBUG : Level.INFO, terminal));
         root.addAppender(file(context, files, "ferry", null));
         for (String stage : STAGES) {
-            root.addAppender(file(context, files, stage, "ferry." + stage));
+            root.addAppender(file(context, files, stage, loggersOf(stage)));
         }
         quietLibraries(context);
+    }
+
+    /** The loggers a stage's file holds: the apply stage writes into stream.log, the one file users read for streaming. */
+    private static List<String> loggersOf(String stage) {
+        return stage.equals("stream") ? List.of("ferry.stream", "ferry.apply") : List.of("ferry." + stage);
     }
 
     private static FerryException unwritable(Path logDir, String why, Exception cause) {
@@ -150,7 +155,7 @@ public final class LogSetup {
         return appender;
     }
 
-    private static RollingFileAppender<ILoggingEvent> file(LoggerContext context, LogFiles files, String name, String loggerPrefix) {
+    private static RollingFileAppender<ILoggingEvent> file(LoggerContext context, LogFiles files, String name, List<String> loggerPrefixes) {
         RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
         appender.setContext(context);
         appender.setName(name + ".log");
@@ -173,12 +178,15 @@ public final class LogSetup {
         trigger.start();
         appender.setRollingPolicy(rolling);
         appender.setTriggeringPolicy(trigger);
-        if (loggerPrefix != null) {
+        if (loggerPrefixes != null) {
             appender.addFilter(new Filter<>() {
                 @Override
                 public FilterReply decide(ILoggingEvent event) {
                     String logger = event.getLoggerName();
-                    return logger.equals(loggerPrefix) || logger.startsWith(loggerPrefix + ".") ? FilterReply.NEUTRAL : FilterReply.DENY;
+                    for (String prefix : loggerPrefixes) {
+                        if (logger.equals(prefix) || logger.startsWith(prefix + ".")) return FilterReply.NEUTRAL;
+                    }
+                    return FilterReply.DENY;
                 }
             });
         }

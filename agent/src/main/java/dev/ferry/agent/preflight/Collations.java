@@ -1,7 +1,7 @@
 package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.Connection;
 import java.sql.ResultSet;

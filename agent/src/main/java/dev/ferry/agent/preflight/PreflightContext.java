@@ -40,7 +40,7 @@ final class PreflightContext implements AutoCloseable {
         target.setReadOnly(true);
         this.sourceMajor = Database.majorVersion(source);
         this.targetMajor = Database.majorVersion(target);
-        this.tables = new SourceCatalog().read(source, config.excludeTables());
+        this.tables = new SourceCatalog().read(source, config.tables());
     }
 
     /** First column of each row, as text. */

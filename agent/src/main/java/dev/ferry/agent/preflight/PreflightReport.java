@@ -1,5 +1,7 @@
 package dev.ferry.agent.preflight;
 
+import dev.ferry.agent.text.Json;
+
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -39,28 +41,9 @@ public record PreflightReport(List<CheckResult> results) {
     /** NOTE: the JSON document automation reads: {"ok": bool, "checks": [{check, status, summary, why, fix}]}. */
     public String renderJson(Set<String> acceptedRisks) {
         return "{\"ok\":" + blockingFailures(acceptedRisks).isEmpty() + ",\"checks\":[" + results.stream()
-                .map(r -> "{\"check\":" + json(r.check()) + ",\"status\":" + json(r.status().name()) + ",\"accepted\":"
-                        + (r.status() == CheckResult.Status.FAIL && acceptedRisks.contains(r.check())) + ",\"summary\":" + json(r.summary())
-                        + ",\"why\":" + json(r.why()) + ",\"fix\":" + json(r.fix()) + "}")
+                .map(r -> "{\"check\":" + Json.string(r.check()) + ",\"status\":" + Json.string(r.status().name()) + ",\"accepted\":"
+                        + (r.status() == CheckResult.Status.FAIL && acceptedRisks.contains(r.check())) + ",\"summary\":" + Json.string(r.summary())
+                        + ",\"why\":" + Json.string(r.why()) + ",\"fix\":" + Json.string(r.fix()) + "}")
                 .collect(Collectors.joining(",")) + "]}";
-    }
-
-    /** {@code text} as a JSON string literal, quotes included (also used by `ferry status --json`). */
-    public static String json(String text) {
-        StringBuilder out = new StringBuilder("\"");
-        for (char ch : text.toCharArray()) {
-            switch (ch) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                default -> {
-                    if (ch < 0x20) out.append(String.format("\\u%04x", (int) ch));
-                    else out.append(ch);
-                }
-            }
-        }
-        return out.append('"').toString();
     }
 }

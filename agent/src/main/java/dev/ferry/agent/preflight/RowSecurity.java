@@ -2,7 +2,7 @@ package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceTable;
 
 import java.sql.Connection;

@@ -1,7 +1,7 @@
 package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.db.Database;
-import dev.ferry.replication.slot.ReplicationConnection;
+import dev.ferry.agent.source.ReplicationConnections;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -64,7 +64,7 @@ final class SourceAccess implements CheckFamily {
     /** Opens a replication connection and asks IDENTIFY_SYSTEM, which creates nothing: also how a pooler gives itself away. */
     private static CheckResult replicationConnection(PreflightContext c) {
         Database source = new Database(c.config.source(), "source");
-        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties());
+        try (Connection replication = ReplicationConnections.open(source);
              Statement s = replication.createStatement(); ResultSet rs = s.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
             return pass("pooler", "a replication connection reaches the server directly (system " + rs.getString(1) + ")");

@@ -2,6 +2,8 @@ package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.SourceTable;
+import dev.ferry.agent.state.MigrationState;
+import dev.ferry.agent.state.StateStore;
 
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -87,8 +89,7 @@ final class TargetChecks implements CheckFamily {
 
     private static CheckResult contents(PreflightContext c) throws SQLException {
         String stateSchema = c.config.stateSchema();
-        boolean hasState = value(c.target, "SELECT to_regclass(?) IS NOT NULL", stateSchema + ".migration").orElse("f").equals("t");
-        Optional<String> stateSlot = hasState ? value(c.target, "SELECT slot_name FROM " + stateSchema + ".migration") : Optional.empty();
+        Optional<String> stateSlot = new StateStore(stateSchema).load(c.target).map(MigrationState::slotName);
         if (stateSlot.isPresent()) {
             return stateSlot.get().equals(c.config.slotName())
                     ? pass("target-empty", "the target holds this migration's state (slot " + stateSlot.get() + "): `ferry run` resumes it")

@@ -27,6 +27,12 @@ final class TimescaleChecks implements CheckFamily {
             results.add(fail("timescaledb-schema", "TimescaleDB is installed in schema " + targetSchema.get() + " on the target",
                     "managed TimescaleDB services support the extension only in schema public.",
                     "on the target: DROP EXTENSION timescaledb; CREATE EXTENSION timescaledb SCHEMA public;"));
+        } else if (!sourceSchema.equals("public") && targetSchema.isEmpty()) {
+            results.add(fail("timescaledb-schema", "TimescaleDB is installed in schema " + sourceSchema + " on the source and not yet on the target",
+                    "the schema copy would create it on the target in " + sourceSchema + " as well, where ferry does not look for TimescaleDB's"
+                            + " functions (it calls public.create_hypertable, public.compress_chunk, ...), and managed services allow only public.",
+                    "on the target: CREATE EXTENSION timescaledb SCHEMA public; (the schema copy keeps an extension the target has);"
+                            + " then change the application's calls qualified with " + sourceSchema + " (" + sourceSchema + ".time_bucket), and run `ferry preflight` again."));
         } else if (!sourceSchema.equals("public")) {
             results.add(warn("timescaledb-schema", "TimescaleDB is installed in schema " + sourceSchema + " on the source",
                     "the target will have it in public; functions called with the schema name (" + sourceSchema + ".time_bucket) must be changed.",
@@ -37,6 +43,7 @@ final class TimescaleChecks implements CheckFamily {
 
         results.add(jobs(c));
         results.add(compression(c));
+        results.add(tablespaces(c));
 
         // TimescaleDB 2.x before 2.7 could create partial aggregates; versions that dropped the column have only finalized ones.
         boolean hasFinalized = !column(c.source, "SELECT 1 FROM information_schema.columns WHERE table_schema = 'timescaledb_information'"
@@ -44,10 +51,20 @@ final class TimescaleChecks implements CheckFamily {
         boolean partial = hasFinalized && value(c.source,
                 "SELECT exists (SELECT 1 FROM timescaledb_information.continuous_aggregates WHERE NOT finalized)").orElse("f").equals("t");
         List<String> caggs = column(c.source, "SELECT format('%I.%I', view_schema, view_name) FROM timescaledb_information.continuous_aggregates ORDER BY 1");
+        List<String> unidentified = caggs.isEmpty() ? List.of() : unidentifiedMaterializations(c);
         if (partial) {
             results.add(fail("timescaledb-caggs", "the source has partial (pre-2.7 format) continuous aggregates",
                     "moved across versions they fail with 'insufficient data left in message'.",
                     "migrate them to finalized continuous aggregates on the source first (cagg_migrate), then run `ferry preflight` again."));
+        } else if (!unidentified.isEmpty()) {
+            results.add(fail("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " would fail to refresh on the source during the migration",
+                    "a refresh deletes the rows it recomputes from the aggregate's materialized hypertable, whose chunks are in ferry's publication of"
+                            + " TimescaleDB's chunk schema (so that chunks created during the migration are followed) and have no replica identity:"
+                            + " the source refuses the DELETE ('cannot delete from table ... because it does not have a replica identity and publishes deletes'),"
+                            + " so every refresh policy run and refresh_continuous_aggregate call fails until the cutover. ferry itself ignores those rows.",
+                    "on the source: " + unidentified.stream().map(t -> "ALTER TABLE " + t + " REPLICA IDENTITY FULL;").collect(java.util.stream.Collectors.joining(" "))
+                            + " (TimescaleDB gives their chunks the same; refreshes then log the old rows they delete, more WAL while the migration runs;"
+                            + " REPLICA IDENTITY DEFAULT after the cutover undoes it), then run `ferry preflight` again."));
         } else if (!caggs.isEmpty()) {
             results.add(pass("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " are made on the target from their definitions"
                     + " after the copy, refreshed there, and refreshed again at the cutover"));
@@ -55,6 +72,31 @@ final class TimescaleChecks implements CheckFamily {
             results.add(pass("timescaledb-caggs", "no continuous aggregates"));
         }
         return results;
+    }
+
+    /**
+     * Tablespaces attached to hypertables ({@code attach_tablespace}) place their chunks there. ferry restores the
+     * schema without tablespaces, as managed services have none: on the target every chunk is in the default one.
+     */
+    private static CheckResult tablespaces(PreflightContext c) throws SQLException {
+        List<String> attached = column(c.source, """
+                SELECT format('%I.%I in %s', h.schema_name, h.table_name, string_agg(quote_ident(t.tablespace_name), ', ' ORDER BY t.id))
+                FROM _timescaledb_catalog.tablespace t JOIN _timescaledb_catalog.hypertable h ON h.id = t.hypertable_id
+                GROUP BY h.schema_name, h.table_name ORDER BY 1""");
+        if (attached.isEmpty()) return pass("timescaledb-tablespaces", "no tablespaces attached to hypertables");
+        return warn("timescaledb-tablespaces", "hypertables with tablespaces attached: " + String.join("; ", attached),
+                "ferry restores the schema without tablespaces (a managed target has none): on the target their chunks are in the default tablespace.",
+                "if the target has the tablespaces and you want them, after the cutover: SELECT attach_tablespace('<tablespace>', '<hypertable>');"
+                        + " new chunks go there, existing ones stay (ALTER TABLE <chunk> SET TABLESPACE moves one).");
+    }
+
+    /** The materialized hypertables of continuous aggregates that have no replica identity, quoted, in order. */
+    private static List<String> unidentifiedMaterializations(PreflightContext c) throws SQLException {
+        return column(c.source, """
+                SELECT format('%I.%I', a.materialization_hypertable_schema, a.materialization_hypertable_name)
+                FROM timescaledb_information.continuous_aggregates a
+                JOIN pg_class t ON t.oid = format('%I.%I', a.materialization_hypertable_schema, a.materialization_hypertable_name)::regclass
+                WHERE t.relreplident <> 'f' ORDER BY 1""");
     }
 
     /**

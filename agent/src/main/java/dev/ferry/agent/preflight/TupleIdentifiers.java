@@ -1,6 +1,6 @@
 package dev.ferry.agent.preflight;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceTable;
 
 import java.sql.SQLException;

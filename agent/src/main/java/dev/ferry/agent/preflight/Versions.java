@@ -2,7 +2,7 @@ package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.schema.SchemaCopy;
+import dev.ferry.agent.tools.PgDumpTool;
 
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -33,7 +33,7 @@ final class Versions implements CheckFamily {
 
         if (c.config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
             try {
-                new SchemaCopy(c.config).checkTools(c.sourceMajor);
+                PgDumpTool.find(c.sourceMajor, c.config.pgDumpDir());
                 results.add(pass("pg-dump-version", "pg_dump and pg_restore " + c.sourceMajor + "+ found"));
             } catch (FerryException e) {
                 results.add(fail("pg-dump-version", e.what(), e.why(), e.fix()));

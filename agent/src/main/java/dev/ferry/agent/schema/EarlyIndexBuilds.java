@@ -2,7 +2,8 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.db.Resources;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -77,7 +78,7 @@ public final class EarlyIndexBuilds {
         threads.setCorePoolSize(maximumBuilds()); // starts threads for the queued builds
         pending.arriveAndAwaitAdvance();
         threads.shutdown();
-        for (Connection target : opened) closeQuietly(target);
+        for (Connection target : opened) Resources.closeQuietly(target, "an index build connection");
         if (built.get() + failed.get() > 0) {
             log.info("indexes: built {} indexes and keys during the copy{}", built.get(),
                     failed.get() == 0 ? "" : "; " + failed.get() + " failed and are left to post-data");
@@ -198,11 +199,4 @@ public final class EarlyIndexBuilds {
         return target;
     }
 
-    private static void closeQuietly(Connection connection) {
-        try {
-            connection.close();
-        } catch (SQLException e) {
-            log.debug("closing an index build connection", e);
-        }
-    }
 }

@@ -1,6 +1,7 @@
 package dev.ferry.agent.schema;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,19 +44,39 @@ public final class Hypertables {
             FROM timescaledb_information.compression_settings
             ORDER BY 1, 2, segmentby_column_index NULLS LAST, orderby_column_index NULLS LAST""";
 
+    /**
+     * Compression settings beyond segmentby and orderby, per hypertable: the sparse indexes the user configured
+     * ({@code timescaledb.sparse_index}, entries of source "config" in the catalog's {@code index}; those TimescaleDB
+     * derives itself are left to the target's) and {@code compress_chunk_time_interval}. TimescaleDB before 2.22 has
+     * other catalogs: read only where {@code compression_settings.index} exists.
+     */
+    private static final String COMPRESSION_EXTRAS = """
+            SELECT h.schema_name, h.table_name,
+                   (SELECT string_agg(format('%s(%s)', e->>'type', quote_ident(e->>'column')), ', ' ORDER BY o)
+                    FROM jsonb_array_elements(cs.index) WITH ORDINALITY AS x(e, o) WHERE e->>'source' = 'config'),
+                   (SELECT CASE WHEN d.column_type IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)
+                                THEN quote_literal(d.compress_interval_length || ' microseconds') ELSE d.compress_interval_length::text END
+                    FROM _timescaledb_catalog.dimension d WHERE d.hypertable_id = h.id AND d.compress_interval_length IS NOT NULL ORDER BY d.id LIMIT 1)
+            FROM _timescaledb_catalog.hypertable h
+            LEFT JOIN _timescaledb_catalog.compression_settings cs ON cs.relid = format('%I.%I', h.schema_name, h.table_name)::regclass""";
+
     /** The default hash partitioning function: not named in add_dimension, so it means the target's own default. */
     private static final Set<String> DEFAULT_PARTITIONING = Set.of("_timescaledb_functions.get_partition_hash", "_timescaledb_internal.get_partition_hash");
 
     record Dimension(String column, Optional<Integer> partitions, Optional<Long> interval, Optional<String> partitioningFunction,
                      Optional<String> integerNowFunction) {}
 
-    record Compression(List<String> segmentBy, List<String> orderBy) {}
+    record Compression(List<String> segmentBy, List<String> orderBy, Optional<String> sparseIndex, Optional<String> chunkInterval) {
+        Compression(List<String> segmentBy, List<String> orderBy) {
+            this(segmentBy, orderBy, Optional.empty(), Optional.empty());
+        }
+    }
 
     /** A hypertable as the source defines it. */
     record Definition(QualifiedName name, List<Dimension> dimensions, Optional<Compression> compression) {}
 
     /** The source's hypertables; empty without TimescaleDB. */
-    static List<Definition> read(Connection source, Set<QualifiedName> excluded) throws SQLException {
+    static List<Definition> read(Connection source, TableFilter tables) throws SQLException {
         if (!hasTimescale(source)) return List.of();
         Map<QualifiedName, List<Dimension>> dimensions = new LinkedHashMap<>();
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(DIMENSIONS)) {
@@ -87,12 +108,20 @@ public final class Hypertables {
                 }
             }
         }
+        Map<QualifiedName, String[]> extras = new LinkedHashMap<>();
+        if (hasIndexSettings(source)) {
+            try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(COMPRESSION_EXTRAS)) {
+                while (rs.next()) extras.put(new QualifiedName(rs.getString(1), rs.getString(2)), new String[] {rs.getString(3), rs.getString(4)});
+            }
+        }
         List<Definition> definitions = new ArrayList<>();
         for (Map.Entry<QualifiedName, List<Dimension>> e : dimensions.entrySet()) {
-            if (excluded.contains(e.getKey())) continue;
+            if (!tables.migrates(e.getKey())) continue; // a --skip-table-data hypertable is still made, empty
             QualifiedName key = e.getKey();
+            String[] extra = extras.getOrDefault(key, new String[2]);
             Optional<Compression> compression = segmentBy.containsKey(key) || compressionEnabled(source, e.getKey())
-                    ? Optional.of(new Compression(segmentBy.getOrDefault(key, List.of()), orderBy.getOrDefault(key, List.of())))
+                    ? Optional.of(new Compression(segmentBy.getOrDefault(key, List.of()), orderBy.getOrDefault(key, List.of()),
+                            Optional.ofNullable(extra[0]), Optional.ofNullable(extra[1])))
                     : Optional.empty();
             definitions.add(new Definition(e.getKey(), e.getValue(), compression));
         }
@@ -100,8 +129,8 @@ public final class Hypertables {
     }
 
     /** Makes each of the source's hypertables a hypertable on the target, with its compression settings. */
-    public static void create(Connection source, Connection target, Set<QualifiedName> excluded) throws SQLException {
-        List<Definition> definitions = read(source, excluded);
+    public static void create(Connection source, Connection target, TableFilter tables) throws SQLException {
+        List<Definition> definitions = read(source, tables);
         for (Definition definition : definitions) {
             for (String sql : statements(definition)) {
                 log.debug("hypertables: {}", sql);
@@ -135,7 +164,9 @@ public final class Hypertables {
                 // segmentby always named, '' for none: without one, newer versions choose one themselves. An orderby the
                 // source left to TimescaleDB (none stored) is left to the target's, chosen when a chunk is compressed.
                 + ", timescaledb.compress_segmentby = " + literal(String.join(", ", c.segmentBy()))
-                + (c.orderBy().isEmpty() ? "" : ", timescaledb.compress_orderby = " + literal(String.join(", ", c.orderBy()))) + ")"));
+                + (c.orderBy().isEmpty() ? "" : ", timescaledb.compress_orderby = " + literal(String.join(", ", c.orderBy())))
+                + c.sparseIndex().map(i -> ", timescaledb.sparse_index = " + literal(i)).orElse("")
+                + c.chunkInterval().map(i -> ", timescaledb.compress_chunk_time_interval = " + i).orElse("") + ")"));
         return sql;
     }
 
@@ -146,7 +177,16 @@ public final class Hypertables {
                     + d.partitioningFunction().map(f -> " by " + f).orElse(""));
         }
         return String.join(", ", parts) + definition.compression().map(c -> "; compressed, segmentby '" + String.join(", ", c.segmentBy())
-                + "', orderby '" + String.join(", ", c.orderBy()) + "'").orElse("");
+                + "', orderby '" + String.join(", ", c.orderBy()) + "'" + c.sparseIndex().map(i -> ", sparse indexes '" + i + "'").orElse("")
+                + c.chunkInterval().map(i -> ", compressed chunks of " + i).orElse("")).orElse("");
+    }
+
+    /** Whether this TimescaleDB keeps sparse index settings in {@code compression_settings.index} (2.22 and later do). */
+    private static boolean hasIndexSettings(Connection connection) throws SQLException {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT 1 FROM pg_attribute"
+                + " WHERE attrelid = to_regclass('_timescaledb_catalog.compression_settings') AND attname = 'index' AND NOT attisdropped")) {
+            return rs.next();
+        }
     }
 
     static boolean hasTimescale(Connection connection) throws SQLException {

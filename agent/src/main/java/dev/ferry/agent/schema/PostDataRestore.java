@@ -1,6 +1,7 @@
 package dev.ferry.agent.schema;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Chooses which post-data entries (indexes, constraints, triggers, rules, policies, statistics) still have to be
@@ -31,12 +33,22 @@ final class PostDataRestore {
 
     private final Connection source;
     private final Connection target;
-    private final Set<QualifiedName> excludedTables;
+    private final TableFilter tables;
+    private final UnaryOperator<QualifiedName> asSource;
 
-    PostDataRestore(Connection source, Connection target, Set<QualifiedName> excludedTables) {
+    PostDataRestore(Connection source, Connection target, TableFilter tables) {
+        this(source, target, tables, UnaryOperator.identity());
+    }
+
+    /**
+     * @param source   where the dump's OIDs are looked up: the source, or with --schema-map the renamed scratch database
+     * @param asSource the source name of a table named as {@code source} names it, for the filter (written in source names)
+     */
+    PostDataRestore(Connection source, Connection target, TableFilter tables, UnaryOperator<QualifiedName> asSource) {
         this.source = source;
         this.target = target;
-        this.excludedTables = excludedTables;
+        this.tables = tables;
+        this.asSource = asSource;
     }
 
     /** The choice: entries to restore, and how many were already on the target. */
@@ -48,16 +60,24 @@ final class PostDataRestore {
         warnAboutEventTriggers(PreDataRestore.oids(entries, TocEntry.PG_EVENT_TRIGGER));
         List<TocEntry> restore = new ArrayList<>();
         int alreadyThere = 0;
+        Set<Long> hypertableKeys = new java.util.HashSet<>();
+        for (HypertableForeignKeys.Key key : HypertableForeignKeys.read(source)) hypertableKeys.add(key.oid());
         for (TocEntry entry : entries) {
             if (entry.isSourceOnly() || entry.isTimescaleTrigger()) continue;
+            if (entry.catalog() == TocEntry.PG_CONSTRAINT && hypertableKeys.contains(entry.oid())) continue; // made by HypertableForeignKeys
             CatalogObject object = names.getOrDefault(entry.catalog(), Map.of()).get(entry.oid());
             if (object == null) {
                 // INDEX ATTACH (a no-op when already attached), comments, materialized view data: safe to run again.
                 restore.add(entry);
                 continue;
             }
-            if (object.referencedTable().filter(excludedTables::contains).isPresent()) {
-                log.warn("post-data: {} is not created: it references {}, which is excluded from the migration", object, object.references());
+            // A key into a table whose rows stay behind would fail on the first referencing row, and the restore with it.
+            if (object.referencedTable().filter(t -> !tables.copiesRows(asSource.apply(t))).isPresent()) {
+                QualifiedName referenced = asSource.apply(object.references());
+                log.warn("post-data: {} is left out: it references {}, {}.\n  why:  those rows are not on the target, so the key "
+                                + "could not be validated and the restore would fail.\n  fix:  once the referenced rows are on the target, run there: {};",
+                        object, referenced, tables.migrates(referenced) ? "whose rows --skip-table-data leaves out" : "which the table filter leaves out",
+                        constraintDefinition(entry.oid()));
                 continue;
             }
             if (object.isViewDefinition() || object.isTriggerClone()) {
@@ -75,6 +95,18 @@ final class PostDataRestore {
             }
         }
         return new Selection(restore, alreadyThere);
+    }
+
+    /** The statement that adds the constraint as the source has it. */
+    private String constraintDefinition(long oid) throws SQLException {
+        try (PreparedStatement ps = source.prepareStatement(
+                "SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid)) "
+                        + "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.oid = ?")) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "(the constraint no longer exists on the source)";
+            }
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.ferry.agent.schema;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import org.slf4j.Logger;
@@ -28,6 +29,8 @@ public final class SchemaCopy {
     private PgDumpTool tool;
     /** Post-data dumped during the copy, in its snapshot; absent when resuming, then {@link #copyPostData()} dumps it. */
     private CompletableFuture<SchemaDump> postDataDump;
+    /** The table filter as pg_dump options, resolved once so both sections leave out the same objects. */
+    private List<String> dumpFilter;
 
     public SchemaCopy(MigrationConfig config) {
         this.config = config;
@@ -35,7 +38,7 @@ public final class SchemaCopy {
 
     /** Fails with the fix when pg_dump/pg_restore are missing or older than the source's major version. */
     public void checkTools(int sourceMajor) {
-        tool = PgDumpTool.find(sourceMajor);
+        tool = PgDumpTool.find(sourceMajor, config.pgDumpDir());
         log.info("schema: using pg_dump and pg_restore {} from {}", tool.version(), tool.pgDump().getParent());
     }
 
@@ -44,7 +47,7 @@ public final class SchemaCopy {
         long start = System.nanoTime();
         try (Connection source = new Database(config.source(), "source").open();
              Connection target = new Database(config.target(), "target").open()) {
-            SchemaDump dump = new SchemaDump(config, tool(source), "pre-data");
+            SchemaDump dump = new SchemaDump(config, tool(source), "pre-data", dumpFilter(source));
             dump.dump(snapshotName);
             List<TocEntry> entries = dump.entries();
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
@@ -66,7 +69,8 @@ public final class SchemaCopy {
                     "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
                             + "the restore ran in one transaction, so nothing of it was left on the target.");
             log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
-            Hypertables.create(source, target, config.excludeTables());
+            Hypertables.create(source, target, config.tables());
+            ChunkLayout.recreate(source, target, config.tables());
         } catch (SQLException e) {
             throw catalogFailure("pre-data", e);
         }
@@ -84,7 +88,14 @@ public final class SchemaCopy {
      */
     public void startPostDataDump(String snapshotName, int sourceMajor) {
         if (tool == null) checkTools(sourceMajor);
-        SchemaDump dump = new SchemaDump(config, tool, "post-data");
+        if (dumpFilter == null) {
+            try (Connection source = new Database(config.source(), "source").open()) {
+                dumpFilter(source);
+            } catch (SQLException e) {
+                throw catalogFailure("post-data", e);
+            }
+        }
+        SchemaDump dump = new SchemaDump(config, tool, "post-data", dumpFilter);
         postDataDump = CompletableFuture.supplyAsync(() -> {
             dump.dump(Optional.of(snapshotName));
             return dump;
@@ -125,7 +136,8 @@ public final class SchemaCopy {
     /** @param catalog where the dump's OIDs and names are looked up: the source, or with --schema-map the renamed scratch database */
     private void copyPostData(SchemaDump dump, List<TocEntry> entries, Connection source, Connection catalog, Connection target, long start) throws SQLException {
         {
-            PostDataRestore.Selection selection = new PostDataRestore(catalog, target, config.excludeTables()).select(entries);
+            // The catalog names tables as on the target; the filter, written in source names, is matched through the map.
+            PostDataRestore.Selection selection = new PostDataRestore(catalog, target, config.tables(), config.schemaMap()::source).select(entries);
             log.info("post-data: dumped {} objects{}; {} to build, {} already on the target", entries.size(),
                     postDataDump != null ? " during the copy" : " in " + seconds(start), selection.restore().size(), selection.alreadyThere());
             if (!selection.restore().isEmpty()) {
@@ -136,6 +148,7 @@ public final class SchemaCopy {
                 log.info("post-data: built {} objects with {} jobs in {} (total {})", selection.restore().size(), config.jobs(),
                         seconds(restoreStart), seconds(start));
             }
+            HypertableForeignKeys.create(target, HypertableForeignKeys.read(source), config.tables());
             int settings = IndexSettings.apply(catalog, target);
             if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
             if (config.schemaMap().isEmpty()) {
@@ -159,9 +172,14 @@ public final class SchemaCopy {
                 throw e;
             }
         }
-        SchemaDump dump = new SchemaDump(config, tool(source), "post-data");
+        SchemaDump dump = new SchemaDump(config, tool(source), "post-data", dumpFilter(source));
         dump.dump(Optional.empty());
         return dump;
+    }
+
+    private List<String> dumpFilter(Connection source) throws SQLException {
+        if (dumpFilter == null) dumpFilter = DumpFilter.options(source, config.tables());
+        return dumpFilter;
     }
 
     private PgDumpTool tool(Connection source) throws SQLException {

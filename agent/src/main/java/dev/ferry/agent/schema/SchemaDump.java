@@ -2,8 +2,9 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,21 +30,26 @@ final class SchemaDump {
     private final PgDumpTool tool;
     private final String section;
     private final Path file;
+    private final List<String> filterOptions;
     /** With --schema-map: the scratch database the dump was renamed in, until {@link #close()}. */
     private SchemaRename rename;
 
-    /** @param section "pre-data" or "post-data" */
-    SchemaDump(MigrationConfig config, PgDumpTool tool, String section) {
+    /**
+     * @param section       "pre-data" or "post-data"
+     * @param filterOptions what the table filter leaves out, as pg_dump options ({@link DumpFilter})
+     */
+    SchemaDump(MigrationConfig config, PgDumpTool tool, String section, List<String> filterOptions) {
         this.config = config;
         this.tool = tool;
         this.section = section;
+        this.filterOptions = List.copyOf(filterOptions);
         this.file = config.workDir().resolve(section + ".dump");
     }
 
     String section() { return section; }
 
     /**
-     * Dumps the section from the source. Ferry's own schema, the excluded tables, and the source's publications and
+     * Dumps the section from the source. Ferry's own schema, what the table filter leaves out, and the source's publications and
      * subscriptions (ferry's among them) stay out of it.
      */
     void dump(Optional<String> snapshotName) {
@@ -55,7 +61,7 @@ final class SchemaDump {
                 "--no-subscriptions", "--exclude-schema=ferry", "--exclude-schema=" + config.stateSchema(), "--file=" + sourceFile));
         if (!renaming) command.add(2, "--section=" + section);
         snapshotName.ifPresent(name -> command.add("--snapshot=" + name));
-        for (QualifiedName table : config.excludeTables()) command.add("--exclude-table=" + table); // quoted: a literal pattern
+        command.addAll(filterOptions);
         // TimescaleDB's own schemas: its catalog, chunks and internal tables are its business, not restored as data (the
         // extension on the target keeps its own); hypertables are made on the target from their definitions
         // (Hypertables). Left out, pg_dump also takes no lock on the chunks. Patterns that match nothing are no error.

@@ -6,7 +6,8 @@ import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.tools.PgDumpTool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -110,8 +110,7 @@ final class ToolRun {
         } catch (InterruptedException e) {
             process.destroy();
             Thread.currentThread().interrupt();
-            throw new FerryException(command.get(0) + " was interrupted.", "ferry was asked to stop while the schema was being copied.",
-                    "run the same command again; the schema stage picks up where it stopped.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted(command.get(0) + " was interrupted.", "run the same command again; the schema stage picks up where it stopped.", e);
         } catch (IOException e) {
             throw new FerryException("could not read what " + command.get(0) + " printed.", e.getMessage(),
                     "check that the work directory is writable, then run ferry again.", ExitCode.FAILED, e);

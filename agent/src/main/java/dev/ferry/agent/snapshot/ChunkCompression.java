@@ -2,7 +2,7 @@ package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,9 +90,7 @@ public final class ChunkCompression {
             for (int i = 0; i < Math.max(1, Math.min(jobs, todo.size())); i++) {
                 workers.add(threads.submit(() -> {
                     try (Connection connection = target.open(); Statement s = connection.createStatement()) {
-                        for (String chunk = queue.poll(); chunk != null; chunk = queue.poll()) {
-                            s.execute("SELECT public.compress_chunk('" + chunk.replace("'", "''") + "'::regclass, if_not_compressed => true)");
-                        }
+                        for (String chunk = queue.poll(); chunk != null; chunk = queue.poll()) compress(s, chunk);
                     }
                     return null;
                 }));
@@ -110,6 +108,27 @@ public final class ChunkCompression {
         log.info("compression: compressed {} chunks on the target with {} jobs in {} s, as on the source", todo.size(), Math.min(jobs, todo.size()),
                 String.format("%.1f", (System.nanoTime() - started) / 1e9));
         return todo.size();
+    }
+
+    /**
+     * Compresses one target chunk. A chunk that a foreign key points into (from a plain table to the hypertable, made by
+     * post-data before this runs) cannot be emptied by TRUNCATE, the way TimescaleDB ends a compression by default
+     * ("found a FK into a chunk while truncating"): that chunk is compressed again with the emptied rows deleted
+     * instead ({@code compress_truncate_behaviour = truncate_disabled}); vacuum reclaims them later.
+     */
+    private static void compress(Statement s, String chunk) throws SQLException {
+        String sql = "SELECT public.compress_chunk('" + chunk.replace("'", "''") + "'::regclass, if_not_compressed => true)";
+        try {
+            s.execute(sql);
+        } catch (SQLException e) {
+            if (e.getMessage() == null || !e.getMessage().contains("FK into a chunk")) throw e;
+            s.execute("SET timescaledb.compress_truncate_behaviour = truncate_disabled");
+            try {
+                s.execute(sql);
+            } finally {
+                s.execute("RESET timescaledb.compress_truncate_behaviour");
+            }
+        }
     }
 
     record Chunk(String name, String ranges, boolean compressed) {}

@@ -3,8 +3,8 @@ package dev.ferry.agent.snapshot;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
-import dev.ferry.agent.db.QualifiedName;
 import dev.ferry.agent.config.SchemaMap;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
 import org.postgresql.PGConnection;
@@ -37,11 +37,13 @@ final class ChunkCopier {
     private final NumericNanInf numericNanInf;
     private final Lsn syncLsn;
     private final CopyFormat format;
+    private final ChunkRewrites rewrites;
 
-    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format,
+    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format, ChunkRewrites rewrites,
                 SchemaMap schemaMap) {
         this.schemaMap = schemaMap;
         this.source = source;
+        this.rewrites = rewrites;
         this.target = target;
         this.state = state;
         this.numericNanInf = numericNanInf;
@@ -52,6 +54,25 @@ final class ChunkCopier {
     record Result(long rows, long bytes, long nanInfNulled) {}
 
     Result copy(CopyChunk chunk) throws SQLException, IOException {
+        if (!chunk.table().hypertable()) return copyLocked(chunk);
+        // The locks a unit of a hypertable takes (ACCESS SHARE on the hypertable and the chunks it reads) are released
+        // as soon as it is copied, by rolling back the read-only subtransaction that took them: the snapshot stays, and
+        // TimescaleDB's jobs on the source (compression, retention: ACCESS EXCLUSIVE on a chunk) wait for one unit's
+        // copy, not for the worker's whole share of the copy. A plain table keeps its lock until the worker ends, so
+        // nothing rewrites it between two of its page ranges.
+        rewrites.connect();
+        try (Statement s = source.createStatement()) {
+            s.execute("SAVEPOINT ferry_unit");
+        }
+        Result result = copyLocked(chunk);
+        try (Statement s = source.createStatement()) {
+            s.execute("ROLLBACK TO SAVEPOINT ferry_unit");
+            s.execute("RELEASE SAVEPOINT ferry_unit");
+        }
+        return result;
+    }
+
+    private Result copyLocked(CopyChunk chunk) throws SQLException, IOException {
         long started = System.nanoTime();
         long nulled = numericNanInf == NumericNanInf.NULL ? countNanInf(chunk) : 0;
         // A whole table without values to rewrite takes the plain COPY path, which skips the executor's projection. A
@@ -83,12 +104,16 @@ final class ChunkCopier {
             } finally {
                 if (into.isActive()) into.cancelCopy();
             }
+            if (chunk.table().hypertable()) rewrites.check(source, chunk); // before the commit records the unit as copied
             state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, rows, counter.bytes,
                     (System.nanoTime() - started) / 1e9);
             target.commit();
         } catch (SQLException | IOException e) {
             rollbackQuietly(e);
             throw explain(chunk, e);
+        } catch (FerryException e) {
+            rollbackQuietly(e);
+            throw e;
         }
         return new Result(rows, counter.bytes, nulled);
     }

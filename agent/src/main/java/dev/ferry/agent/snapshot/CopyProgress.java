@@ -1,7 +1,7 @@
 package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;

@@ -1,11 +1,10 @@
 package dev.ferry.agent.snapshot;
 
-import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
@@ -138,7 +137,7 @@ public final class SnapshotCopy {
         }
 
         private void runWorker(Queue<CopyChunk> work, Lsn syncLsn, int sourceMajor) {
-            try (Connection src = source.open(); Connection dst = target.getConnection()) {
+            try (Connection src = source.open(); Connection dst = target.getConnection(); ChunkRewrites rewrites = new ChunkRewrites(source)) {
                 TargetSession.configureSourceReader(src);
                 try (Statement s = src.createStatement()) {
                     s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -149,7 +148,7 @@ public final class SnapshotCopy {
                 CopyFormat.preferLz4(dst);
                 dst.commit();
                 CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
-                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format, config.schemaMap());
+                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format, rewrites, config.schemaMap());
                 ready.await();
                 CopyChunk chunk;
                 while (failure.get() == null && (chunk = work.poll()) != null) {
@@ -172,7 +171,7 @@ public final class SnapshotCopy {
             } catch (RuntimeException e) {
                 failure.compareAndSet(null, e);
             } catch (Exception e) {
-                failure.compareAndSet(null, new FerryException("a copy worker failed: " + e, "", "run the same `ferry run` again to resume.", e));
+                failure.compareAndSet(null, new FerryException("a copy worker failed: " + e, "an error ferry did not expect stopped the copy; its stack trace is in ferry.log.", "run the same `ferry run` again to resume.", e));
             } finally {
                 MDC.remove("table");
             }
@@ -180,8 +179,7 @@ public final class SnapshotCopy {
     }
 
     private static FerryException interrupted() {
-        return new FerryException("the copy was interrupted.", "ferry is shutting down.",
-                "run the same `ferry run` again to resume: copied tables are kept.", ExitCode.INTERRUPTED, null);
+        return FerryException.interrupted("the copy was interrupted.", "run the same `ferry run` again to resume: copied tables are kept.", null);
     }
 
 }

@@ -3,6 +3,7 @@ package dev.ferry.agent.state;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.Resources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -147,7 +148,7 @@ public final class AgentLock implements AutoCloseable {
     private void keep() {
         try {
             if (!connection.isValid(10)) {
-                closeQuietly(connection);
+                Resources.closeQuietly(connection, "the lock's session");
                 held = false;
                 connection = target.open(identity.applicationName());
             }
@@ -175,14 +176,7 @@ public final class AgentLock implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeQuietly(connection); // ends the session, which releases the lock
+        Resources.closeQuietly(connection, "the lock's session"); // ends the session, which releases the lock
     }
 
-    private static void closeQuietly(Connection c) {
-        try {
-            c.close();
-        } catch (SQLException e) {
-            // the session is gone either way
-        }
-    }
 }

@@ -2,7 +2,7 @@ package dev.ferry.agent.state;
 
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.Units;
-import dev.ferry.agent.preflight.PreflightReport;
+import dev.ferry.agent.text.Json;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -55,7 +55,7 @@ public record MigrationStatus(MigrationState state, Optional<AgentIdentity> runn
     /** NOTE: field names are a contract for scripts; documented in docs/operations.md. */
     public String json() {
         StringBuilder json = new StringBuilder("{");
-        json.append("\"slot\":").append(PreflightReport.json(state.slotName()))
+        json.append("\"slot\":").append(Json.string(state.slotName()))
                 .append(",\"phase\":\"").append(state.phase().text()).append('"')
                 .append(",\"consistent_lsn\":\"").append(state.consistentLsn()).append('"')
                 .append(",\"applied_lsn\":\"").append(state.appliedLsn()).append('"')
@@ -65,8 +65,8 @@ public record MigrationStatus(MigrationState state, Optional<AgentIdentity> runn
                 .append(",\"copied_rows\":").append(copied.rows())
                 .append(",\"copied_bytes\":").append(copied.bytes())
                 .append(",\"agent_running\":").append(running.isPresent())
-                .append(",\"agent\":").append(running.or(state::agent).map(a -> PreflightReport.json(a.describe())).orElse("null"))
-                .append(",\"agent_error\":").append(agentError().map(PreflightReport::json).orElse("null"));
+                .append(",\"agent\":").append(running.or(state::agent).map(a -> Json.string(a.describe())).orElse("null"))
+                .append(",\"agent_error\":").append(agentError().map(Json::string).orElse("null"));
         copy.ifPresent(c -> json.append(",\"copy_tables\":").append(c.tables())
                 .append(",\"copy_tables_done\":").append(c.tablesDone())
                 .append(",\"copy_planned_bytes\":").append(c.plannedBytes())

@@ -1,6 +1,6 @@
 package dev.ferry.agent.state;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.Lsn;
 
 import java.sql.Connection;
@@ -9,12 +9,15 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.UnaryOperator;
 
 /**
  * ferry's own tables in schema {@code ferry} on the target: the migration's phase, the applied LSN, copy progress
@@ -340,6 +343,54 @@ public final class StateStore {
         public OptionalDouble etaSeconds() {
             if (doneBytes == 0 || seconds <= 0) return OptionalDouble.empty();
             return OptionalDouble.of((plannedBytes - doneBytes) / (doneBytes / seconds));
+        }
+    }
+
+    /**
+     * The tables the copy planned or copied into that still exist on the target: what --restart-copy may empty, since
+     * ferry wrote to them and to no other.
+     */
+    public List<QualifiedName> tablesPlannedOrCopied(Connection target) throws SQLException {
+        return tablesPlannedOrCopied(target, UnaryOperator.identity());
+    }
+
+    /**
+     * The same, where ferry's state records each table by its source name and {@code onTarget} gives its name on the
+     * target (--schema-map): the target's names of those that exist there.
+     */
+    public List<QualifiedName> tablesPlannedOrCopied(Connection target, UnaryOperator<QualifiedName> onTarget) throws SQLException {
+        List<QualifiedName> recorded = new ArrayList<>();
+        try (Statement s = target.createStatement(); ResultSet rs = s.executeQuery(sql("""
+                SELECT schema_name, table_name FROM ferry.copy_plan
+                UNION SELECT schema_name, table_name FROM ferry.copy_progress ORDER BY 1, 2"""))) {
+            while (rs.next()) recorded.add(onTarget.apply(new QualifiedName(rs.getString(1), rs.getString(2))));
+        }
+        List<QualifiedName> tables = new ArrayList<>();
+        try (PreparedStatement s = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            for (QualifiedName table : recorded) {
+                s.setString(1, table.toString());
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    if (rs.getBoolean(1)) tables.add(table);
+                }
+            }
+        }
+        return tables;
+    }
+
+    /** Whole seconds since the migration began (its first `ferry run`), by the target's clock. */
+    public long secondsSinceStart(Connection target) throws SQLException {
+        try (Statement s = target.createStatement();
+             ResultSet rs = s.executeQuery(sql("SELECT extract(epoch FROM now() - started_at)::bigint FROM ferry.migration"))) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Drops this migration's state, all of its schema ({@code ferry} or {@code ferry_NAME}), if it is there. In the caller's transaction if it has one. */
+    public void remove(Connection target) throws SQLException {
+        try (Statement s = target.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(schema) + " CASCADE");
         }
     }
 }

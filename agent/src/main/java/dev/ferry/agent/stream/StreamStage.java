@@ -2,35 +2,20 @@ package dev.ferry.agent.stream;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.db.ConnectionFailures;
+import dev.ferry.agent.db.Reconnection;
+import dev.ferry.agent.db.Resources;
+import dev.ferry.agent.source.ReplicationConnections;
 import dev.ferry.agent.apply.Applier;
+import dev.ferry.agent.apply.IdentityColumns;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.TargetSession;
-import dev.ferry.agent.db.WalPosition;
-import dev.ferry.agent.logging.LogSetup;
-import dev.ferry.agent.logging.Units;
 import dev.ferry.agent.metrics.MigrationMetrics;
-import dev.ferry.agent.snapshot.Publications;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
-import dev.ferry.replication.pgoutput.Begin;
-import dev.ferry.replication.pgoutput.Commit;
-import dev.ferry.replication.pgoutput.Delete;
-import dev.ferry.replication.pgoutput.Insert;
-import dev.ferry.replication.pgoutput.LogicalMessage;
-import dev.ferry.replication.pgoutput.Origin;
-import dev.ferry.replication.pgoutput.PgOutputDecoder;
-import dev.ferry.replication.pgoutput.PgOutputMessage;
-import dev.ferry.replication.pgoutput.Relation;
-import dev.ferry.replication.pgoutput.StreamAbort;
-import dev.ferry.replication.pgoutput.StreamCommit;
-import dev.ferry.replication.pgoutput.StreamStart;
-import dev.ferry.replication.pgoutput.StreamStop;
-import dev.ferry.replication.pgoutput.Streamed;
-import dev.ferry.replication.pgoutput.Truncate;
-import dev.ferry.replication.pgoutput.Type;
-import dev.ferry.replication.pgoutput.Update;
 import dev.ferry.replication.slot.ReplicationConnection;
 import dev.ferry.replication.slot.SlotName;
 import dev.ferry.replication.stream.ChangeStream;
@@ -38,31 +23,24 @@ import dev.ferry.replication.stream.StreamOptions;
 import dev.ferry.replication.stream.WalMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 import javax.sql.DataSource;
-import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Follows the slot and applies each source transaction to the target until a cutover is requested and everything
- * up to the cutover LSN is applied. Confirms to the source only what the target has committed. Runs on the calling
- * thread, which owns the stream, the applier and their connections.
+ * Follows the slot until a cutover is requested and everything up to the cutover LSN is applied: the reader thread
+ * receives, {@link SourceTransactions} groups what it receives into source transactions, the {@link Applier} applies
+ * and commits them and says what may be confirmed to the source. A lost connection is waited out and the stream
+ * resumes from the applied LSN. Runs on the calling thread, which owns the applier and the connections but the
+ * replication one.
  */
 public final class StreamStage {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
-    /** Commit the target transaction at a source commit once it holds this many changes or is this old. */
-    private static final long COMMIT_CHANGES = 20_000;
-    private static final long COMMIT_NANOS = Duration.ofMillis(500).toNanos();
     private static final long HEARTBEAT_NANOS = Duration.ofSeconds(1).toNanos();
     /**
      * The reader may run this far ahead of the apply thread: batches (of up to 1,024 messages) and wire bytes.
@@ -70,7 +48,6 @@ public final class StreamStage {
      */
     private static final int QUEUE_BATCHES = 16;
     private static final long QUEUE_BYTES = 8L * 1024 * 1024;
-    private static final long PROGRESS_NANOS = Duration.ofSeconds(5).toNanos();
 
     private final MigrationConfig config;
     private final Database source;
@@ -79,29 +56,14 @@ public final class StreamStage {
     private final int sourceMajor;
     private final Map<QualifiedName, Lsn> syncLsns;
     private final MigrationMetrics metrics;
-
-    // Per-run state, owned by the stream thread.
-    private Applier applier;
-    private StreamReader reader;
-    private ReceiveQueue queue;
-    private SpilledTransactions spilled;
-    private PgOutputDecoder replayDecoder;
-    private TimescaleChanges timescale = TimescaleChanges.none();
-    private Lsn applied;
-    private boolean inTransaction;
-    private boolean skipping;
-    private Lsn transactionFinalLsn = Lsn.ZERO;
-    private long streamingXid;
-    /** Changes applied and the time at the last progress line, for its changes/s. */
-    private long changesAtProgress;
-    private long progressNanos = System.nanoTime();
+    private final Reconnection reconnection;
 
     /**
      * @param syncLsns tables copied again after a restart, with the LSN their copy is consistent with: their changes in
      *                 source transactions committed before it are already in the copy and are skipped
      */
     public StreamStage(MigrationConfig config, Database source, DataSource target, StateStore state, int sourceMajor,
-                       Map<QualifiedName, Lsn> syncLsns, MigrationMetrics metrics) {
+                       Map<QualifiedName, Lsn> syncLsns, MigrationMetrics metrics, Reconnection reconnection) {
         this.config = config;
         this.source = source;
         this.target = target;
@@ -109,84 +71,97 @@ public final class StreamStage {
         this.sourceMajor = sourceMajor;
         this.syncLsns = Map.copyOf(syncLsns);
         this.metrics = metrics;
+        this.reconnection = reconnection;
     }
 
-    /** What the stream reached when the cutover was drained. */
-    public record Drained(Lsn lsn, long transactions, long changes) {}
+    /**
+     * Streams from the applied LSN in ferry's state until a cutover is requested and drained, starting again from
+     * there after each lost connection. {@code streamedTables} are the tables the stream writes.
+     */
+    public Drained run(List<QualifiedName> streamedTables) throws SQLException {
+        while (true) {
+            try {
+                Lsn start;
+                try (Connection dst = target.getConnection()) {
+                    start = state.load(dst).orElseThrow().appliedLsn();
+                    IdentityColumns.relax(dst, streamedTables.stream().map(config.schemaMap()::target).toList());
+                }
+                return follow(start);
+            } catch (SQLException | FerryException | StreamLost e) {
+                if (!ConnectionFailures.isTransient(e)) throw e;
+                metrics.streamError();
+                // NOTE: "lost a connection while streaming" is what operators grep for.
+                log.warn("lost a connection while streaming; the stream resumes from the last applied transaction once both servers answer.");
+                reconnection.await("the stream", e);
+            }
+        }
+    }
 
-    /** Streams from {@code startLsn} until a cutover is requested and drained. */
-    public Drained run(Lsn startLsn) throws SQLException {
+    /** One attempt: streams from {@code startLsn} until a cutover is drained or a connection is lost. */
+    private Drained follow(Lsn startLsn) throws SQLException {
         StreamOptions options = StreamOptions.forServer(sourceMajor, List.of(config.publication(), config.insertOnlyPublication()));
-        applied = startLsn;
-        inTransaction = false;
-        skipping = false;
-        replayDecoder = new PgOutputDecoder(options.protocolVersion(), false);
-        try (Connection replication = ReplicationConnection.open(source.spec().jdbcUrl(), source.properties());
+        try (Connection replication = ReplicationConnections.open(source);
              Connection stateConnection = target.getConnection();
              Connection applyConnection = target.getConnection();
-             Connection sourceLsnConnection = source.open();
-             SpilledTransactions spill = new SpilledTransactions(config.workDir().resolve("spill"))) {
+             Connection sourceConnection = source.open();
+             SpilledTransactions spilled = new SpilledTransactions(config.workDir().resolve("spill"))) {
             stateConnection.setAutoCommit(true);
-            timescale = TimescaleChanges.read(sourceLsnConnection, config.excludeTables());
+            TimescaleChanges timescale = TimescaleChanges.read(sourceConnection, config.tables());
             applyConnection.setAutoCommit(false);
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
-            spilled = spill;
-            applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), config.schemaMap());
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());
-            queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
-            reader = new StreamReader(stream, queue, startLsn);
+            ReceiveQueue queue = new ReceiveQueue(QUEUE_BATCHES, QUEUE_BYTES);
+            StreamReader reader = new StreamReader(stream, queue, startLsn);
             Thread readerThread = new Thread(reader, "ferry-stream-reader");
             readerThread.setDaemon(true);
-            readerThread.start();
-            log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
-                    options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
+            Applier applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), startLsn,
+                    metrics, reader::confirm, config.schemaMap());
             try {
-                return follow(stateConnection, sourceLsnConnection);
+                readerThread.start();
+                log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
+                        options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
+                SourceTransactions transactions = new SourceTransactions(applier, spilled, timescale, syncLsns, options.protocolVersion(), metrics);
+                return drain(queue, reader, transactions, applier, stateConnection, new StreamProgress(sourceConnection, config.slotName(), metrics), spilled);
             } finally {
                 reader.stop();
                 joinQuietly(readerThread);
                 readerThread.interrupt(); // in case it is blocked handing over to a queue nobody drains any more
                 applier.close();
-                closeQuietly(stream);
+                Resources.closeQuietly(stream, "the replication stream");
             }
         }
     }
 
-    private Drained follow(Connection stateConnection, Connection sourceLsnConnection) throws SQLException {
+    private Drained drain(ReceiveQueue queue, StreamReader reader, SourceTransactions transactions, Applier applier, Connection stateConnection,
+                          StreamProgress progress, SpilledTransactions spilled) throws SQLException {
         long nextHeartbeat = 0;
-        long nextProgress = System.nanoTime() + PROGRESS_NANOS;
         Optional<Lsn> cutover = Optional.empty();
         while (true) {
             // Between source transactions with work pending, do not wait: an empty queue is the cue to commit.
-            boolean commitPending = !inTransaction && applier.hasUncommittedWork();
-            Optional<Received> received = take(commitPending ? Duration.ZERO : Duration.ofMillis(100));
+            boolean commitPending = !transactions.inTransaction() && applier.hasUncommittedWork();
+            Optional<Received> received = take(queue, commitPending ? Duration.ZERO : Duration.ofMillis(100));
             if (received.isPresent() && received.get() instanceof Received.Messages messages) {
                 for (WalMessage wal : messages.wals()) {
-                    handle(wal);
-                    if (!inTransaction && (applier.uncommittedChanges() >= COMMIT_CHANGES || applier.openNanos() >= COMMIT_NANOS)) commitTarget();
+                    transactions.handle(wal);
+                    if (!transactions.inTransaction()) applier.commitIfDue();
                 }
             } else if (received.isPresent() && received.get() instanceof Received.Idle idle) {
-                if (!inTransaction) {
-                    if (applier.hasUncommittedWork()) commitTarget();
-                    confirmIdlePosition(idle.position());
-                }
+                if (!transactions.inTransaction()) applier.caughtUpTo(idle.position());
             } else if (received.isPresent() && received.get() instanceof Received.Failed failed) {
-                throw rethrow(failed.failure());
-            } else if (!inTransaction && applier.hasUncommittedWork()) {
+                throw lost(failed.failure());
+            } else if (!transactions.inTransaction()) {
                 // Nothing more has arrived: commit now rather than make the target wait for a full batch.
-                commitTarget();
+                applier.commitPending();
             }
             long now = System.nanoTime();
             if (now >= nextHeartbeat) {
-                cutover = state.heartbeat(stateConnection, applied);
+                cutover = state.heartbeat(stateConnection, applier.applied());
                 nextHeartbeat = now + HEARTBEAT_NANOS;
             }
-            if (now >= nextProgress) {
-                logProgress(sourceLsnConnection);
-                nextProgress = now + PROGRESS_NANOS;
-            }
-            if (cutover.isPresent() && !inTransaction && !applier.hasUncommittedWork() && !applied.isBefore(cutover.get())) {
+            progress.logIfDue(now, applier, spilled);
+            Lsn applied = applier.applied();
+            if (cutover.isPresent() && !transactions.inTransaction() && !applier.hasUncommittedWork() && !applied.isBefore(cutover.get())) {
                 reader.confirm(applied);
                 reader.requestStatus();
                 state.heartbeat(stateConnection, applied);
@@ -195,133 +170,26 @@ public final class StreamStage {
                                 + " in {} target transactions, {} upserts coalesced, {} rows written by COPY",
                         applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied(), applier.targetCommits(), applier.coalesced(),
                         applier.copied());
+                applier.logNanInfNulled();
                 return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
             }
         }
     }
 
-    /** Dispatches one message; the only place that knows every kind the stream can carry. */
-    private void handle(WalMessage wal) {
-        PgOutputMessage message = wal.message();
-        if (message instanceof Begin begin) {
-            beginTransaction(begin.finalLsn(), begin.xid());
-        } else if (message instanceof Commit commit) {
-            endTransaction(commit.endLsn());
-            metrics.appliedCommit(commit.commitTime());
-        } else if (message instanceof StreamStart start) {
-            streamingXid = start.xid();
-        } else if (message instanceof Streamed streamed) {
-            spilled.append(streamingXid, streamed.xid(), wal.payload());
-        } else if (message instanceof StreamStop) {
-            // the next block may belong to another transaction; nothing to do until STREAM COMMIT or ABORT
-        } else if (message instanceof StreamCommit commit) {
-            replayStreamed(commit);
-            metrics.appliedCommit(commit.commitTime());
-        } else if (message instanceof StreamAbort abort) {
-            spilled.abort(abort.xid(), abort.subXid());
-        } else {
-            change(message);
-        }
-    }
-
-    private void beginTransaction(Lsn finalLsn, long xid) {
-        inTransaction = true;
-        transactionFinalLsn = finalLsn;
-        timescale.begin();
-        // Already applied before a restart (the slot may resend what was committed but not yet confirmed).
-        skipping = finalLsn.isBefore(applied);
-        MDC.put("lsn", " " + finalLsn);
-        if (log.isTraceEnabled()) log.trace("<- BEGIN xid {} commit at {}{}", xid, finalLsn, skipping ? " (already applied, skipped)" : "");
-    }
-
-    private void endTransaction(Lsn endLsn) {
-        inTransaction = false;
-        if (!skipping) applier.endSourceTransaction(endLsn);
-        skipping = false;
-        MDC.remove("lsn");
-    }
-
-    /** A row change, relation definition or other message inside a transaction. */
-    private void change(PgOutputMessage message) {
-        if (message instanceof Relation relation) {
-            timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
-        } else if (message instanceof Insert insert) {
-            if (applies(insert.relationId())) applier.insert(insert);
-        } else if (message instanceof Update update) {
-            if (applies(update.relationId())) applier.update(update);
-        } else if (message instanceof Delete delete) {
-            if (applies(delete.relationId())) applier.delete(delete);
-        } else if (message instanceof Truncate truncate) {
-            List<Integer> ids = new ArrayList<>();
-            for (int id : timescale.truncated(truncate.relationIds())) if (applies(id)) ids.add(id);
-            if (!ids.isEmpty()) applier.truncate(new Truncate(ids, truncate.cascade(), truncate.restartIdentity()));
-        } else if (message instanceof LogicalMessage logical) {
-            timescale.message(logical); // TimescaleDB's compression markers; other messages carry no rows
-        } else if (message instanceof Type || message instanceof Origin) {
-            // nothing to apply: types are matched by name on the target, origins carry no rows
-        } else {
-            throw new IllegalStateException("unhandled " + message);
-        }
-    }
-
-    private boolean applies(int relationId) {
-        if (skipping || !timescale.applies(relationId)) return false;
-        Lsn sync = syncLsns.get(applier.relationName(relationId));
-        return sync == null || !transactionFinalLsn.isBefore(sync);
-    }
-
-    private void replayStreamed(StreamCommit commit) {
-        long started = System.nanoTime();
-        long changesBefore = applier.uncommittedChanges();
-        beginTransaction(commit.commitLsn(), commit.xid());
-        spilled.replay(commit.xid(), payload -> {
-            PgOutputMessage message = replayDecoder.decode(ByteBuffer.wrap(payload), true);
-            change(message instanceof Streamed streamed ? streamed.message() : message);
-        });
-        endTransaction(commit.endLsn());
-        log.info("replayed big transaction {} (committed at {}): {} changes from the spill file in {} s", commit.xid(), commit.commitLsn(),
-                applier.uncommittedChanges() - changesBefore, String.format("%.1f", (System.nanoTime() - started) / 1e9));
-    }
-
-    private void commitTarget() {
-        long transactions = applier.transactionsApplied();
-        long changes = applier.changesApplied();
-        Optional<Lsn> committed = applier.commit();
-        if (committed.isPresent()) {
-            applied = Lsn.max(applied, committed.get());
-            reader.confirm(applied);
-        }
-        metrics.applied(applier.transactionsApplied() - transactions, applier.changesApplied() - changes, applied.value());
-    }
-
-    /**
-     * With nothing in flight, everything the server sent before an idle marker is applied, so its position can be
-     * confirmed too: this lets the slot release WAL on a quiet source, and lets a cutover finish when no transaction
-     * follows it.
-     */
-    private void confirmIdlePosition(Lsn received) {
-        if (applier.hasUncommittedWork()) return;
-        if (received.isAfter(applied)) {
-            applied = received;
-            reader.confirm(applied);
-            metrics.applied(0, 0, applied.value());
-        }
-    }
-
-    private Optional<Received> take(Duration maxWait) {
+    private static Optional<Received> take(ReceiveQueue queue, Duration maxWait) {
         try {
             return queue.poll(maxWait);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new FerryException("the stream was interrupted.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume from the last applied transaction.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted("the stream was interrupted.",
+                    "run the same `ferry run` again to resume from the last applied transaction.", e);
         }
     }
 
-    private static SQLException rethrow(Exception failure) {
-        if (failure instanceof SQLException sql) return sql;
-        if (failure instanceof RuntimeException runtime) throw runtime;
-        return new SQLException("the replication stream failed: " + failure, "08006", failure);
+    /** The reader's failure on this thread: a bug or a refusal of ferry's own as it is, anything else as a lost stream. */
+    private static RuntimeException lost(Exception failure) {
+        if (failure instanceof RuntimeException runtime) return runtime;
+        return new StreamLost(failure);
     }
 
     private static void joinQuietly(Thread thread) {
@@ -329,38 +197,6 @@ public final class StreamStage {
             thread.join(Duration.ofSeconds(5).toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * NOTE: documented in docs/operations.md. For example {@code streaming: applied 0/3A2F1B0 (source at 0/3A30000,
-     * lag 3.6 kB, 0.2 s); 1,250 changes/s; source retains 16.0 MB of WAL for the slot}.
-     */
-    private void logProgress(Connection sourceLsnConnection) {
-        try {
-            WalPosition.SlotRetention source = WalPosition.slot(sourceLsnConnection, config.slotName());
-            long retained = source.retainedBytes().orElse(0L);
-            metrics.sourcePosition(source.current().value());
-            metrics.retainedWal(retained);
-            long now = System.nanoTime();
-            long changes = applier.changesApplied();
-            double rate = (changes - changesAtProgress) / Math.max((now - progressNanos) / 1e9, 1e-3);
-            changesAtProgress = changes;
-            progressNanos = now;
-            log.info(LogSetup.PROGRESS, "streaming: applied {} (source at {}, lag {}, {} s); {} changes/s; source retains {} of WAL for the slot{}",
-                    applied, source.current(), Units.bytes((long) metrics.lagBytes()), String.format(Locale.ROOT, "%.1f", metrics.lagSeconds()),
-                    String.format("%,.0f", rate), Units.bytes(retained),
-                    spilled.isEmpty() ? "" : "; " + Units.bytes(spilled.bytes()) + " of in-progress transactions spilled");
-        } catch (SQLException e) {
-            log.debug("could not read the source's WAL position for the progress line", e);
-        }
-    }
-
-    private static void closeQuietly(ChangeStream stream) {
-        try {
-            stream.close();
-        } catch (SQLException e) {
-            log.debug("closing the replication stream", e);
         }
     }
 }

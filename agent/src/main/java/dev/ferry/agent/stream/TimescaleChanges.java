@@ -2,7 +2,8 @@ package dev.ferry.agent.stream;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.pgoutput.LogicalMessage;
 import dev.ferry.replication.pgoutput.Relation;
 
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
  * <li>other relations of TimescaleDB's schemas (compressed chunks, its own bookkeeping tables) carry no user rows and
  *     are ignored.</li>
  * </ul>
- * Owned by the stream thread, like the rest of {@link StreamStage}'s per-run state.
+ * Owned by the stream thread, like the rest of {@link SourceTransactions}' per-run state.
  */
 final class TimescaleChanges {
     static final String COMPRESSION_START = "::timescaledb-compression-start";
@@ -69,8 +70,8 @@ final class TimescaleChanges {
         return new TimescaleChanges(Map.of(), Set.of());
     }
 
-    /** Reads the source's hypertables, before streaming; hypertables in {@code excluded} are ignored like internal ones. */
-    static TimescaleChanges read(Connection source, Set<QualifiedName> excluded) throws SQLException {
+    /** Reads the source's hypertables, before streaming; hypertables whose rows {@code tables} leaves out are ignored like internal ones. */
+    static TimescaleChanges read(Connection source, TableFilter tables) throws SQLException {
         try (Statement s = source.createStatement();
              ResultSet rs = s.executeQuery("SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL")) {
             rs.next();
@@ -81,7 +82,7 @@ final class TimescaleChanges {
         try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(HYPERTABLES)) {
             while (rs.next()) {
                 QualifiedName name = new QualifiedName(rs.getString(1), rs.getString(2));
-                boolean internal = rs.getBoolean(5) || excluded.contains(name);
+                boolean internal = rs.getBoolean(5) || !tables.copiesRows(name);
                 hypertables.put(new Prefix(rs.getString(3), rs.getString(4)), internal ? Optional.empty() : Optional.of(name));
                 schemas.add(rs.getString(3));
             }

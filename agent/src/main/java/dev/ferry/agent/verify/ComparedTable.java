@@ -1,7 +1,8 @@
 package dev.ferry.agent.verify;
 
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,6 +11,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.Set;
 
 /**
@@ -35,8 +37,10 @@ record ComparedTable(QualifiedName name, String from, List<String> columns, Opti
                            WHERE i.inhparent = c.oid AND chn.nspname LIKE '\\_timescaledb%') AS hypertable,
                    k.attname, k.type,
                    ARRAY(SELECT a.attname FROM pg_attribute a
-                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS columns
+                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS columns,
+                   coalesce(rn.nspname, n.nspname) AS root_schema, coalesce(r.relname, c.relname) AS root_name
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_class r ON r.oid = pg_partition_root(c.oid) LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
             LEFT JOIN LATERAL (SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
                                FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
                                WHERE x.indrelid = c.oid AND (x.indisprimary OR x.indisreplident) AND x.indkey[0] > 0
@@ -48,13 +52,21 @@ record ComparedTable(QualifiedName name, String from, List<String> columns, Opti
             ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname
             """;
 
-    /** The source's tables, biggest first, less the excluded ones. */
-    static List<ComparedTable> list(Connection source, Set<QualifiedName> excluded) throws SQLException {
+    /** The tables whose rows {@code filter} migrates, biggest first. */
+    static List<ComparedTable> list(Connection source, TableFilter filter) throws SQLException {
+        return list(source, filter, UnaryOperator.identity());
+    }
+
+    /**
+     * The same on a database whose tables {@code asSource} gives the source names of (the target under --schema-map):
+     * the filter, written in source names, matches those.
+     */
+    static List<ComparedTable> list(Connection connection, TableFilter filter, UnaryOperator<QualifiedName> asSource) throws SQLException {
         List<ComparedTable> tables = new ArrayList<>();
-        try (PreparedStatement s = source.prepareStatement(TABLES); ResultSet rs = s.executeQuery()) {
+        try (PreparedStatement s = connection.prepareStatement(TABLES); ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
                 QualifiedName name = new QualifiedName(rs.getString(2), rs.getString(3));
-                if (excluded.contains(name)) continue;
+                if (!filter.copiesRows(asSource.apply(name), asSource.apply(new QualifiedName(rs.getString(9), rs.getString(10))))) continue;
                 String keyColumn = rs.getString(6);
                 Optional<RangeKey> key = keyColumn == null ? Optional.empty() : Optional.of(new RangeKey(keyColumn, rs.getString(7)));
                 List<String> columns = List.of((String[]) rs.getArray(8).getArray());

@@ -1,6 +1,6 @@
 package dev.ferry.agent.verify;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.Connection;
 import java.sql.ResultSet;

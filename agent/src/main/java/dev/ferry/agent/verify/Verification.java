@@ -3,7 +3,8 @@ package dev.ferry.agent.verify;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.config.TableFilter;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.state.MigrationState;
@@ -45,7 +46,12 @@ public final class Verification {
      * @param catchUp  how long to wait each time for the target to apply what the source had
      * @param rangeBytes about how much of a big table's heap one key range covers
      */
-    public record Options(int jobs, Set<QualifiedName> excluded, int attempts, Duration catchUp, long rangeBytes) {}
+    public record Options(int jobs, TableFilter tables, int attempts, Duration catchUp, long rangeBytes) {
+        /** Every table but exactly {@code excluded}. */
+        public Options(int jobs, Set<QualifiedName> excluded, int attempts, Duration catchUp, long rangeBytes) {
+            this(jobs, TableFilter.excluding(excluded), attempts, catchUp, rangeBytes);
+        }
+    }
 
     private final Database source;
     private final Database target;
@@ -73,8 +79,8 @@ public final class Verification {
         long start = System.nanoTime();
         try (Connection src = open(source); Connection dst = open(target)) {
             boolean streaming = streaming(dst);
-            List<ComparedTable> tables = ComparedTable.list(src, options.excluded());
-            Set<QualifiedName> onTarget = names(ComparedTable.list(dst, options.excluded().stream().map(schemaMap::target).collect(Collectors.toSet())));
+            List<ComparedTable> tables = ComparedTable.list(src, options.tables());
+            Set<QualifiedName> onTarget = names(ComparedTable.list(dst, options.tables(), schemaMap::source));
             if (!schemaMap.isEmpty() || !state.schema().equals(StateStore.SCHEMA)) {
                 // A target shared by several migrations: only the schemas this source lands in are its to compare.
                 Set<String> ours = tables.stream().map(t -> schemaMap.target(t.name().schema())).collect(Collectors.toSet());
@@ -87,7 +93,7 @@ public final class Verification {
             if (streaming) {
                 out.println("verify: sequences are set at the cutover; not compared while the migration streams");
             } else {
-                other.addAll(SequenceCheck.differences(src, dst, schemaMap));
+                other.addAll(SequenceCheck.differences(src, dst, options.tables(), schemaMap));
             }
             VerifyReport report = new VerifyReport(results, other, streaming, (System.nanoTime() - start) / 1e9);
             report.print(out);

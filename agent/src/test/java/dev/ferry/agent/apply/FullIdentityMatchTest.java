@@ -1,7 +1,9 @@
 package dev.ferry.agent.apply;
 
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
+import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
+import dev.ferry.replication.Lsn;
 import dev.ferry.replication.pgoutput.Delete;
 import dev.ferry.replication.pgoutput.Relation;
 import dev.ferry.replication.pgoutput.Tuple;
@@ -54,7 +56,8 @@ class FullIdentityMatchTest {
         target.execute("full_match", "TRUNCATE " + table,
                 "INSERT INTO " + table + " VALUES (1, '{\"k\": [1, 2]}', '(1,2)', 'twin'), (1, '{\"k\": [1, 2]}', '(1,2)', 'twin'),"
                         + " (2, NULL, NULL, NULL), (3, '[]', '(0,0)', 'twin'), (3, '[]', '(0,0)', 'twin')");
-        try (Connection c = target.connect("full_match"); Applier applier = new Applier(c, new StateStore(), NumericNanInf.KEEP, false)) {
+        try (Connection c = target.connect("full_match"); Applier applier = new Applier(c, new StateStore(), NumericNanInf.KEEP, false, Lsn.ZERO,
+                new MigrationMetrics(), lsn -> {})) {
             c.setAutoCommit(false);
             List<Relation.Column> columns = new ArrayList<>();
             for (String column : COLUMNS) columns.add(new Relation.Column(true, column, 0, -1));
@@ -63,7 +66,7 @@ class FullIdentityMatchTest {
             applier.update(new Update(1, Optional.of(tuple("1", "{\"k\": [1, 2]}", "(1,2)", "twin")), tuple("1", "{\"k\": [1, 2]}", "(1,2)", "one of two")));
             applier.update(new Update(1, Optional.of(tuple("2", null, null, null)), tuple("2", null, null, "was null")));
             applier.delete(new Delete(1, tuple("3", "[]", "(0,0)", "twin")));
-            applier.commit();
+            applier.commitPending();
         }
         assertEquals("1 one of two,1 twin,2 was null,3 twin",
                 target.queryValue("full_match", "SELECT string_agg(a || ' ' || v, ',' ORDER BY a, v) FROM " + table));

@@ -96,7 +96,7 @@ class ComparisonTest {
             assertTrue(result.differences().stream().anyMatch(d -> d.contains("row only on the source: (3,")), result.toString());
             assertEquals(3, result.differences().size(), result.toString());
         } finally {
-            target.execute(DB, "UPDATE " + table + " SET \"Weird Col\" = " + dev.ferry.agent.db.QualifiedName.literal(before) + " WHERE \"ID\" = 3");
+            target.execute(DB, "UPDATE " + table + " SET \"Weird Col\" = " + dev.ferry.agent.name.QualifiedName.literal(before) + " WHERE \"ID\" = 3");
         }
         assertTrue(compare().identical());
     }

@@ -66,7 +66,11 @@ class BadInputTest {
                 new Case("--slot with characters a slot cannot have", ExitCode.BAD_INPUT, "--slot 'Bad-Slot'", "run", "--source", src, "--target", dst, "--slot", "Bad-Slot"),
                 new Case("--schema value unknown", ExitCode.BAD_INPUT, "--schema", "run", "--source", src, "--target", dst, "--schema", "maybe"),
                 new Case("--numeric-nan-inf value unknown", ExitCode.BAD_INPUT, "keep|null", "run", "--source", src, "--target", dst, "--numeric-nan-inf", "zero"),
-                new Case("--exclude-table without a schema", ExitCode.BAD_INPUT, "--exclude-table 'orders'", "run", "--source", src, "--target", dst, "--exclude-table", "orders"),
+                new Case("--exclude-table with two dots", ExitCode.BAD_INPUT, "--exclude-table 'db.app.orders'", "run", "--source", src, "--target", dst, "--exclude-table", "db.app.orders"),
+                new Case("--include-schema with a dot", ExitCode.BAD_INPUT, "--include-schema 'app.orders'", "run", "--source", src, "--target", dst, "--include-schema", "app.orders"),
+                new Case("--skip-table-data with an unclosed quote", ExitCode.BAD_INPUT, "--skip-table-data 'app.\"Orders'", "run", "--source", src, "--target", dst,
+                        "--skip-table-data", "app.\"Orders"),
+                new Case("verify --include-table with an empty name", ExitCode.BAD_INPUT, "--include-table 'app.'", "verify", "--source", src, "--target", dst, "--include-table", "app."),
                 new Case("--log-format unknown", ExitCode.BAD_INPUT, "--log-format", "run", "--source", src, "--target", dst, "--log-format", "xml"),
                 new Case("--log-files out of range", ExitCode.BAD_INPUT, "--log-files", "run", "--source", src, "--target", dst, "--log-files", "0"),
                 new Case("cutover --timeout that is not a duration", ExitCode.BAD_INPUT, "--timeout", "cutover", "--source", src, "--target", dst, "--timeout", "soon"),
@@ -96,7 +100,7 @@ class BadInputTest {
             if (!leftovers.isEmpty()) failures.add(c.name() + ": left " + leftovers);
         }
         assertTrue(failures.isEmpty(), failures.size() + " of " + cases.size() + " cases wrong:\n\n" + String.join("\n\n", failures));
-        assertEquals(20, cases.size());
+        assertEquals(23, cases.size());
         assertFalse(leftovers().contains("slot"));
     }
 

@@ -40,7 +40,7 @@ class MetricsTest {
             }
             MigrationConfig base = migration.config(MigrationConfig.SchemaMode.EXISTING, 1);
             MigrationConfig config = new MigrationConfig(base.source(), base.target(), base.jobs(), base.logDir(), base.workDir(), base.schemaMode(),
-                    base.numericNanInf(), base.slotName(), base.acceptRisks(), base.excludeTables(), port, base.statusInterval());
+                    base.numericNanInf(), base.slotName(), base.acceptRisks(), base.tables(), port, base.statusInterval(), base.pgDumpDir());
             MigrationFixture.InProcessAgent agent = migration.startInProcess(config);
             Deadline.await("streaming", Duration.ofSeconds(60), () -> {
                 agent.failIfDead();

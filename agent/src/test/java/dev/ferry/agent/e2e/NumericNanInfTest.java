@@ -63,7 +63,7 @@ class NumericNanInfTest {
         MigrationFixture migration = prepare("naninf_null");
         MigrationConfig keep = migration.config(MigrationConfig.SchemaMode.EXISTING, 1, "target-version");
         MigrationConfig nulls = new MigrationConfig(keep.source(), keep.target(), keep.jobs(), keep.logDir(), keep.workDir(), keep.schemaMode(),
-                MigrationConfig.NumericNanInf.NULL, keep.slotName(), keep.acceptRisks(), keep.excludeTables(), 0, keep.statusInterval());
+                MigrationConfig.NumericNanInf.NULL, keep.slotName(), keep.acceptRisks(), keep.tables(), 0, keep.statusInterval(), keep.pgDumpDir());
         MigrationFixture.InProcessAgent agent = migration.startInProcess(nulls);
         Deadline.await("streaming", Duration.ofSeconds(90), () -> {
             agent.failIfDead();
@@ -78,5 +78,7 @@ class NumericNanInfTest {
                 List.of("5", "null", "2"), List.of("6", "2.25", "Infinity")),
                 target13.query("naninf_null", "SELECT id, coalesce(amount::text, 'null'), ratio::text FROM public.prices ORDER BY id"));
         assertTrue(migration.log("snapshot.log").contains("wrote NULL for 3 NaN/Infinity numeric values"), migration.log("snapshot.log"));
+        // The inserted Infinity and the updated NaN, as the fix for a target that rejects them promises.
+        assertTrue(migration.log("stream.log").contains("\"public\".\"prices\": wrote NULL for 2 NaN/Infinity numeric values"), migration.log("stream.log"));
     }
 }

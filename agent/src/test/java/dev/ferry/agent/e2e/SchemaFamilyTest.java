@@ -1,7 +1,7 @@
 package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.logging.LogSetup;
 import dev.ferry.agent.schema.EarlyIndexBuilds;

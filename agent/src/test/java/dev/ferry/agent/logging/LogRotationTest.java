@@ -20,7 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The log directory stays bounded however long a migration logs, and JSON lines carry the stage, table and LSN. */
+/**
+ * The log directory stays bounded however long a migration logs, JSON lines carry the stage, table and LSN, and the
+ * apply stage writes into stream.log, the one file users read for the stream phase.
+ */
 @Timeout(60)
 class LogRotationTest {
     private static final Path ROOT = Path.of(System.getProperty("ferry.test.tmp", "target/test-tmp"));
@@ -66,6 +69,18 @@ class LogRotationTest {
         assertTrue(json.contains("\"level\":\"INFO\"") && json.contains("\"loggerName\":\"ferry.snapshot\""), json);
         assertTrue(json.contains("\"lsn\":\"0\\/16B3748\"") && json.contains("\"table\":\"\\\"public\\\".\\\"orders\\\"\""), json);
         assertTrue(json.contains("copied \\\"public\\\".\\\"orders\\\": 42 rows"), json);
+    }
+
+    @Test
+    void theApplyStageWritesIntoStreamLog() throws IOException {
+        Path dir = Files.createTempDirectory(Files.createDirectories(ROOT), "apply");
+        LogSetup.toDirectory(new LogFiles(dir, LogFiles.Format.TEXT, LogFiles.DEFAULT_MAX_FILE_BYTES, 2), new PrintStream(new ByteArrayOutputStream()), false, false);
+        LoggerFactory.getLogger("ferry.apply").warn("an UPDATE or DELETE from the source found no matching row on the target");
+        LoggerFactory.getLogger("ferry.stream").info("replayed big transaction");
+
+        String stream = Files.readString(dir.resolve("stream.log"));
+        assertTrue(stream.contains(" apply an UPDATE or DELETE from the source found no matching row") && stream.contains(" stream replayed big transaction"), stream);
+        assertFalse(Files.readString(dir.resolve("snapshot.log")).contains("no matching row"), "other stages' files hold their own loggers only");
     }
 
     private static List<String> names(Path dir) throws IOException {

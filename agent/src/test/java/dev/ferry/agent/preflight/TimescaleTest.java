@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(180)
 class TimescaleTest {
     @Test
-    void versionMismatchJobsAndCompressionAreReported() {
+    void versionMismatchJobsAndCompressionAreReported() throws Exception {
         assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 is not installed");
         assumeTrue(DebianPostgres.timescaleAvailable(), "TimescaleDB is not installed: run ../shared/timescaledb/install.sh");
         try (DebianPostgres server = DebianPostgres.start(Map.of("shared_preload_libraries", "timescaledb", "timescaledb.telemetry_level", "off"))) {
@@ -47,11 +47,32 @@ class TimescaleTest {
             assertTrue(text.contains("SELECT alter_job(<id>, scheduled => false);"), text);
             assertTrue(text.contains("FAIL timescaledb-compression: 1 hypertables use compression, and timescaledb.enable_compressed_direct_batch_delete is on"), text);
             assertTrue(text.contains("ALTER SYSTEM SET timescaledb.enable_compressed_direct_batch_delete = off"), text);
-            assertTrue(text.contains("PASS timescaledb-caggs: continuous aggregates public.hourly are made on the target"), text);
+            assertTrue(text.contains("FAIL timescaledb-caggs: continuous aggregates public.hourly would fail to refresh on the source during the migration"), text);
+            assertTrue(java.util.regex.Pattern.compile("ALTER TABLE _timescaledb_internal\\._materialized_hypertable_\\d+ REPLICA IDENTITY FULL;").matcher(text).find(), text);
             assertTrue(text.contains("FAIL timescaledb-hypertables: hypertables public.conditions have neither a primary key nor REPLICA IDENTITY FULL"), text);
             assertTrue(text.contains("ALTER TABLE public.conditions REPLICA IDENTITY FULL;"), text);
             assertTrue(text.contains("PASS target-empty"), "extension catalog tables do not count: " + text);
             assertFalse(text.contains("_hyper_1_1_chunk"), "chunks are not user tables: " + text);
+            assertTrue(text.contains("PASS timescaledb-tablespaces: no tablespaces attached to hypertables"), text);
+
+            java.nio.file.Path location = java.nio.file.Files.createTempDirectory("ferry-tablespace-");
+            assertEquals(0, new ProcessBuilder("chown", "postgres", location.toString()).start().waitFor(), "the server's user owns the tablespace's folder");
+            server.execute("tsdb_source", "CREATE TABLESPACE archive LOCATION '" + location + "'",
+                    "SELECT attach_tablespace('archive', 'public.conditions')");
+            String attached = ferry("preflight", "--source", server.uri("tsdb_source"), "--target", server.uri("tsdb_target")).out();
+            assertTrue(attached.contains("WARN timescaledb-tablespaces: hypertables with tablespaces attached: public.conditions in archive"), attached);
+            assertTrue(attached.contains("SELECT attach_tablespace('<tablespace>', '<hypertable>');"), attached);
+            // No chunk was made there (attach_tablespace places new ones): the tablespace and its folder go.
+            server.execute("tsdb_source", "SELECT detach_tablespaces('public.conditions')", "DROP TABLESPACE archive");
+            java.nio.file.Files.delete(location);
+
+            // The extension in another schema on the source, none on the target: the schema copy would put it there too.
+            server.execute("postgres", "CREATE DATABASE tsdb_elsewhere", "CREATE DATABASE tsdb_empty");
+            server.execute("tsdb_elsewhere", "CREATE SCHEMA ts", "CREATE EXTENSION timescaledb SCHEMA ts VERSION '2.25.2'");
+            dev.ferry.agent.testing.FerryCommand elsewhere = ferry("preflight", "--source", server.uri("tsdb_elsewhere"), "--target", server.uri("tsdb_empty"));
+            assertTrue(elsewhere.out().contains("FAIL timescaledb-schema: TimescaleDB is installed in schema ts on the source and not yet on the target"),
+                    elsewhere.out());
+            assertTrue(elsewhere.out().contains("CREATE EXTENSION timescaledb SCHEMA public;"), elsewhere.out());
         }
     }
 

@@ -2,10 +2,11 @@ package dev.ferry.agent.schema;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.DatabaseComparison;
 import dev.ferry.agent.demo.SampleDatabase;
@@ -344,6 +345,28 @@ class SchemaCopyTest {
         FerryException missing = assertThrows(FerryException.class, () -> PgDumpTool.find(15, List.of(workDir)));
         assertEquals("pg_dump and pg_restore were not found.", missing.what());
         assertTrue(missing.fix().contains("postgresql-client-15"), missing.fix());
+    }
+
+    @Test
+    void pgDumpDirIsTheOnlyPlaceLookedAtAndIsChecked() {
+        Path debian15 = Path.of("/usr/lib/postgresql/15/bin");
+        assertEquals(debian15.resolve("pg_dump"), PgDumpTool.find(15, Optional.of(debian15)).pgDump());
+
+        FerryException tooOld = assertThrows(FerryException.class, () -> new SchemaCopy(withPgDumpDir(debian15)).checkTools(16));
+        assertTrue(tooOld.what().matches("pg_dump 15\\.\\d+ in --pg-dump-dir '/usr/lib/postgresql/15/bin' is too old for the source, PostgreSQL 16\\."), tooOld.what());
+        assertTrue(tooOld.fix().contains("postgresql-client-16") && tooOld.fix().contains("--pg-dump-dir"), tooOld.fix());
+        assertEquals(ExitCode.BAD_INPUT, tooOld.exitCode());
+
+        FerryException empty = assertThrows(FerryException.class, () -> new SchemaCopy(withPgDumpDir(workDir)).checkTools(15));
+        assertEquals("--pg-dump-dir '" + workDir + "' holds no usable pg_dump and pg_restore.", empty.what());
+        assertTrue(empty.fix().contains("/usr/lib/postgresql/15/bin"), empty.fix());
+        assertEquals(ExitCode.BAD_INPUT, empty.exitCode());
+    }
+
+    private MigrationConfig withPgDumpDir(Path dir) {
+        MigrationConfig c = config("postgres");
+        return new MigrationConfig(c.source(), c.target(), c.jobs(), c.logDir(), c.workDir(), c.schemaMode(), c.numericNanInf(), c.slotName(),
+                c.acceptRisks(), c.tables(), c.metricsPort(), c.statusInterval(), Optional.of(dir));
     }
 
     /** A target database with pre-data restored and the rows copied, ready for post-data. */

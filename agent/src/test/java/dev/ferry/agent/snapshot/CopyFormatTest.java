@@ -2,7 +2,7 @@ package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.config.MigrationConfig.SchemaMode;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.testing.DebianPostgres;
 import dev.ferry.testing.TestPostgres;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package dev.ferry.agent.snapshot;
 
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

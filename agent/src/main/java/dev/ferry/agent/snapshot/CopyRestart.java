@@ -1,12 +1,14 @@
-package dev.ferry.agent;
+package dev.ferry.agent.snapshot;
 
+import dev.ferry.agent.ExitCode;
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
-import dev.ferry.replication.slot.ReplicationSlots;
-import dev.ferry.replication.slot.SlotName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,21 +31,21 @@ import java.util.stream.Collectors;
  * the old slot, ferry's publications and ferry's state. The target's schema stays. Idempotent: a crash halfway is
  * finished by running it again. Runs on the agent's main thread while it holds the migration's lock.
  */
-final class CopyRestart {
+public final class CopyRestart {
     private static final Logger log = LoggerFactory.getLogger("ferry");
 
     private final MigrationConfig config;
     private final Database source;
     private final Database target;
 
-    CopyRestart(MigrationConfig config, Database source, Database target) {
+    public CopyRestart(MigrationConfig config, Database source, Database target) {
         this.config = config;
         this.source = source;
         this.target = target;
     }
 
     /** Returns whether there was a migration to give up (its tables, if any, are left empty on the target). */
-    boolean reset() throws SQLException {
+    public boolean reset() throws SQLException {
         StateStore state = new StateStore(config.stateSchema());
         Optional<MigrationState> current;
         List<QualifiedName> copied;
@@ -63,7 +65,7 @@ final class CopyRestart {
                         "the target is now the application's database; emptying its tables would lose rows written since.",
                         "leave it as it is. Nothing was changed.", ExitCode.BAD_INPUT, null);
             }
-            copied = tablesFerryCopied(dst, state);
+            copied = state.tablesPlannedOrCopied(dst, config.schemaMap()::target);
         }
         dropSlotAndPublications();
         try (Connection dst = target.open()) {
@@ -72,7 +74,7 @@ final class CopyRestart {
                 // One transaction: the tables are empty and the state gone together, or neither.
                 if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) dropForeignKeysAmong(dst, copied);
                 if (!copied.isEmpty()) s.execute("TRUNCATE ONLY " + copied.stream().map(QualifiedName::toString).collect(Collectors.joining(", ")));
-                s.execute("DROP SCHEMA IF EXISTS " + QualifiedName.quote(state.schema()) + " CASCADE");
+                state.remove(dst);
                 dst.commit();
             } catch (SQLException e) {
                 dst.rollback();
@@ -95,7 +97,7 @@ final class CopyRestart {
     private static void dropForeignKeysAmong(Connection dst, List<QualifiedName> copied) throws SQLException {
         List<String> drops = new ArrayList<>();
         try (PreparedStatement s = dst.prepareStatement("""
-                WITH copied AS (SELECT to_regclass(name) AS oid FROM unnest(?::text[]) AS t(name)),
+                WITH copied AS (SELECT to_regclass(name) AS oid FROM unnest(?::text[]) AS name),
                 ferrys AS (SELECT oid FROM copied WHERE oid IS NOT NULL
                            UNION SELECT pg_partition_ancestors(oid) FROM copied WHERE oid IS NOT NULL)
                 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname)
@@ -113,36 +115,10 @@ final class CopyRestart {
         if (!drops.isEmpty()) log.info("--restart-copy: dropped {} foreign keys between ferry's tables; post-data creates them again", drops.size());
     }
 
-    /**
-     * The tables ferry's state says it planned to copy or copied (by their source names), as named on the target
-     * (--schema-map), that still exist there.
-     */
-    private List<QualifiedName> tablesFerryCopied(Connection dst, StateStore state) throws SQLException {
-        List<QualifiedName> tables = new ArrayList<>();
-        try (Statement s = dst.createStatement(); ResultSet rs = s.executeQuery(state.sql("""
-                SELECT schema_name, table_name FROM ferry.copy_plan
-                UNION SELECT schema_name, table_name FROM ferry.copy_progress ORDER BY 1, 2"""))) {
-            while (rs.next()) tables.add(config.schemaMap().target(new QualifiedName(rs.getString(1), rs.getString(2))));
-        }
-        List<QualifiedName> there = new ArrayList<>();
-        try (PreparedStatement s = dst.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            for (QualifiedName table : tables) {
-                s.setString(1, table.toString());
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    if (rs.getBoolean(1)) there.add(table);
-                }
-            }
-        }
-        return there;
-    }
-
     private void dropSlotAndPublications() throws SQLException {
-        try (Connection src = source.open(); Statement s = src.createStatement()) {
-            SlotName slot = new SlotName(config.slotName());
-            if (ReplicationSlots.exists(src, slot)) ReplicationSlots.drop(src, slot, Duration.ofSeconds(10));
-            s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(config.publication()));
-            s.execute("DROP PUBLICATION IF EXISTS " + QualifiedName.quote(config.insertOnlyPublication()));
+        try (Connection src = source.open()) {
+            new MigrationSlot(config, source).drop(src, Duration.ofSeconds(10));
+            new Publications(config).drop(src);
         }
     }
 }

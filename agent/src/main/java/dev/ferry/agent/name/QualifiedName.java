@@ -1,4 +1,4 @@
-package dev.ferry.agent.db;
+package dev.ferry.agent.name;
 
 import java.util.Objects;
 

@@ -1,4 +1,4 @@
-package dev.ferry.agent.schema;
+package dev.ferry.agent.tools;
 
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
@@ -19,25 +19,46 @@ import java.util.stream.Stream;
 /**
  * A pg_dump and pg_restore pair of one version. pg_dump refuses to dump a server newer than itself, so ferry
  * picks a pair whose major version is at least the source's: from PATH first, then from the Debian/Ubuntu layout
- * {@code /usr/lib/postgresql/NN/bin}, newest first.
+ * {@code /usr/lib/postgresql/NN/bin}, newest first; or only from the directory --pg-dump-dir names. Its own package:
+ * preflight checks for the tools before the schema stage uses them, and neither stage should import the other.
  */
-record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
+public record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?(?:\\.\\d+)?");
     private static final Path DEBIAN_VERSIONS = Path.of("/usr/lib/postgresql");
 
-    /** Pairs found so far in this process, by source major version: preflight and the schema stage ask the same question. */
-    private static final Map<Integer, PgDumpTool> FOUND = new ConcurrentHashMap<>();
+    /** Pairs found so far in this process, by where ferry looked and source major version: preflight and the schema stage ask the same question. */
+    private static final Map<String, PgDumpTool> FOUND = new ConcurrentHashMap<>();
 
     /**
      * Finds the first usable pair in PATH and the Debian layout, or fails naming every version found and the fix.
      * A pair once found is remembered (asking each binary for its version costs two process starts); a failure is not,
      * so tools installed after it are found.
      */
-    static PgDumpTool find(int sourceMajor) {
-        return FOUND.computeIfAbsent(sourceMajor, major -> find(major, defaultDirectories()));
+    public static PgDumpTool find(int sourceMajor, Optional<Path> pgDumpDir) {
+        return FOUND.computeIfAbsent(pgDumpDir.map(Path::toString).orElse("") + "|" + sourceMajor,
+                key -> pgDumpDir.isPresent() ? findIn(sourceMajor, pgDumpDir.get()) : find(sourceMajor, defaultDirectories()));
     }
 
-    static PgDumpTool find(int sourceMajor, List<Path> directories) {
+    /** Only the pair in {@code dir}: the user chose it, so a missing or too old one is an error, not a reason to look elsewhere. */
+    static PgDumpTool findIn(int sourceMajor, Path dir) {
+        Optional<PgDumpTool> tool = at(dir);
+        String install = "install PostgreSQL's client tools, version " + sourceMajor + " or later (Debian/Ubuntu: apt-get install postgresql-client-"
+                + sourceMajor + "; RHEL: dnf install postgresql" + sourceMajor + ")";
+        if (tool.isEmpty()) {
+            throw new FerryException("--pg-dump-dir '" + dir + "' holds no usable pg_dump and pg_restore.",
+                    "ferry runs " + dir.resolve("pg_dump") + " and " + dir.resolve("pg_restore") + " --version; both must exist, be executable and be of the same major version.",
+                    install + " and pass the directory of their binaries (e.g. /usr/lib/postgresql/" + sourceMajor + "/bin), or leave --pg-dump-dir out to search PATH.",
+                    ExitCode.BAD_INPUT, null);
+        }
+        if (tool.get().major() < sourceMajor) {
+            throw new FerryException("pg_dump " + tool.get().version() + " in --pg-dump-dir '" + dir + "' is too old for the source, PostgreSQL " + sourceMajor + ".",
+                    "pg_dump cannot dump a server of a newer major version than itself.",
+                    install + " and pass its bin directory as --pg-dump-dir.", ExitCode.BAD_INPUT, null);
+        }
+        return tool.get();
+    }
+
+    public static PgDumpTool find(int sourceMajor, List<Path> directories) {
         List<PgDumpTool> found = new ArrayList<>();
         for (Path dir : directories) {
             Optional<PgDumpTool> tool = at(dir);
@@ -46,7 +67,7 @@ record PgDumpTool(Path pgDump, Path pgRestore, String version, int major) {
             found.add(tool.get());
         }
         String fix = "install PostgreSQL's client tools, version " + sourceMajor + " or later (Debian/Ubuntu: apt-get install postgresql-client-"
-                + sourceMajor + "; RHEL: dnf install postgresql" + sourceMajor + "), or create the schema on the target by hand and run with --schema existing.";
+                + sourceMajor + "; RHEL: dnf install postgresql" + sourceMajor + ") and pass its bin directory as --pg-dump-dir, or create the schema on the target by hand and run with --schema existing.";
         if (found.isEmpty()) {
             throw new FerryException("pg_dump and pg_restore were not found.",
                     "ferry copies the schema with them; it looked in PATH and in /usr/lib/postgresql/*/bin.", fix, ExitCode.BAD_INPUT, null);

@@ -1,8 +1,8 @@
-package dev.ferry.agent.snapshot;
+package dev.ferry.agent.source;
 
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.PhysicalTable;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceTable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,6 +1,6 @@
-package dev.ferry.agent.cutover;
+package dev.ferry.agent.snapshot;
 
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 
 import java.sql.Connection;

@@ -1,6 +1,6 @@
-package dev.ferry.agent;
+package dev.ferry.agent.db;
 
-import dev.ferry.agent.db.Database;
+import dev.ferry.agent.FerryException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,9 +12,10 @@ import java.time.Duration;
  * Waits out a lost connection (a network cut, a server restart, a terminated session): probes both servers with
  * delays growing from 1 s to 10 s until each accepts a login, and says in the log what it is waiting for and for how
  * long. It waits as long as it takes, as an operator would: the slot keeps the source's changes meanwhile, and a
- * SIGTERM still stops ferry. Used by the agent's main thread only.
+ * SIGTERM still stops ferry. Used by the agent's main thread only. In db/ with the other connection concerns, so any
+ * stage that waits out a lost connection uses it without importing the agent's top level.
  */
-final class Reconnection {
+public final class Reconnection {
     private static final Logger log = LoggerFactory.getLogger("ferry");
     static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     static final Duration LONGEST_DELAY = Duration.ofSeconds(10);
@@ -22,13 +23,13 @@ final class Reconnection {
     private final Database source;
     private final Database target;
 
-    Reconnection(Database source, Database target) {
+    public Reconnection(Database source, Database target) {
         this.source = source;
         this.target = target;
     }
 
     /** Returns once both servers accept a login again; {@code during} names what was cut short ("the copy"). */
-    Duration await(String during, Exception failure) {
+    public Duration await(String during, Exception failure) {
         long start = System.nanoTime();
         Duration delay = FIRST_DELAY;
         log.warn("lost a connection during {} ({}); waiting for both servers to answer again, retrying in {} s at first, then up to every {} s. "
@@ -79,8 +80,7 @@ final class Reconnection {
             Thread.sleep(delay.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new FerryException("interrupted while waiting to reconnect.", "ferry is shutting down.",
-                    "run the same `ferry run` again to resume.", ExitCode.INTERRUPTED, e);
+            throw FerryException.interrupted("interrupted while waiting to reconnect.", "run the same `ferry run` again to resume.", e);
         }
     }
 }

@@ -1,0 +1,157 @@
+package dev.ferry.agent.stream;
+
+import dev.ferry.agent.apply.Applier;
+import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.agent.metrics.MigrationMetrics;
+import dev.ferry.replication.Lsn;
+import dev.ferry.replication.pgoutput.Begin;
+import dev.ferry.replication.pgoutput.Commit;
+import dev.ferry.replication.pgoutput.Delete;
+import dev.ferry.replication.pgoutput.Insert;
+import dev.ferry.replication.pgoutput.LogicalMessage;
+import dev.ferry.replication.pgoutput.Origin;
+import dev.ferry.replication.pgoutput.PgOutputDecoder;
+import dev.ferry.replication.pgoutput.PgOutputMessage;
+import dev.ferry.replication.pgoutput.Relation;
+import dev.ferry.replication.pgoutput.StreamAbort;
+import dev.ferry.replication.pgoutput.StreamCommit;
+import dev.ferry.replication.pgoutput.StreamStart;
+import dev.ferry.replication.pgoutput.StreamStop;
+import dev.ferry.replication.pgoutput.Streamed;
+import dev.ferry.replication.pgoutput.Truncate;
+import dev.ferry.replication.pgoutput.Type;
+import dev.ferry.replication.pgoutput.Update;
+import dev.ferry.replication.stream.WalMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns the slot's messages into source transactions for the {@link Applier}, in commit order: a transaction's
+ * changes between its BEGIN and COMMIT; a big transaction PostgreSQL streamed while in progress, from its spill file
+ * at its STREAM COMMIT (aborted subtransactions cut off, aborted transactions dropped); and without the changes the
+ * target already holds: whole transactions applied before a restart, and changes to a table copied again after one
+ * in transactions its copy already saw (sync LSN). Owned by the stream thread.
+ */
+final class SourceTransactions {
+    private static final Logger log = LoggerFactory.getLogger("ferry.stream");
+
+    private final Applier applier;
+    private final SpilledTransactions spilled;
+    private final PgOutputDecoder replayDecoder;
+    private final TimescaleChanges timescale;
+    private final Map<QualifiedName, Lsn> syncLsns;
+    private final MigrationMetrics metrics;
+
+    private boolean inTransaction;
+    private boolean skipping;
+    private Lsn transactionFinalLsn = Lsn.ZERO;
+    private long streamingXid;
+
+    /**
+     * @param protocolVersion the pgoutput version streamed, to decode what was spilled
+     * @param syncLsns        tables copied again after a restart, with the LSN their copy is consistent with
+     */
+    SourceTransactions(Applier applier, SpilledTransactions spilled, TimescaleChanges timescale, Map<QualifiedName, Lsn> syncLsns,
+                       int protocolVersion, MigrationMetrics metrics) {
+        this.applier = applier;
+        this.spilled = spilled;
+        this.timescale = timescale;
+        this.syncLsns = syncLsns;
+        this.replayDecoder = new PgOutputDecoder(protocolVersion, false);
+        this.metrics = metrics;
+    }
+
+    /** Whether the last message left a source transaction open: the target may commit only between them. */
+    boolean inTransaction() {
+        return inTransaction;
+    }
+
+    /** Dispatches one message; the only place that knows every kind the stream can carry. */
+    void handle(WalMessage wal) {
+        PgOutputMessage message = wal.message();
+        if (message instanceof Begin begin) {
+            beginTransaction(begin.finalLsn(), begin.xid());
+        } else if (message instanceof Commit commit) {
+            endTransaction(commit.endLsn());
+            metrics.appliedCommit(commit.commitTime());
+        } else if (message instanceof StreamStart start) {
+            streamingXid = start.xid();
+        } else if (message instanceof Streamed streamed) {
+            spilled.append(streamingXid, streamed.xid(), wal.payload());
+        } else if (message instanceof StreamStop) {
+            // the next block may belong to another transaction; nothing to do until STREAM COMMIT or ABORT
+        } else if (message instanceof StreamCommit commit) {
+            replayStreamed(commit);
+            metrics.appliedCommit(commit.commitTime());
+        } else if (message instanceof StreamAbort abort) {
+            spilled.abort(abort.xid(), abort.subXid());
+        } else {
+            change(message);
+        }
+    }
+
+    private void beginTransaction(Lsn finalLsn, long xid) {
+        inTransaction = true;
+        transactionFinalLsn = finalLsn;
+        timescale.begin();
+        // Already applied before a restart (the slot may resend what was committed but not yet confirmed).
+        skipping = finalLsn.isBefore(applier.applied());
+        MDC.put("lsn", " " + finalLsn);
+        if (log.isTraceEnabled()) log.trace("<- BEGIN xid {} commit at {}{}", xid, finalLsn, skipping ? " (already applied, skipped)" : "");
+    }
+
+    private void endTransaction(Lsn endLsn) {
+        inTransaction = false;
+        if (!skipping) applier.endSourceTransaction(endLsn);
+        skipping = false;
+        MDC.remove("lsn");
+    }
+
+    /** A row change, relation definition or other message inside a transaction. */
+    private void change(PgOutputMessage message) {
+        if (message instanceof Relation relation) {
+            timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
+        } else if (message instanceof Insert insert) {
+            if (applies(insert.relationId())) applier.insert(insert);
+        } else if (message instanceof Update update) {
+            if (applies(update.relationId())) applier.update(update);
+        } else if (message instanceof Delete delete) {
+            if (applies(delete.relationId())) applier.delete(delete);
+        } else if (message instanceof Truncate truncate) {
+            List<Integer> ids = new ArrayList<>();
+            for (int id : timescale.truncated(truncate.relationIds())) if (applies(id)) ids.add(id);
+            if (!ids.isEmpty()) applier.truncate(new Truncate(ids, truncate.cascade(), truncate.restartIdentity()));
+        } else if (message instanceof LogicalMessage logical) {
+            timescale.message(logical); // TimescaleDB's compression markers; other messages carry no rows
+        } else if (message instanceof Type || message instanceof Origin) {
+            // nothing to apply: types are matched by name on the target, origins carry no rows
+        } else {
+            throw new IllegalStateException("unhandled " + message);
+        }
+    }
+
+    private boolean applies(int relationId) {
+        if (skipping || !timescale.applies(relationId)) return false;
+        Lsn sync = syncLsns.get(applier.relationName(relationId));
+        return sync == null || !transactionFinalLsn.isBefore(sync);
+    }
+
+    private void replayStreamed(StreamCommit commit) {
+        long started = System.nanoTime();
+        long changesBefore = applier.uncommittedChanges();
+        beginTransaction(commit.commitLsn(), commit.xid());
+        spilled.replay(commit.xid(), payload -> {
+            PgOutputMessage message = replayDecoder.decode(ByteBuffer.wrap(payload), true);
+            change(message instanceof Streamed streamed ? streamed.message() : message);
+        });
+        endTransaction(commit.endLsn());
+        log.info("replayed big transaction {} (committed at {}): {} changes from the spill file in {} s", commit.xid(), commit.commitLsn(),
+                applier.uncommittedChanges() - changesBefore, String.format("%.1f", (System.nanoTime() - started) / 1e9));
+    }
+}
