@@ -1,7 +1,7 @@
 package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.config.SchemaMap;
-import dev.ferry.agent.db.QualifiedName;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -64,7 +64,8 @@ final class SchemaMapChecks implements CheckFamily {
         List<CheckResult> results = new ArrayList<>();
         List<String> sourceSchemas = column(c.source, SOURCE_SCHEMAS);
         if (!map.isEmpty()) results.add(mapFitsSource(map, sourceSchemas));
-        results.add(targetSchemasFree(c, map, sourceSchemas));
+        // Only the schemas the table filter takes are written into on the target (--include-schema, --exclude-schema).
+        results.add(targetSchemasFree(c, map, sourceSchemas.stream().filter(c.config.tables()::migratesSchema).toList()));
         if (map.isEmpty()) return results;
 
         long largeObjects = number(c.source, "SELECT count(*) FROM pg_largeobject_metadata");
