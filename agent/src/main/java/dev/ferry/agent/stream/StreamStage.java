@@ -84,7 +84,7 @@ public final class StreamStage {
                 Lsn start;
                 try (Connection dst = target.getConnection()) {
                     start = state.load(dst).orElseThrow().appliedLsn();
-                    IdentityColumns.relax(dst, streamedTables);
+                    IdentityColumns.relax(dst, streamedTables.stream().map(config.schemaMap()::target).toList());
                 }
                 return follow(start);
             } catch (SQLException | FerryException | StreamLost e) {
@@ -116,7 +116,7 @@ public final class StreamStage {
             Thread readerThread = new Thread(reader, "ferry-stream-reader");
             readerThread.setDaemon(true);
             Applier applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), startLsn,
-                    metrics, reader::confirm);
+                    metrics, reader::confirm, config.schemaMap());
             try {
                 readerThread.start();
                 log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
