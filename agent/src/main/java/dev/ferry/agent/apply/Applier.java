@@ -2,6 +2,7 @@ package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
@@ -57,17 +58,20 @@ public final class Applier implements AutoCloseable {
      */
     public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated, Lsn applied,
                    MigrationMetrics metrics, Consumer<Lsn> confirm) {
-        this(target, state, numericNanInf, sourceSendsGenerated, applied, metrics, confirm, null);
+        this(target, state, numericNanInf, sourceSendsGenerated, applied, metrics, confirm, SchemaMap.NONE, null);
     }
 
-    /** @param drift brings a target table in line with a changed source table at its RELATION message; null: a change stops the stream */
+    /**
+     * @param schemaMap where each source schema's relations are on the target
+     * @param drift     brings a target table in line with a changed source table at its RELATION message; null: a change stops the stream
+     */
     public Applier(Connection target, StateStore state, NumericNanInf numericNanInf, boolean sourceSendsGenerated, Lsn applied,
-                   MigrationMetrics metrics, Consumer<Lsn> confirm, RelationDrift drift) {
+                   MigrationMetrics metrics, Consumer<Lsn> confirm, SchemaMap schemaMap, RelationDrift drift) {
         this.target = target;
         this.state = state;
         this.metrics = metrics;
         this.confirm = confirm;
-        this.mapper = new RelationMapper(target, sourceSendsGenerated, drift);
+        this.mapper = new RelationMapper(target, sourceSendsGenerated, schemaMap, drift);
         this.writer = new TargetWriter(target);
         this.rows = new RowChanges(numericNanInf, this::queue);
         this.transaction = new TargetTransaction(applied);

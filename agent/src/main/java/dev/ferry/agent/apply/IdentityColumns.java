@@ -1,5 +1,6 @@
 package dev.ferry.agent.apply;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,9 +55,12 @@ public final class IdentityColumns {
      * At cutover, once nothing is left to apply: identity columns ALWAYS on the source and BY DEFAULT on the target
      * are ALWAYS again. Returns how many.
      */
-    public static int restore(Connection source, Connection target, List<QualifiedName> tables) throws SQLException {
-        Set<Column> restore = columns(source, tables, 'a');
-        restore.retainAll(columns(target, tables, 'd'));
+    public static int restore(Connection source, Connection target, List<QualifiedName> tables, SchemaMap schemaMap) throws SQLException {
+        Set<Column> restore = new LinkedHashSet<>();
+        for (Column onSource : columns(source, tables, 'a')) {
+            restore.add(new Column(schemaMap.target(QualifiedName.parse(onSource.table())).toString(), onSource.name()));
+        }
+        restore.retainAll(columns(target, tables.stream().map(schemaMap::target).toList(), 'd'));
         alter(target, restore, "ALWAYS");
         if (!restore.isEmpty()) cutoverLog.info("{} identity columns are GENERATED ALWAYS again on the target: {}", restore.size(), describe(restore));
         return restore.size();

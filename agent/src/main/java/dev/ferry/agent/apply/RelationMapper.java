@@ -1,6 +1,7 @@
 package dev.ferry.agent.apply;
 
 import dev.ferry.agent.FerryException;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.replication.pgoutput.Relation;
 
@@ -34,17 +35,20 @@ final class RelationMapper {
 
     private final Connection target;
     private final boolean sourceSendsGenerated;
+    private final SchemaMap schemaMap;
     private final RelationDrift drift;
 
-    RelationMapper(Connection target, boolean sourceSendsGenerated, RelationDrift drift) {
+    RelationMapper(Connection target, boolean sourceSendsGenerated, SchemaMap schemaMap, RelationDrift drift) {
         this.target = target;
+        this.schemaMap = schemaMap;
         this.sourceSendsGenerated = sourceSendsGenerated;
         this.drift = drift;
     }
 
     TargetRelation map(Relation relation) throws SQLException {
         if (drift != null) drift.reconcile(relation); // columns the source added are added; other changes stop here with the SQL
-        QualifiedName name = new QualifiedName(relation.namespace(), relation.name());
+        // The message names the source's relation; the target's may be in another schema (--schema-map).
+        QualifiedName name = schemaMap.target(new QualifiedName(relation.namespace(), relation.name()));
         record TargetColumn(String type, boolean generated) {}
         Map<String, TargetColumn> targetColumns = new HashMap<>();
         boolean partitioned = false;

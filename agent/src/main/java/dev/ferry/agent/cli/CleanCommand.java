@@ -6,6 +6,7 @@ import dev.ferry.agent.cutover.Cleanup;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.logging.LogSetup;
 import picocli.CommandLine.Command;
+import dev.ferry.agent.state.StateStore;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -32,6 +33,12 @@ public final class CleanCommand implements Callable<Integer> {
             description = "The slot to remove when the target has no record of the migration (default: ferry_<database>).")
     String slot;
 
+    @Mixin
+    MigrationName migration = new MigrationName();
+
+    @Mixin
+    SchemaMapOption schemaMap = new SchemaMapOption();
+
     @Option(names = "--yes", description = "Do not ask: remove at once.")
     boolean yes;
 
@@ -45,7 +52,7 @@ public final class CleanCommand implements Callable<Integer> {
         Database source = new Database(connections.source(), "source");
         Database target = new Database(connections.target(), "target");
         String defaultSlot = slot != null ? slot : MigrationConfig.defaultSlotName(source.spec().database());
-        boolean done = new Cleanup(source, target, defaultSlot).run(out, () -> yes || confirmed(out));
+        boolean done = new Cleanup(source, target, defaultSlot, new StateStore(MigrationConfig.stateSchema(migration.name())), schemaMap.map()).run(out, () -> yes || confirmed(out));
         return done ? ExitCode.OK : ExitCode.FAILED;
     }
 

@@ -5,6 +5,8 @@ import dev.ferry.agent.cutover.CutoverRequest;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.logging.LogSetup;
 import picocli.CommandLine.Command;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.state.StateStore;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -24,6 +26,9 @@ public final class CutoverCommand implements java.util.concurrent.Callable<Integ
     @Mixin
     ConnectionOptions connections = new ConnectionOptions();
 
+    @Mixin
+    MigrationName migration = new MigrationName();
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10m",
             description = "How long to wait for the agent to finish, e.g. 90s, 10m, 1h (default: 10m).")
     String timeout;
@@ -35,7 +40,8 @@ public final class CutoverCommand implements java.util.concurrent.Callable<Integ
     public Integer call() throws Exception {
         LogSetup.consoleOnly(System.err, false);
         PrintWriter out = spec.commandLine().getOut();
-        String summary = new CutoverRequest(new Database(connections.source(), "source"), new Database(connections.target(), "target"))
+        String summary = new CutoverRequest(new Database(connections.source(), "source"), new Database(connections.target(), "target"),
+                new StateStore(MigrationConfig.stateSchema(migration.name())))
                 .run(Durations.parse("--timeout", timeout), out);
         out.println(summary);
         return ExitCode.OK;

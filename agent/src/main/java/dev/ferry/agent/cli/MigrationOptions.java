@@ -52,6 +52,12 @@ public final class MigrationOptions {
             description = "Directory of the pg_dump and pg_restore to copy the schema with, at least the source's version (default: PATH, then /usr/lib/postgresql/NN/bin).")
     Path pgDumpDir;
 
+    @Mixin
+    SchemaMapOption schemaMap = new SchemaMapOption();
+
+    @Mixin
+    MigrationName migration = new MigrationName();
+
     @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:FERRY_METRICS_PORT:-0}",
             description = "Serve /status and /metrics (Prometheus) on this port; 0: off (default: 0, or $FERRY_METRICS_PORT).")
     int metricsPort;
@@ -68,7 +74,8 @@ public final class MigrationOptions {
                 parseEnum(MigrationConfig.NumericNanInf.class, "--numeric-nan-inf", numericNanInf),
                 slot != null ? slot : MigrationConfig.defaultSlotName(source.database()),
                 new LinkedHashSet<>(acceptRisks), filter.toFilter(), metricsPort, Duration.ofSeconds(10),
-                Optional.ofNullable(pgDumpDir).map(dir -> dir.toAbsolutePath().normalize()));
+                Optional.ofNullable(pgDumpDir).map(dir -> dir.toAbsolutePath().normalize()),
+                schemaMap.map(), migration.name());
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String option, String value) {

@@ -18,7 +18,9 @@ import java.util.concurrent.Callable;
                 "Safe to run again after any crash with the same arguments: it resumes."},
         footer = {"", "Example:",
                 "  ferry run --source postgres://app:secret@old-db:5432/app --target postgres://app:secret@new-db:5432/app \\",
-                "            --jobs 4 --log-dir /var/log/ferry"})
+                "            --jobs 4 --log-dir /var/log/ferry",
+                "Merging a second source database into the same target, as schema shop_b:",
+                "  ferry run --source postgres://app@old-b:5432/shop --target postgres://app@new-db:5432/app --migration shop_b --schema-map public=shop_b"})
 public final class RunCommand implements Callable<Integer> {
     @Mixin
     MigrationOptions options = new MigrationOptions();

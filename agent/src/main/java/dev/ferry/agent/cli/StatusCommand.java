@@ -3,6 +3,7 @@ package dev.ferry.agent.cli;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.WalPosition;
 import dev.ferry.agent.logging.LogSetup;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -38,6 +40,9 @@ public final class StatusCommand implements Callable<Integer> {
             description = "Warn when the source retains more WAL than this for ferry's slot (default: 10GB).")
     String maxRetainedWal;
 
+    @picocli.CommandLine.Mixin
+    MigrationName migration = new MigrationName();
+
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
@@ -50,14 +55,16 @@ public final class StatusCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long walLimit = Sizes.parse("--max-retained-wal", maxRetainedWal, "500MB or 10GB");
         Database database = new Database(ConnectionSpec.parse("target", target), "target");
-        StateStore state = new StateStore();
+        StateStore state = new StateStore(MigrationConfig.stateSchema(migration.name()));
         MigrationStatus status;
         try (Connection dst = database.open()) {
+            List<String> named = migration.name().isEmpty() ? StateStore.namedMigrations(dst) : List.of();
             MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
-                    "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"ferry\").",
-                    "start one with `ferry run`."));
+                    "no migration on the target " + database.spec().masked() + ".", "the target has no ferry state (schema \"" + state.schema() + "\")"
+                            + (named.isEmpty() ? "." : "; it holds the named migrations " + String.join(", ", named) + "."),
+                    named.isEmpty() ? "start one with `ferry run`." : "name one: --migration " + named.get(0) + "."));
             // Running means holding the agent lock right now, not having written a heartbeat lately.
-            status = new MigrationStatus(current, AgentLock.holder(dst), state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
+            status = new MigrationStatus(current, AgentLock.holder(dst, state.schema()), state.copyTotals(dst), state.copyStatus(dst), slot(current.slotName()), walLimit);
         }
         if (json) {
             out.println(status.json());

@@ -28,6 +28,9 @@ public final class SyncSequencesCommand implements Callable<Integer> {
     @Mixin
     FilterOptions filter = new FilterOptions();
 
+    @Mixin
+    SchemaMapOption schemaMap = new SchemaMapOption();
+
     @Spec
     CommandSpec spec;
 
@@ -38,7 +41,7 @@ public final class SyncSequencesCommand implements Callable<Integer> {
         Database source = new Database(connections.source(), "source");
         Database target = new Database(connections.target(), "target");
         try (Connection src = source.open(); Connection dst = target.open()) {
-            SequenceSync.Result result = new SequenceSync(filter.toFilter()).syncForward(src, dst);
+            SequenceSync.Result result = new SequenceSync(filter.toFilter(), schemaMap.map()).syncForward(src, dst);
             result.missing().forEach(sequence -> out.println("sequence " + sequence + " exists on the source but not on the target:"
                     + " create it there and run sync-sequences again"));
             out.printf("sync-sequences: %d moved forward, %d already as far on the target, %d missing on the target%n",

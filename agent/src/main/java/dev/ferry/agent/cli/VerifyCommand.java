@@ -8,6 +8,8 @@ import dev.ferry.agent.verify.KeyRanges;
 import dev.ferry.agent.verify.Verification;
 import dev.ferry.agent.verify.VerifyReport;
 import picocli.CommandLine.Command;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.state.StateStore;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -42,6 +44,12 @@ public final class VerifyCommand implements Callable<Integer> {
             description = "While the migration streams: how long to wait each time for the target to apply what the source had (default: 30s).")
     String catchUp;
 
+    @Mixin
+    MigrationName migration = new MigrationName();
+
+    @Mixin
+    SchemaMapOption schemaMap = new SchemaMapOption();
+
     @Spec
     CommandSpec spec;
 
@@ -55,7 +63,8 @@ public final class VerifyCommand implements Callable<Integer> {
         }
         Verification.Options options = new Verification.Options(workers, filter.toFilter(), attempts, Durations.parse("--catch-up", catchUp),
                 KeyRanges.RANGE_BYTES);
-        VerifyReport report = new Verification(new Database(connections.source(), "source"), new Database(connections.target(), "target"), options)
+        VerifyReport report = new Verification(new Database(connections.source(), "source"), new Database(connections.target(), "target"), options,
+                new StateStore(MigrationConfig.stateSchema(migration.name())), schemaMap.map())
                 .run(spec.commandLine().getOut());
         return report.identical() ? ExitCode.OK : ExitCode.DIFFERENT;
     }

@@ -23,6 +23,9 @@ import java.util.Set;
  * @param tables         which tables are migrated, and which of them without their rows (--include-table and the like)
  * @param metricsPort    port of the status/metrics HTTP endpoint, 0 for none
  * @param pgDumpDir      the directory of the pg_dump and pg_restore to use; empty: found on PATH or in /usr/lib/postgresql
+ * @param schemaMap      source schema -> target schema renames ({@code --schema-map})
+ * @param migration      {@code --migration NAME}: several migrations into one target database each have a name; absent for
+ *                       the one unnamed migration a target had before names existed
  */
 public record MigrationConfig(
         ConnectionSpec source,
@@ -37,7 +40,9 @@ public record MigrationConfig(
         TableFilter tables,
         int metricsPort,
         Duration statusInterval,
-        Optional<Path> pgDumpDir) {
+        Optional<Path> pgDumpDir,
+        SchemaMap schemaMap,
+        Optional<String> migration) {
 
     /** How the target's schema comes to be. */
     public enum SchemaMode { COPY, EXISTING }
@@ -51,6 +56,22 @@ public record MigrationConfig(
                            int metricsPort, Duration statusInterval) {
         this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, TableFilter.excluding(excludeTables),
                 metricsPort, statusInterval, Optional.empty());
+    }
+
+    /** One unnamed migration, schemas kept as they are. */
+    public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
+                           NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, TableFilter tables,
+                           int metricsPort, Duration statusInterval, Optional<Path> pgDumpDir) {
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, tables, metricsPort,
+                statusInterval, pgDumpDir, SchemaMap.NONE, Optional.empty());
+    }
+
+    /** Exactly these tables left out, tools found on PATH, schemas renamed by {@code schemaMap}, state under {@code migration}. */
+    public MigrationConfig(ConnectionSpec source, ConnectionSpec target, int jobs, Path logDir, Path workDir, SchemaMode schemaMode,
+                           NumericNanInf numericNanInf, String slotName, Set<String> acceptRisks, Set<QualifiedName> excludeTables,
+                           int metricsPort, Duration statusInterval, SchemaMap schemaMap, Optional<String> migration) {
+        this(source, target, jobs, logDir, workDir, schemaMode, numericNanInf, slotName, acceptRisks, TableFilter.excluding(excludeTables),
+                metricsPort, statusInterval, Optional.empty(), schemaMap, migration);
     }
 
     public MigrationConfig {
@@ -72,9 +93,40 @@ public record MigrationConfig(
                     "ferry would copy the database onto itself and destroy it.",
                     "point --target at the new server.", ExitCode.BAD_INPUT, null);
         }
+        migration.ifPresent(MigrationConfig::checkMigrationName);
+        if (!schemaMap.isEmpty() && schemaMode == SchemaMode.EXISTING) {
+            throw new FerryException("--schema-map and --schema existing were both given.",
+                    "with --schema existing ferry copies rows into tables you prepared, by their source names; it renames schemas only while copying the schema.",
+                    "leave --schema-map out and create the tables under the source's schema names, or let ferry copy the schema (--schema copy).",
+                    ExitCode.BAD_INPUT, null);
+        }
         acceptRisks = Set.copyOf(acceptRisks);
         Objects.requireNonNull(tables, "tables");
         Objects.requireNonNull(pgDumpDir, "pgDumpDir");
+        Objects.requireNonNull(schemaMap, "schemaMap");
+        Objects.requireNonNull(migration, "migration");
+    }
+
+    /**
+     * NOTE: documented in docs/operations.md. The schema on the target holding this migration's state: {@code ferry} for
+     * the unnamed migration (as every ferry before --migration kept it), {@code ferry_NAME} for a named one, so two
+     * migrations into one target database never share a row, a lock or a clean-up.
+     */
+    public String stateSchema() {
+        return stateSchema(migration);
+    }
+
+    public static String stateSchema(Optional<String> migration) {
+        return migration.map(name -> "ferry_" + checkMigrationName(name)).orElse("ferry");
+    }
+
+    private static String checkMigrationName(String name) {
+        if (!name.matches("[a-z0-9_]{1,40}")) {
+            throw new FerryException("--migration '" + name + "' is not a valid migration name.",
+                    "it names ferry's state schema on the target (ferry_<name>): lower-case letters, digits and underscores, at most 40 characters.",
+                    "pass --migration with a name like app1.", ExitCode.BAD_INPUT, null);
+        }
+        return name;
     }
 
     /** The slot name ferry uses when none is given: one per source database, so two migrations never collide. */
@@ -100,6 +152,7 @@ public record MigrationConfig(
         return "source=" + source.masked() + " target=" + target.masked() + " jobs=" + jobs + " logDir='" + logDir
                 + "' workDir='" + workDir + "' schema=" + schemaMode + " numericNanInf=" + numericNanInf
                 + " slot='" + slotName + "' acceptRisks=" + acceptRisks + " tables=" + tables
-                + " metricsPort=" + metricsPort + " pgDumpDir=" + pgDumpDir.map(d -> "'" + d + "'").orElse("(PATH)");
+                + " metricsPort=" + metricsPort + " pgDumpDir=" + pgDumpDir.map(d -> "'" + d + "'").orElse("(PATH)")
+                + " schemaMap=" + schemaMap + " migration=" + migration.map(m -> "'" + m + "'").orElse("(unnamed)");
     }
 }

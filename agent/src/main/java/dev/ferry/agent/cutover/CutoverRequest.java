@@ -31,11 +31,17 @@ public final class CutoverRequest {
 
     private final Database source;
     private final Database target;
-    private final StateStore state = new StateStore();
+    private final StateStore state;
 
     public CutoverRequest(Database source, Database target) {
+        this(source, target, new StateStore());
+    }
+
+    /** @param state the state of the migration to cut over, when several share the target database */
+    public CutoverRequest(Database source, Database target, StateStore state) {
         this.source = source;
         this.target = target;
+        this.state = state;
     }
 
     /** Requests the cutover and waits up to {@code timeout}; returns the agent's summary. */
@@ -43,13 +49,13 @@ public final class CutoverRequest {
         try (Connection dst = target.open()) {
             MigrationState current = state.load(dst).orElseThrow(() -> new FerryException(
                     "no migration is running on the target " + target.spec().masked() + ".",
-                    "the target has no ferry state (schema \"ferry\").",
+                    "the target has no ferry state (schema \"" + state.schema() + "\").",
                     "start one with `ferry run --source ... --target ...`; cutover comes once it is streaming."));
             if (current.phase() == Phase.DONE) {
                 out.println("the migration had already finished.");
                 return current.summary().orElse("");
             }
-            Optional<AgentIdentity> agent = AgentLock.holder(dst);
+            Optional<AgentIdentity> agent = AgentLock.holder(dst, state.schema());
             if (agent.isEmpty()) {
                 // It may have finished between the two reads.
                 current = state.load(dst).orElseThrow();
@@ -110,7 +116,7 @@ public final class CutoverRequest {
                 throw new FerryException("the agent could not finish the cutover:", error.get(),
                         "fix the cause, then run `ferry cutover` again; the migration keeps streaming meanwhile.");
             }
-            if (AgentLock.holder(dst).isEmpty()) {
+            if (AgentLock.holder(dst, state.schema()).isEmpty()) {
                 current = state.load(dst).orElseThrow();
                 if (current.phase() == Phase.DONE) return current.summary().orElse("");
                 // Nobody would act on the request any more; a restarted agent must not finish a cutover nobody waits for.

@@ -63,8 +63,8 @@ public final class CutoverStage {
     /** Returns the summary printed for the user; throws FerryException if verification fails. */
     public String finish(Drained drained, List<SourceTable> tables) throws SQLException {
         try (Connection src = source.open(); Connection dst = target.open()) {
-            int sequences = new SequenceSync(config.tables()).sync(src, dst);
-            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.tables());
+            int sequences = new SequenceSync(config.tables(), config.schemaMap()).sync(src, dst);
+            RowCountCheck.Outcome counts = new RowCountCheck().check(src, dst, tables, config.tables(), config.schemaMap());
             if (!counts.mismatches().isEmpty()) {
                 String list = counts.mismatches().stream()
                         .map(c -> c.table() + " source " + c.source() + " rows, target " + c.target())
@@ -77,7 +77,7 @@ public final class CutoverStage {
             for (RowCountCheck.TableCount c : counts.insertOnlyDifferences()) log.warn("{}", difference(c));
             for (RowCountCheck.NewTable t : counts.newTables()) log.warn("{}", newTable(t));
             // Only now: had the counts differed the stream would resume, and it needs them BY DEFAULT.
-            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList());
+            IdentityColumns.restore(src, dst, tables.stream().map(SourceTable::name).toList(), config.schemaMap());
             // The source is no longer written: its large objects as they are now are the ones the application keeps.
             new LargeObjects(log).sync(src, dst);
             ContinuousAggregates.refresh(src, dst); // over the data as it is at the cutover

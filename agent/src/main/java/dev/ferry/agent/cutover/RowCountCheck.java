@@ -1,5 +1,6 @@
 package dev.ferry.agent.cutover;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.config.TableFilter;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.SourceCatalog;
@@ -43,10 +44,10 @@ final class RowCountCheck {
         }
     }
 
-    Outcome check(Connection source, Connection target, List<SourceTable> tables, TableFilter filter) throws SQLException {
+    Outcome check(Connection source, Connection target, List<SourceTable> tables, TableFilter filter, SchemaMap schemaMap) throws SQLException {
         List<TableCount> counts = new ArrayList<>();
         for (SourceTable table : tables) {
-            counts.add(new TableCount(table.name(), !table.identified(), count(source, table.name()), count(target, table.name())));
+            counts.add(new TableCount(table.name(), !table.identified(), count(source, table.name()), count(target, schemaMap.target(table.name()))));
         }
         Set<QualifiedName> migrated = tables.stream().map(SourceTable::name).collect(Collectors.toSet());
         List<NewTable> newTables = new ArrayList<>();

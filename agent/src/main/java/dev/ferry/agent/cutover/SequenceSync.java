@@ -1,5 +1,6 @@
 package dev.ferry.agent.cutover;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.config.TableFilter;
 import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
@@ -33,15 +34,17 @@ public final class SequenceSync {
             ORDER BY 1, 2""";
 
     private final TableFilter filter;
+    private final SchemaMap schemaMap;
 
-    /** Every sequence. */
+    /** Every sequence, where it is on the source. */
     public SequenceSync() {
-        this(TableFilter.NONE);
+        this(TableFilter.NONE, SchemaMap.NONE);
     }
 
-    /** The sequences of the schemas and tables {@code filter} migrates. */
-    public SequenceSync(TableFilter filter) {
+    /** The sequences of the schemas and tables {@code filter} migrates, each where {@code schemaMap} puts it on the target. */
+    public SequenceSync(TableFilter filter, SchemaMap schemaMap) {
         this.filter = filter;
+        this.schemaMap = schemaMap;
     }
 
     /** What one run did: sequences set, left alone because the target was already as far, missing on the target. */
@@ -73,8 +76,9 @@ public final class SequenceSync {
         int set = 0;
         int ahead = 0;
         List<QualifiedName> missing = new ArrayList<>();
-        for (QualifiedName sequence : sequences) {
-            Position onSource = Position.read(source, sequence).orElseThrow();
+        for (QualifiedName onSourceName : sequences) {
+            QualifiedName sequence = schemaMap.target(onSourceName);
+            Position onSource = Position.read(source, onSourceName).orElseThrow();
             Optional<Position> onTarget = Position.read(target, sequence);
             if (onTarget.isEmpty()) {
                 log.warn("sequence {} exists on the source but not on the target; not set. Create it on the target and run: SELECT setval('{}', {}, {});",

@@ -82,12 +82,15 @@ public final class NewTables {
         requested = true;
     }
 
+    /** Never with --schema-map: the table's definition and copy would not land in its mapped schema (docs/ddl.md). */
     public boolean due() {
+        if (!config.schemaMap().isEmpty()) return false;
         return requested || System.nanoTime() >= nextCheck;
     }
 
     /** Copies what needs a copy; returns the sync LSN of each table copied. */
     public Map<QualifiedName, Lsn> follow() throws SQLException {
+        if (!config.schemaMap().isEmpty()) return Map.of();
         requested = false;
         nextCheck = System.nanoTime() + CHECK_NANOS;
         List<SourceTable> toCopy = new ArrayList<>();

@@ -22,7 +22,7 @@ public final class Preflight {
     private static final Logger log = LoggerFactory.getLogger("ferry.preflight");
     private static final String TARGET_EMPTY_CHECK = "target-empty";
     private static final List<CheckFamily> FAMILIES = List.of(new SourceAccess(), new SourceSettings(), new Versions(),
-            new TableFilterMatches(), new TargetChecks(), new TupleIdentifiers(), new DataHazards(), new Collations(), new RowSecurity(), new TimescaleChecks(), new SizeEstimate());
+            new TableFilterMatches(), new TargetChecks(), new TupleIdentifiers(), new DataHazards(), new Collations(), new RowSecurity(), new TimescaleChecks(), new SchemaMapChecks(), new SizeEstimate());
 
     private final MigrationConfig config;
 

@@ -88,12 +88,19 @@ final class TargetChecks implements CheckFamily {
     }
 
     private static CheckResult contents(PreflightContext c) throws SQLException {
-        Optional<String> stateSlot = new StateStore().load(c.target).map(MigrationState::slotName);
+        String stateSchema = c.config.stateSchema();
+        Optional<String> stateSlot = new StateStore(stateSchema).load(c.target).map(MigrationState::slotName);
         if (stateSlot.isPresent()) {
             return stateSlot.get().equals(c.config.slotName())
                     ? pass("target-empty", "the target holds this migration's state (slot " + stateSlot.get() + "): `ferry run` resumes it")
-                    : fail("target-empty", "the target holds another migration's state (slot " + stateSlot.get() + ")",
-                    "ferry keeps one migration per target database.", "pass --slot " + stateSlot.get() + " to resume it, or migrate into another, empty database.");
+                    : fail("target-empty", "the target holds another migration's state (slot " + stateSlot.get() + ", schema " + stateSchema + ")",
+                    "each migration into a target database keeps its state in a schema of its own, named by --migration.",
+                    "pass --slot " + stateSlot.get() + " to resume it; or, to merge another source into this database, give each migration its own --migration NAME"
+                            + " (and --schema-map to put their schemas apart).");
+        }
+        if (c.config.migration().isPresent() && c.config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
+            // The target may hold other migrations: the schemas this one writes into are checked one by one (target-schemas).
+            return pass("target-empty", "migration " + c.config.migration().get() + " shares the target database; see target-schemas");
         }
         List<String> existing = column(c.target, """
                 SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -53,7 +53,7 @@ public final class Migration {
     private final MigrationConfig config;
     private final Database source;
     private final Database target;
-    private final StateStore state = new StateStore();
+    private final StateStore state;
     private final MigrationSlot slot;
     private final MigrationMetrics metrics = new MigrationMetrics();
     private final Reconnection reconnection;
@@ -67,6 +67,7 @@ public final class Migration {
         this.config = config;
         this.source = new Database(config.source(), "source");
         this.target = new Database(config.target(), "target");
+        this.state = new StateStore(config.stateSchema());
         this.slot = new MigrationSlot(config, source);
         this.reconnection = new Reconnection(source, target);
     }
@@ -85,7 +86,7 @@ public final class Migration {
      */
     public String run(boolean restartCopy) throws SQLException {
         log.debug("configuration: {}", config.describe());
-        try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current())) {
+        try (AgentLock lock = AgentLock.acquire(target, AgentIdentity.current(), config.stateSchema())) {
             if (restartCopy) copyRestarted = new CopyRestart(config, source, target).reset();
             int copiesAgain = 0;
             while (true) {
@@ -156,8 +157,9 @@ public final class Migration {
         }
         if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
             throw new FerryException("the target already holds another migration (slot " + existing.get().slotName() + ").",
-                    "ferry keeps one migration's state in schema \"ferry\" on the target; this run uses slot " + config.slotName() + ".",
-                    "pass --slot " + existing.get().slotName() + " to resume that migration, or migrate into an empty database.", ExitCode.BAD_INPUT, null);
+                    "ferry keeps each migration's state in a schema of its own on the target (here \"" + state.schema() + "\"); this run uses slot " + config.slotName() + ".",
+                    "pass --slot " + existing.get().slotName() + " to resume that migration; or, to run a second migration into this database, give each one a name with --migration.",
+                    ExitCode.BAD_INPUT, null);
         }
         return existing;
     }

@@ -38,6 +38,14 @@ final class DatabaseSettings {
 
     private DatabaseSettings() {}
 
+    /** How many database-level settings {@code db} has. */
+    static int count(Connection db) throws SQLException {
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM (" + SETTINGS + ") t")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     /** Sets every database-level setting of the source on the target's database; a refused one is a WARN with the statement. */
     static void apply(Connection source, Connection target) throws SQLException {
         List<String> statements = statements(settings(source), currentDatabase(target));

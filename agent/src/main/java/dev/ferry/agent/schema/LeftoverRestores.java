@@ -19,8 +19,9 @@ import java.util.concurrent.locks.LockSupport;
  * killed) before a section is restored again. PostgreSQL notices a vanished client only when it next talks to it, so
  * such a session goes on building its index or constraint and commits it while the new restore, which did not see it
  * yet, builds the same: "relation already exists". Ended, its work rolls back and the new restore does it. Only the
- * sessions of ferry's pg_restore in this database are ended; the agent lock makes sure no other restore of this
- * migration runs.
+ * sessions of this migration's pg_restore in this database are ended (their application_name carries the slot's
+ * name: several migrations may restore into one target database, --schema-map); the agent lock makes sure no other
+ * restore of this migration runs.
  */
 final class LeftoverRestores {
     private static final Logger log = LoggerFactory.getLogger("ferry.schema");
@@ -28,11 +29,11 @@ final class LeftoverRestores {
 
     private LeftoverRestores() {}
 
-    static void end(Connection target, String section) throws SQLException {
+    static void end(Connection target, String section, String slotName) throws SQLException {
         List<Long> ended = new ArrayList<>();
         try (PreparedStatement ps = target.prepareStatement("SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
                 + "WHERE datname = current_database() AND application_name = ? AND pid <> pg_backend_pid()")) {
-            ps.setString(1, ToolRun.APPLICATION_NAME);
+            ps.setString(1, ToolRun.applicationName(slotName));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) ended.add(rs.getLong(1));
             }

@@ -1,5 +1,6 @@
 package dev.ferry.agent.schema;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,12 +23,12 @@ final class MaterializedViewRefresh {
 
     private MaterializedViewRefresh() {}
 
-    static int refresh(Connection source, Connection target) throws SQLException {
+    static int refresh(Connection source, Connection target, SchemaMap schemaMap) throws SQLException {
         List<QualifiedName> populated = new ArrayList<>();
         try (Statement s = source.createStatement();
              ResultSet rs = s.executeQuery("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                      + "WHERE c.relkind = 'm' AND c.relispopulated AND n.nspname <> 'ferry' ORDER BY 1, 2")) {
-            while (rs.next()) populated.add(new QualifiedName(rs.getString(1), rs.getString(2)));
+            while (rs.next()) populated.add(schemaMap.target(new QualifiedName(rs.getString(1), rs.getString(2))));
         }
         int refreshed = 0;
         for (QualifiedName view : populated) {

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Chooses which post-data entries (indexes, constraints, triggers, rules, policies, statistics) still have to be
@@ -33,11 +34,21 @@ final class PostDataRestore {
     private final Connection source;
     private final Connection target;
     private final TableFilter tables;
+    private final UnaryOperator<QualifiedName> asSource;
 
     PostDataRestore(Connection source, Connection target, TableFilter tables) {
+        this(source, target, tables, UnaryOperator.identity());
+    }
+
+    /**
+     * @param source   where the dump's OIDs are looked up: the source, or with --schema-map the renamed scratch database
+     * @param asSource the source name of a table named as {@code source} names it, for the filter (written in source names)
+     */
+    PostDataRestore(Connection source, Connection target, TableFilter tables, UnaryOperator<QualifiedName> asSource) {
         this.source = source;
         this.target = target;
         this.tables = tables;
+        this.asSource = asSource;
     }
 
     /** The choice: entries to restore, and how many were already on the target. */
@@ -61,8 +72,8 @@ final class PostDataRestore {
                 continue;
             }
             // A key into a table whose rows stay behind would fail on the first referencing row, and the restore with it.
-            if (object.referencedTable().filter(t -> !tables.copiesRows(t)).isPresent()) {
-                QualifiedName referenced = object.references();
+            if (object.referencedTable().filter(t -> !tables.copiesRows(asSource.apply(t))).isPresent()) {
+                QualifiedName referenced = asSource.apply(object.references());
                 log.warn("post-data: {} is left out: it references {}, {}.\n  why:  those rows are not on the target, so the key "
                                 + "could not be validated and the restore would fail.\n  fix:  once the referenced rows are on the target, run there: {};",
                         object, referenced, tables.migrates(referenced) ? "whose rows --skip-table-data leaves out" : "which the table filter leaves out",

@@ -51,13 +51,20 @@ public final class SchemaCopy {
             dump.dump(snapshotName);
             List<TocEntry> entries = dump.entries();
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
-            LeftoverRestores.end(target, "pre-data");
-            PreDataRestore restore = new PreDataRestore(source, target);
-            restore.refuseToDropRows(entries);
-            List<TocEntry> selected = new ArrayList<>(restore.select(entries));
-            // Continuous aggregates are made after the copy (ContinuousAggregates): dumped, they are views of tables not copied.
-            Set<Long> aggregates = ContinuousAggregates.viewOids(source);
-            selected.removeIf(e -> e.catalog() == TocEntry.PG_CLASS && aggregates.contains(e.oid()));
+            Connection catalog = dump.catalog(source);
+            List<TocEntry> selected;
+            lockRestores(target);
+            try {
+                LeftoverRestores.end(target, "pre-data", config.slotName());
+                PreDataRestore restore = new PreDataRestore(catalog, target);
+                restore.refuseToDropRows(entries);
+                selected = new ArrayList<>(restore.select(entries));
+                // Continuous aggregates are made after the copy (ContinuousAggregates): dumped, they are views of tables not copied.
+                Set<Long> aggregates = ContinuousAggregates.viewOids(catalog);
+                selected.removeIf(e -> e.catalog() == TocEntry.PG_CLASS && aggregates.contains(e.oid()));
+            } finally {
+                dump.close(catalog);
+            }
             long restoreStart = System.nanoTime();
             dump.restore(selected, PreDataRestore.options(),
                     "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
@@ -115,9 +122,24 @@ public final class SchemaCopy {
         try (Connection source = new Database(config.source(), "source").open();
              Connection target = new Database(config.target(), "target").open()) {
             SchemaDump dump = postDataDump(source);
-            LeftoverRestores.end(target, "post-data");
+            LeftoverRestores.end(target, "post-data", config.slotName());
             List<TocEntry> entries = dump.entries();
-            PostDataRestore.Selection selection = new PostDataRestore(source, target, config.tables()).select(entries);
+            Connection catalog = dump.catalog(source);
+            try {
+                copyPostData(dump, entries, source, catalog, target, start);
+            } finally {
+                dump.close(catalog);
+            }
+        } catch (SQLException e) {
+            throw catalogFailure("post-data", e);
+        }
+    }
+
+    /** @param catalog where the dump's OIDs and names are looked up: the source, or with --schema-map the renamed scratch database */
+    private void copyPostData(SchemaDump dump, List<TocEntry> entries, Connection source, Connection catalog, Connection target, long start) throws SQLException {
+        {
+            // The catalog names tables as on the target; the filter, written in source names, is matched through the map.
+            PostDataRestore.Selection selection = new PostDataRestore(catalog, target, config.tables(), config.schemaMap()::source).select(entries);
             log.info("post-data: dumped {} objects{}; {} to build, {} already on the target", entries.size(),
                     postDataDump != null ? " during the copy" : " in " + seconds(start), selection.restore().size(), selection.alreadyThere());
             if (!selection.restore().isEmpty()) {
@@ -129,12 +151,16 @@ public final class SchemaCopy {
                         seconds(restoreStart), seconds(start));
             }
             HypertableForeignKeys.create(target, HypertableForeignKeys.read(source), config.tables());
-            int settings = IndexSettings.apply(source, target);
+            int settings = IndexSettings.apply(catalog, target);
             if (settings > 0) log.info("post-data: {} settings of indexes built before pg_restore set (replica identity, CLUSTER ON, statistics targets)", settings);
-            DatabaseSettings.apply(source, target);
-            MaterializedViewRefresh.refresh(source, target);
-        } catch (SQLException e) {
-            throw catalogFailure("post-data", e);
+            if (config.schemaMap().isEmpty()) {
+                DatabaseSettings.apply(source, target);
+            } else if (DatabaseSettings.count(source) > 0) {
+                log.warn("post-data: the source database's own settings (ALTER DATABASE ... SET) are not copied with --schema-map: the target database"
+                        + " is shared by the sources merged into it. Set the ones the application needs by hand; on the source,"
+                        + " SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0; lists them.");
+            }
+            MaterializedViewRefresh.refresh(source, target, config.schemaMap());
         }
     }
 
@@ -161,6 +187,18 @@ public final class SchemaCopy {
     private PgDumpTool tool(Connection source) throws SQLException {
         if (tool == null) checkTools(Database.majorVersion(source));
         return tool;
+    }
+
+    /**
+     * Migrations sharing a target database (named or not) restore their pre-data one at a time: both would otherwise find an
+     * extension they share missing and create it at once, and the second's CREATE EXTENSION fails on the first's.
+     * Held by the session until it closes after the restore. NOTE: pg_locks shows it as advisory lock classid
+     * 1717924473, objid 0, objsubid 2 (the agents' own locks use objid 1 and up).
+     */
+    private static void lockRestores(Connection target) throws SQLException {
+        try (java.sql.Statement s = target.createStatement()) {
+            s.execute("SELECT pg_advisory_lock(1717924473, 0)");
+        }
     }
 
     private static FerryException catalogFailure(String section, SQLException e) {

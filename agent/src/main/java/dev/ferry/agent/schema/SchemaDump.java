@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -29,6 +31,8 @@ final class SchemaDump {
     private final String section;
     private final Path file;
     private final List<String> filterOptions;
+    /** With --schema-map: the scratch database the dump was renamed in, until {@link #close()}. */
+    private SchemaRename rename;
 
     /**
      * @param section       "pre-data" or "post-data"
@@ -50,8 +54,12 @@ final class SchemaDump {
      */
     void dump(Optional<String> snapshotName) {
         createWorkDir();
-        List<String> command = new ArrayList<>(List.of(tool.pgDump().toString(), "--schema-only", "--section=" + section,
-                "--format=custom", "--no-publications", "--no-subscriptions", "--exclude-schema=ferry", "--file=" + file));
+        boolean renaming = !config.schemaMap().isEmpty();
+        // To be renamed, the scratch database needs every section: post-data's objects refer to pre-data's.
+        Path sourceFile = renaming ? config.workDir().resolve(section + ".source.dump") : file;
+        List<String> command = new ArrayList<>(List.of(tool.pgDump().toString(), "--schema-only", "--format=custom", "--no-publications",
+                "--no-subscriptions", "--exclude-schema=ferry", "--exclude-schema=" + config.stateSchema(), "--file=" + sourceFile));
+        if (!renaming) command.add(2, "--section=" + section);
         snapshotName.ifPresent(name -> command.add("--snapshot=" + name));
         command.addAll(filterOptions);
         // TimescaleDB's own schemas: its catalog, chunks and internal tables are its business, not restored as data (the
@@ -67,6 +75,29 @@ final class SchemaDump {
                             ? "if the message names the snapshot, the slot's snapshot was released before the dump; run ferry again to start over. Otherwise fix what it names and run ferry again."
                             : "fix what the message names (often a permission: the user needs to read every table's definition), then run ferry again.",
                     ExitCode.FAILED, ToolFailure.cause("pg_dump", result));
+        }
+        if (renaming) {
+            rename = new SchemaRename(config, tool, section);
+            rename.rename(sourceFile, file);
+        }
+    }
+
+    /**
+     * A connection to the catalog the dump's OIDs refer to: {@code source} itself (not to be closed by the caller),
+     * or with --schema-map a new connection to the scratch database the schemas were renamed in.
+     */
+    Connection catalog(Connection source) {
+        return rename == null ? source : rename.catalog();
+    }
+
+    /** Closes a connection {@link #catalog} opened, and drops the scratch database of a renamed dump. */
+    void close(Connection catalog) throws SQLException {
+        if (rename == null) return;
+        try {
+            catalog.close();
+        } finally {
+            rename.close();
+            rename = null;
         }
     }
 
@@ -108,6 +139,7 @@ final class SchemaDump {
         command.add(file.toString());
         Map<String, String> env = new HashMap<>(config.target().libpqEnvironment());
         env.putAll(environment);
+        env.put("PGAPPNAME", ToolRun.applicationName(config.slotName()));
         ToolRun.Result result = ToolRun.run(command, env, null, config.workDir().resolve(section + ".restore.log"));
         if (!result.ok()) {
             // A lost connection or a full disk makes the cause transient: the migration waits and restores this section again.

@@ -41,8 +41,13 @@ final class ToolRun {
         }
     }
 
-    /** The tools' application_name: LeftoverRestores finds a restore's sessions by it. */
+    /** The tools' application_name, unless the caller names the migration ({@link #applicationName}). */
     static final String APPLICATION_NAME = "ferry-schema";
+
+    /** A restore's application_name: LeftoverRestores finds this migration's sessions by it, and no other's. */
+    static String applicationName(String slotName) {
+        return APPLICATION_NAME + " " + slotName;
+    }
 
     private ToolRun() {}
 
@@ -91,7 +96,7 @@ final class ToolRun {
         // The tool must not pick up a password of ferry's own environment either: it gets only the one it is given.
         builder.environment().remove(PASSWORD);
         builder.environment().putAll(environment);
-        builder.environment().put("PGAPPNAME", APPLICATION_NAME);
+        if (!environment.containsKey("PGAPPNAME")) builder.environment().put("PGAPPNAME", APPLICATION_NAME);
         // libpq's own errors in English: ToolFailure recognises a lost connection by their wording.
         builder.environment().put("LC_MESSAGES", "C");
         Process process;

@@ -3,6 +3,7 @@ package dev.ferry.agent.snapshot;
 import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
@@ -33,13 +34,16 @@ final class ChunkCopier {
     private final Connection source;
     private final Connection target;
     private final StateStore state;
+    private final SchemaMap schemaMap;
     private final NumericNanInf numericNanInf;
     private final Lsn syncLsn;
     private final CopyFormat format;
     private final ChunkRewrites rewrites;
     private final CompressedChunkCopy compressedChunks;
 
-    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format, ChunkRewrites rewrites) {
+    ChunkCopier(Connection source, Connection target, StateStore state, NumericNanInf numericNanInf, Lsn syncLsn, CopyFormat format, ChunkRewrites rewrites,
+                SchemaMap schemaMap) {
+        this.schemaMap = schemaMap;
         this.source = source;
         this.rewrites = rewrites;
         this.target = target;
@@ -84,14 +88,14 @@ final class ChunkCopier {
         String copyOut = plain
                 ? "COPY " + chunk.table().name() + chunk.table().copyColumns() + " TO STDOUT" + readOptions
                 : "COPY (SELECT " + selectList(chunk) + " FROM " + chunk.table().readFrom() + chunk.pageFilter() + ") TO STDOUT" + readOptions;
-        String copyIn = "COPY " + chunk.table().name() + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
+        String copyIn = "COPY " + schemaMap.target(chunk.table().name()) + chunk.table().copyColumns() + " FROM STDIN" + format.writeOptions(chunk);
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long[] copied;
         try {
             if (format.freezes(chunk)) {
                 // Empty already (fresh, or emptied on resume); FREEZE needs the truncation in this transaction.
                 try (Statement s = target.createStatement()) {
-                    s.execute("TRUNCATE ONLY " + chunk.table().name());
+                    s.execute("TRUNCATE ONLY " + schemaMap.target(chunk.table().name()));
                 }
             }
             Optional<long[]> compressed = compressedChunks.copy(chunk, this::pipe);

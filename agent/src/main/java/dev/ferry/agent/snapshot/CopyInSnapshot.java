@@ -70,7 +70,7 @@ final class CopyInSnapshot {
      * runs.
      */
     void copy(List<PhysicalTable> tables, CreatedSlot created, int sourceMajor, SqlAction tablesFirst) throws SQLException {
-        EarlyIndexBuilds indexes = copiesSchema() ? schema.startIndexBuilds() : null;
+        EarlyIndexBuilds indexes = earlyIndexBuilds() ? schema.startIndexBuilds() : null;
         try {
             SnapshotCopy.Run copy = new SnapshotCopy(config, source, pool, state, metrics)
                     .start(tables, created.snapshotName(), created.consistentPoint(), sourceMajor, indexes == null ? table -> {} : indexes::tableCopied);
@@ -117,7 +117,7 @@ final class CopyInSnapshot {
                 // to it by foreign keys too, so post-data's keys hold between rows of one snapshot.
                 for (PhysicalTable leaf : table.physical()) {
                     try (Statement s = dst.createStatement()) {
-                        s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + leaf.name()); // a hypertable with its chunks
+                        s.execute("TRUNCATE " + (leaf.hypertable() ? "" : "ONLY ") + config.schemaMap().target(leaf.name())); // a hypertable with its chunks
                     }
                     state.forgetTable(dst, leaf.name());
                     redo.add(leaf);
@@ -143,7 +143,7 @@ final class CopyInSnapshot {
      * attaches a key whose index was built just before the crash (post-data alone would fail on its name).
      */
     private void finishIndexesOf(List<PhysicalTable> copiedBefore) {
-        if (!copiesSchema() || copiedBefore.isEmpty()) return;
+        if (!earlyIndexBuilds() || copiedBefore.isEmpty()) return;
         EarlyIndexBuilds indexes = schema.startIndexBuilds();
         try {
             for (PhysicalTable table : copiedBefore) indexes.tableCopied(table.name());
@@ -172,7 +172,8 @@ final class CopyInSnapshot {
         return sync;
     }
 
-    private boolean copiesSchema() {
-        return config.schemaMode() == MigrationConfig.SchemaMode.COPY;
+    /** With --schema-map post-data builds every index: the early builds read the source's definitions, which name its schemas. */
+    private boolean earlyIndexBuilds() {
+        return config.schemaMode() == MigrationConfig.SchemaMode.COPY && config.schemaMap().isEmpty();
     }
 }

@@ -46,7 +46,7 @@ public final class CopyRestart {
 
     /** Returns whether there was a migration to give up (its tables, if any, are left empty on the target). */
     public boolean reset() throws SQLException {
-        StateStore state = new StateStore();
+        StateStore state = new StateStore(config.stateSchema());
         Optional<MigrationState> current;
         List<QualifiedName> copied;
         try (Connection dst = target.open()) {
@@ -65,7 +65,7 @@ public final class CopyRestart {
                         "the target is now the application's database; emptying its tables would lose rows written since.",
                         "leave it as it is. Nothing was changed.", ExitCode.BAD_INPUT, null);
             }
-            copied = state.tablesPlannedOrCopied(dst);
+            copied = state.tablesPlannedOrCopied(dst, config.schemaMap()::target);
         }
         dropSlotAndPublications();
         try (Connection dst = target.open()) {

@@ -159,7 +159,7 @@ public final class SnapshotCopy {
                 dst.commit();
                 CopyFormat format = CopyFormat.between(sourceMajor, Database.majorVersion(dst), config.schemaMode());
                 if (!freeze) format = format.withoutFreeze();
-                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format, rewrites);
+                ChunkCopier copier = new ChunkCopier(src, dst, state, config.numericNanInf(), syncLsn, format, rewrites, config.schemaMap());
                 ready.await();
                 CopyChunk chunk;
                 while (failure.get() == null && (chunk = work.poll()) != null) {

@@ -129,7 +129,7 @@ public final class SnapshotStage {
             TimescaleJobs.createPaused(src, dst);
         }
         setPhase(Phase.STREAM);
-        TargetStatistics.analyzeInBackground(target, tables);
+        TargetStatistics.analyzeInBackground(target, tables, config.schemaMap());
     }
 
     /** Through the pool: a connection kept from the copy costs no new login on the way from one phase to the next. */

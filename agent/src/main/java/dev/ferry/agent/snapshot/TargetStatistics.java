@@ -1,5 +1,6 @@
 package dev.ferry.agent.snapshot;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.SourceTable;
 import org.slf4j.Logger;
@@ -23,14 +24,14 @@ public final class TargetStatistics {
 
     private TargetStatistics() {}
 
-    public static Thread analyzeInBackground(Database target, List<SourceTable> tables) {
-        Thread thread = new Thread(() -> analyze(target, tables), "ferry-analyze");
+    public static Thread analyzeInBackground(Database target, List<SourceTable> tables, SchemaMap schemaMap) {
+        Thread thread = new Thread(() -> analyze(target, tables, schemaMap), "ferry-analyze");
         thread.setDaemon(true);
         thread.start();
         return thread;
     }
 
-    private static void analyze(Database target, List<SourceTable> tables) {
+    private static void analyze(Database target, List<SourceTable> tables, SchemaMap schemaMap) {
         MDC.put("stage", "snapshot");
         long start = System.nanoTime();
         int done = 0;
@@ -38,7 +39,7 @@ public final class TargetStatistics {
             s.execute("SET statement_timeout = 0");
             for (SourceTable table : tables) {
                 // A partitioned table's ANALYZE covers its partitions too.
-                s.execute("ANALYZE " + table.name());
+                s.execute("ANALYZE " + schemaMap.target(table.name()));
                 done++;
             }
             log.info("analyze: gathered planner statistics for {} tables on the target in {} s", done,

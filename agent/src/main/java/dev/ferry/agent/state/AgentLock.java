@@ -33,18 +33,20 @@ public final class AgentLock implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("ferry");
     // NOTE: documented in docs/operations.md (pg_locks: locktype advisory, classid 1717924473, objid 1, objsubid 2).
     static final int KEY_SPACE = 0x66657279; // "fery"
-    static final int KEY = 1;
+    static final int KEY = 1;  // the unnamed migration's; a named one's is keyFor(its state schema)
     private static final Duration CHECK_EVERY = Duration.ofSeconds(2);
 
     private final Database target;
     private final AgentIdentity identity;
+    private final String stateSchema;
     private final ScheduledExecutorService keeper;
     private Connection connection;
     private boolean held = true;
     private boolean reported;
 
-    private AgentLock(Database target, AgentIdentity identity, Connection connection) {
+    private AgentLock(Database target, AgentIdentity identity, String stateSchema, Connection connection) {
         this.target = target;
+        this.stateSchema = stateSchema;
         this.identity = identity;
         this.connection = connection;
         this.keeper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -60,6 +62,11 @@ public final class AgentLock implements AutoCloseable {
      * nothing: an advisory lock is not an object, and it vanishes with the session.
      */
     public static AgentLock acquire(Database target, AgentIdentity me) throws SQLException {
+        return acquire(target, me, StateStore.SCHEMA);
+    }
+
+    /** The lock of the migration whose state is in {@code stateSchema}: migrations into one target each have their own. */
+    public static AgentLock acquire(Database target, AgentIdentity me, String stateSchema) throws SQLException {
         Connection connection = target.open(me.applicationName());
         try {
             // The session idles for days: a server-wide idle_session_timeout (PostgreSQL 14+) must not end it.
@@ -69,8 +76,8 @@ public final class AgentLock implements AutoCloseable {
                 }
             }
             for (int attempt = 0; attempt < 3; attempt++) {
-                if (tryLock(connection)) return new AgentLock(target, me, connection);
-                Optional<AgentIdentity> other = holder(connection);
+                if (tryLock(connection, stateSchema)) return new AgentLock(target, me, stateSchema, connection);
+                Optional<AgentIdentity> other = holder(connection, stateSchema);
                 // Held a moment ago, free now (the other agent just ended): try again.
                 if (other.isEmpty()) continue;
                 throw new FerryException("another ferry agent is already running this migration: " + other.get().describe() + ".",
@@ -88,10 +95,20 @@ public final class AgentLock implements AutoCloseable {
         }
     }
 
-    private static boolean tryLock(Connection connection) throws SQLException {
+    /**
+     * NOTE: documented in docs/operations.md. 1 for schema ferry, a positive hash of the name for ferry_NAME (never 1). Two
+     * names with the same hash only make the second agent refuse to start, naming the first.
+     */
+    static int keyFor(String stateSchema) {
+        if (stateSchema.equals(StateStore.SCHEMA)) return KEY;
+        int hash = stateSchema.hashCode() & 0x7fffffff;
+        return hash <= KEY ? hash + 2 : hash;
+    }
+
+    private static boolean tryLock(Connection connection, String stateSchema) throws SQLException {
         try (PreparedStatement s = connection.prepareStatement("SELECT pg_try_advisory_lock(?, ?)")) {
             s.setInt(1, KEY_SPACE);
-            s.setInt(2, KEY);
+            s.setInt(2, keyFor(stateSchema));
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
@@ -104,12 +121,17 @@ public final class AgentLock implements AutoCloseable {
      * pg_locks and pg_stat_activity only, so it never takes the lock itself (a starting agent would then be refused).
      */
     public static Optional<AgentIdentity> holder(Connection target) throws SQLException {
+        return holder(target, StateStore.SCHEMA);
+    }
+
+    /** Like {@link #holder(Connection)}, for the migration whose state is in {@code stateSchema}. */
+    public static Optional<AgentIdentity> holder(Connection target, String stateSchema) throws SQLException {
         try (PreparedStatement s = target.prepareStatement("""
                 SELECT a.application_name, a.backend_start, l.pid FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND l.classid = ?::oid AND l.objid = ?::oid AND l.objsubid = 2""")) {
             s.setInt(1, KEY_SPACE);
-            s.setInt(2, KEY);
+            s.setInt(2, keyFor(stateSchema));
             try (ResultSet rs = s.executeQuery()) {
                 if (!rs.next()) return Optional.empty();
                 Optional<java.time.Instant> since = Optional.ofNullable(rs.getTimestamp(2)).map(Timestamp::toInstant);
@@ -131,14 +153,14 @@ public final class AgentLock implements AutoCloseable {
                 connection = target.open(identity.applicationName());
             }
             if (held) return;
-            if (tryLock(connection)) {
+            if (tryLock(connection, stateSchema)) {
                 held = true;
                 reported = false;
                 log.info("took the agent lock on the target again after losing its connection");
             } else if (!reported) {
                 reported = true;
                 log.error("lost the agent lock with its connection, and another agent holds it now: {}. Stop one of the two.",
-                        holder(connection).map(AgentIdentity::describe).orElse("unknown"));
+                        holder(connection, stateSchema).map(AgentIdentity::describe).orElse("unknown"));
             }
         } catch (SQLException | RuntimeException e) {
             // The target is unreachable: the stream retries on its own; try the lock again at the next check.

@@ -8,6 +8,7 @@ import dev.ferry.agent.db.Resources;
 import dev.ferry.agent.source.ReplicationConnections;
 import dev.ferry.agent.apply.Applier;
 import dev.ferry.agent.apply.IdentityColumns;
+import dev.ferry.agent.apply.RelationDrift;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.name.QualifiedName;
@@ -91,7 +92,7 @@ public final class StreamStage {
                 Lsn start;
                 try (Connection dst = target.getConnection()) {
                     start = state.load(dst).orElseThrow().appliedLsn();
-                    IdentityColumns.relax(dst, streamedTables);
+                    IdentityColumns.relax(dst, streamedTables.stream().map(config.schemaMap()::target).toList());
                 }
                 return follow(start);
             } catch (DriftStop.Replay replay) {
@@ -130,8 +131,7 @@ public final class StreamStage {
             Thread readerThread = new Thread(reader, "ferry-stream-reader");
             readerThread.setDaemon(true);
             Applier applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), startLsn,
-                    metrics, reader::confirm, new ColumnDrift(driftConnection, applyConnection, state, newTables::request));
-            try {
+                    metrics, reader::confirm, config.schemaMap(), driftFor(driftConnection, applyConnection, newTables));            try {
                 readerThread.start();
                 log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
                         options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
@@ -193,6 +193,11 @@ public final class StreamStage {
                 return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
             }
         }
+    }
+
+    /** A changed table is followed without --schema-map only (docs/ddl.md); with one it stops the stream, as before. */
+    private RelationDrift driftFor(Connection driftConnection, Connection applyConnection, NewTables newTables) throws SQLException {
+        return config.schemaMap().isEmpty() ? new ColumnDrift(driftConnection, applyConnection, state, newTables::request) : null;
     }
 
     private static Optional<Received> take(ReceiveQueue queue, Duration maxWait) {

@@ -1,5 +1,6 @@
 package dev.ferry.agent.verify;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.config.TableFilter;
 import dev.ferry.agent.name.QualifiedName;
 
@@ -10,6 +11,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.Set;
 
 /**
@@ -52,11 +54,19 @@ record ComparedTable(QualifiedName name, String from, List<String> columns, Opti
 
     /** The tables whose rows {@code filter} migrates, biggest first. */
     static List<ComparedTable> list(Connection source, TableFilter filter) throws SQLException {
+        return list(source, filter, UnaryOperator.identity());
+    }
+
+    /**
+     * The same on a database whose tables {@code asSource} gives the source names of (the target under --schema-map):
+     * the filter, written in source names, matches those.
+     */
+    static List<ComparedTable> list(Connection connection, TableFilter filter, UnaryOperator<QualifiedName> asSource) throws SQLException {
         List<ComparedTable> tables = new ArrayList<>();
-        try (PreparedStatement s = source.prepareStatement(TABLES); ResultSet rs = s.executeQuery()) {
+        try (PreparedStatement s = connection.prepareStatement(TABLES); ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
                 QualifiedName name = new QualifiedName(rs.getString(2), rs.getString(3));
-                if (!filter.copiesRows(name, new QualifiedName(rs.getString(9), rs.getString(10)))) continue;
+                if (!filter.copiesRows(asSource.apply(name), asSource.apply(new QualifiedName(rs.getString(9), rs.getString(10))))) continue;
                 String keyColumn = rs.getString(6);
                 Optional<RangeKey> key = keyColumn == null ? Optional.empty() : Optional.of(new RangeKey(keyColumn, rs.getString(7)));
                 List<String> columns = List.of((String[]) rs.getArray(8).getArray());
@@ -64,6 +74,13 @@ record ComparedTable(QualifiedName name, String from, List<String> columns, Opti
             }
         }
         return tables;
+    }
+
+    /** The same table as named on the target (--schema-map); itself when its schema is not mapped. */
+    ComparedTable on(SchemaMap map) {
+        QualifiedName there = map.target(name);
+        if (there.equals(name)) return this;
+        return new ComparedTable(there, (from.startsWith("ONLY ") ? "ONLY " : "") + there, columns, rangeKey, bytes);
     }
 
     /** The whole row as text, its columns named in the source's order. */

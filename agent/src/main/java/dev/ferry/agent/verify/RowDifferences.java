@@ -26,8 +26,15 @@ public final class RowDifferences {
      */
     public static List<String> find(QualifiedName table, String rowText, String from, Connection source, Connection target, int limit)
             throws SQLException {
+        return find(table, rowText, from, from, source, target, limit);
+    }
+
+    /** @param targetFrom what to read on the target, when its table is named otherwise (--schema-map) */
+    public static List<String> find(QualifiedName table, String rowText, String from, String targetFrom, Connection source, Connection target,
+                                    int limit) throws SQLException {
         List<String> out = new ArrayList<>();
         String query = "SELECT md5(" + rowText + ") COLLATE \"C\" AS h, " + rowText + " FROM " + from + " ORDER BY 1";
+        String targetQuery = "SELECT md5(" + rowText + ") COLLATE \"C\" AS h, " + rowText + " FROM " + targetFrom + " ORDER BY 1";
         boolean autoCommitSource = source.getAutoCommit();
         boolean autoCommitTarget = target.getAutoCommit();
         // A fetch size only streams inside a transaction; otherwise pgjdbc reads the whole result into memory.
@@ -36,7 +43,7 @@ public final class RowDifferences {
         try (Statement a = source.createStatement(); Statement b = target.createStatement()) {
             a.setFetchSize(FETCH_SIZE);
             b.setFetchSize(FETCH_SIZE);
-            try (ResultSet ra = a.executeQuery(query); ResultSet rb = b.executeQuery(query)) {
+            try (ResultSet ra = a.executeQuery(query); ResultSet rb = b.executeQuery(targetQuery)) {
                 boolean hasA = ra.next();
                 boolean hasB = rb.next();
                 while ((hasA || hasB) && out.size() < limit) {

@@ -1,5 +1,6 @@
 package dev.ferry.agent.verify;
 
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.config.TableFilter;
 import dev.ferry.agent.name.QualifiedName;
 
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 
 /**
  * Checks that no target sequence is behind its source: a sequence behind would hand out values the application
@@ -27,10 +29,14 @@ final class SequenceCheck {
 
     private SequenceCheck() {}
 
-    /** The differences of the sequences {@code filter} migrates (with their schema and the table whose column owns them). */
-    static List<String> differences(Connection source, Connection target, TableFilter filter) throws SQLException {
-        Map<QualifiedName, Long> onSource = read(source, filter);
-        Map<QualifiedName, Long> onTarget = read(target, filter);
+    /**
+     * The differences of the sequences {@code filter} migrates (with their schema and the table whose column owns them),
+     * each compared with the sequence {@code map} puts it at on the target.
+     */
+    static List<String> differences(Connection source, Connection target, TableFilter filter, SchemaMap map) throws SQLException {
+        Map<QualifiedName, Long> onSource = new TreeMap<>();
+        read(source, filter, UnaryOperator.identity()).forEach((name, value) -> onSource.put(map.target(name), value));
+        Map<QualifiedName, Long> onTarget = read(target, filter, map::source);
         List<String> differences = new ArrayList<>();
         for (Map.Entry<QualifiedName, Long> sequence : onSource.entrySet()) {
             if (!onTarget.containsKey(sequence.getKey())) {
@@ -48,14 +54,18 @@ final class SequenceCheck {
         return differences;
     }
 
-    /** last_value per sequence; null where it was never used (or the user may not read it). */
-    private static Map<QualifiedName, Long> read(Connection connection, TableFilter filter) throws SQLException {
+    /**
+     * last_value per sequence; null where it was never used (or the user may not read it). {@code asSource} gives the
+     * source name of a sequence or table read here, which the filter matches.
+     */
+    private static Map<QualifiedName, Long> read(Connection connection, TableFilter filter, UnaryOperator<QualifiedName> asSource) throws SQLException {
         Map<QualifiedName, Long> sequences = new TreeMap<>();
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(SEQUENCES)) {
             while (rs.next()) {
                 long value = rs.getLong(3);
                 QualifiedName owner = rs.getString(4) == null ? null : new QualifiedName(rs.getString(4), rs.getString(5));
-                if (!filter.migratesSequence(new QualifiedName(rs.getString(1), rs.getString(2)), owner)) continue;
+                if (!filter.migratesSequence(asSource.apply(new QualifiedName(rs.getString(1), rs.getString(2))),
+                        owner == null ? null : asSource.apply(owner))) continue;
                 sequences.put(new QualifiedName(rs.getString(1), rs.getString(2)), rs.wasNull() ? null : value);
             }
         }

@@ -6,6 +6,7 @@ import dev.ferry.agent.db.Database;
 import dev.ferry.agent.config.TableFilter;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.db.WalPosition;
+import dev.ferry.agent.config.SchemaMap;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -54,12 +56,23 @@ public final class Verification {
     private final Database source;
     private final Database target;
     private final Options options;
-    private final StateStore state = new StateStore();
+    private final StateStore state;
+    private final SchemaMap schemaMap;
 
     public Verification(Database source, Database target, Options options) {
+        this(source, target, options, new StateStore(), SchemaMap.NONE);
+    }
+
+    /**
+     * @param state     the migration whose stream verify waits for, when several share the target database
+     * @param schemaMap where each source table is on the target (--schema-map)
+     */
+    public Verification(Database source, Database target, Options options, StateStore state, SchemaMap schemaMap) {
         this.source = source;
         this.target = target;
         this.options = options;
+        this.state = state;
+        this.schemaMap = schemaMap;
     }
 
     public VerifyReport run(PrintWriter out) {
@@ -67,13 +80,20 @@ public final class Verification {
         try (Connection src = open(source); Connection dst = open(target)) {
             boolean streaming = streaming(dst);
             List<ComparedTable> tables = ComparedTable.list(src, options.tables());
-            Set<QualifiedName> onTarget = names(ComparedTable.list(dst, options.tables()));
-            List<String> other = new ArrayList<>(missingTables(names(tables), onTarget));
-            List<TableResult> results = compareTables(src, tables.stream().filter(t -> onTarget.contains(t.name())).toList(), streaming, out);
+            Set<QualifiedName> onTarget = names(ComparedTable.list(dst, options.tables(), schemaMap::source));
+            if (!schemaMap.isEmpty() || !state.schema().equals(StateStore.SCHEMA)) {
+                // A target shared by several migrations: only the schemas this source lands in are its to compare.
+                Set<String> ours = tables.stream().map(t -> schemaMap.target(t.name().schema())).collect(Collectors.toSet());
+                onTarget.removeIf(name -> !ours.contains(name.schema()));
+            }
+            Set<QualifiedName> sourceOnTarget = new TreeSet<>();
+            tables.forEach(t -> sourceOnTarget.add(schemaMap.target(t.name())));
+            List<String> other = new ArrayList<>(missingTables(sourceOnTarget, onTarget));
+            List<TableResult> results = compareTables(src, tables.stream().filter(t -> onTarget.contains(schemaMap.target(t.name()))).toList(), streaming, out);
             if (streaming) {
                 out.println("verify: sequences are set at the cutover; not compared while the migration streams");
             } else {
-                other.addAll(SequenceCheck.differences(src, dst, options.tables()));
+                other.addAll(SequenceCheck.differences(src, dst, options.tables(), schemaMap));
             }
             VerifyReport report = new VerifyReport(results, other, streaming, (System.nanoTime() - start) / 1e9);
             report.print(out);
@@ -131,7 +151,7 @@ public final class Verification {
             for (int attempt = 1; ; attempt++) {
                 RangeDigest onSource = RangeDigest.read(sessions.source(), table, range);
                 if (streaming) awaitApplied(sessions.target(), WalPosition.current(sessions.source()));
-                RangeDigest onTarget = RangeDigest.read(sessions.target(), table, range);
+                RangeDigest onTarget = RangeDigest.read(sessions.target(), table.on(schemaMap), range);
                 if (onSource.equals(onTarget)) return new RangeResult(onSource.rows(), onTarget.rows(), attempt - 1, List.of(), false);
                 boolean settled = !streaming || onSource.equals(RangeDigest.read(sessions.source(), table, range));
                 if (settled) return new RangeResult(onSource.rows(), onTarget.rows(), attempt - 1, differences(sessions, table, range, onSource, onTarget), false);
@@ -150,13 +170,14 @@ public final class Verification {
         }
     }
 
-    private static List<String> differences(Sessions sessions, ComparedTable table, KeyRange range, RangeDigest onSource, RangeDigest onTarget)
+    private List<String> differences(Sessions sessions, ComparedTable table, KeyRange range, RangeDigest onSource, RangeDigest onTarget)
             throws SQLException {
         String from = table.from() + " " + RangeDigest.ALIAS + range.where(RangeDigest.ALIAS, table.rangeKey());
+        String targetFrom = table.on(schemaMap).from() + " " + RangeDigest.ALIAS + range.where(RangeDigest.ALIAS, table.rangeKey());
         List<String> differences = new ArrayList<>();
         differences.add("table " + table.name() + where(range) + ": " + onSource.rows() + " rows on the source, " + onTarget.rows()
                 + " on the target" + (onSource.rows() == onTarget.rows() ? ", contents differ" : ""));
-        differences.addAll(RowDifferences.find(table.name(), table.rowText(RangeDigest.ALIAS), from, sessions.source(), sessions.target(), ROWS_SHOWN));
+        differences.addAll(RowDifferences.find(table.name(), table.rowText(RangeDigest.ALIAS), from, targetFrom, sessions.source(), sessions.target(), ROWS_SHOWN));
         return differences;
     }
 

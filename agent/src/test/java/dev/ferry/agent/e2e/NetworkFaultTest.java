@@ -87,7 +87,7 @@ class NetworkFaultTest {
             Deadline.await("pg_restore to build bulk_1_slow", Duration.ofMinutes(2), () -> {
                 agent.failIfDead();
                 return "1".equals(target.queryValue("restorecut", "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                        + "AND application_name = 'ferry-schema' AND query LIKE 'ALTER TABLE%bulk_1_slow%'"));
+                        + "AND application_name LIKE 'ferry-schema%' AND query LIKE 'ALTER TABLE%bulk_1_slow%'"));
             });
             proxies.target.cutFor(Duration.ofSeconds(1));
             Deadline.await("the target to be reachable again", Duration.ofSeconds(10), proxies.target::isOpen);
