@@ -281,9 +281,11 @@ public final class NewTables {
      * The tables this migration holds now: those of the catalog with a copy of at least one of their relations (a
      * partition tree may have grown one since). What the cutover compares.
      */
-    public static List<SourceTable> migrated(Connection src, Connection dst, MigrationConfig config, StateStore state) throws SQLException {
-        Map<QualifiedName, Lsn> copied = state.copiedTables(dst);
-        return new SourceCatalog().read(src, config.tables()).stream()
-                .filter(t -> t.physical().stream().anyMatch(p -> copied.containsKey(p.name()))).toList();
+    public static List<SourceTable> migrated(Database source, Database target, MigrationConfig config, StateStore state) throws SQLException {
+        try (Connection src = source.open(); Connection dst = target.open()) {
+            Map<QualifiedName, Lsn> copied = state.copiedTables(dst);
+            return new SourceCatalog().read(src, config.tables()).stream()
+                    .filter(t -> t.physical().stream().anyMatch(p -> copied.containsKey(p.name()))).toList();
+        }
     }
 }

@@ -1,7 +1,6 @@
 package dev.ferry.agent.run;
 
 import com.zaxxer.hikari.HikariDataSource;
-import dev.ferry.agent.ExitCode;
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.cutover.CutoverStage;
@@ -23,6 +22,7 @@ import dev.ferry.agent.snapshot.SnapshotStage;
 import dev.ferry.agent.source.MigrationSlot;
 import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.state.AgentIdentity;
+import dev.ferry.agent.state.AgentRecords;
 import dev.ferry.agent.state.AgentLock;
 import dev.ferry.agent.state.MigrationState;
 import dev.ferry.agent.state.MigrationState.Phase;
@@ -54,6 +54,7 @@ public final class Migration {
     private final Database source;
     private final Database target;
     private final StateStore state;
+    private final AgentRecords records;
     private final MigrationSlot slot;
     private final MigrationMetrics metrics = new MigrationMetrics();
     private final Reconnection reconnection;
@@ -68,6 +69,7 @@ public final class Migration {
         this.source = new Database(config.source(), "source");
         this.target = new Database(config.target(), "target");
         this.state = new StateStore(config.stateSchema());
+        this.records = new AgentRecords(state);
         this.slot = new MigrationSlot(config, source);
         this.reconnection = new Reconnection(source, target);
     }
@@ -95,7 +97,7 @@ public final class Migration {
                 } catch (ChunksChangedDuringCopy changed) {
                     // Compression on the source changed chunks the copy had not read: resuming copies that hypertable again.
                     if (!stateRecorded || ++copiesAgain > MAX_COPIES_AGAIN) {
-                        recordError(changed);
+                        records.recordStop(target, changed);
                         throw changed;
                     }
                     log.warn("{}", changed.describe());
@@ -107,7 +109,7 @@ public final class Migration {
                         reconnection.await("the " + phase.text() + " phase", e);
                         continue;
                     }
-                    recordError(e);
+                    records.recordStop(target, e);
                     throw e;
                 }
             }
@@ -115,7 +117,11 @@ public final class Migration {
     }
 
     private String runHolding(AgentIdentity agent) throws SQLException {
-        Optional<MigrationState> existing = resumable(agent);
+        Optional<MigrationState> existing = records.claim(target, config.slotName(), agent);
+        existing.filter(resumed -> resumed.phase() != Phase.DONE).ifPresent(resumed -> {
+            stateRecorded = true;
+            phase = resumed.phase();
+        });
         if (existing.isPresent() && existing.get().phase() == Phase.DONE) return new CutoverStage(config, source, target, state).finished(existing.get());
         if (existing.isEmpty()) new Preflight(config).require(copyRestarted);
 
@@ -123,45 +129,17 @@ public final class Migration {
              StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
             int sourceMajor;
             List<SourceTable> tables;
-            SchemaCopy schema = new SchemaCopy(config);
+            SnapshotStage snapshot = new SnapshotStage(config, source, target, pool, state, metrics, new SchemaCopy(config), slot, entered -> phase = entered);
             try (Connection src = source.open()) {
                 sourceMajor = Database.majorVersion(src);
                 tables = new SourceCatalog().read(src, config.tables());
-                if (existing.isEmpty()) {
-                    // A missing or too old pg_dump is bad input, refused before anything is created on the source.
-                    if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);
-                    // The publications are made in the session that read the catalog, and before the slot that uses them.
-                    new Publications(config).create(src, tables);
-                    slot.dropLeftover(src);
-                }
+                if (existing.isEmpty()) snapshot.prepareSource(src, tables, sourceMajor);
             }
-            SnapshotStage snapshot = new SnapshotStage(config, source, target, pool, state, metrics, schema, slot, entered -> phase = entered);
             Map<QualifiedName, Lsn> syncLsns = existing.isEmpty()
                     ? snapshot.start(tables, sourceMajor, agent, () -> stateRecorded = true)
                     : snapshot.resume(existing.get(), tables, sourceMajor);
             return streamUntilCutover(pool, tables, sourceMajor, syncLsns);
         }
-    }
-
-    /** This migration's state if the target holds it (the agent then records itself there); refuses another's. */
-    private Optional<MigrationState> resumable(AgentIdentity agent) throws SQLException {
-        Optional<MigrationState> existing;
-        try (Connection dst = target.open()) {
-            existing = state.load(dst);
-            if (existing.isPresent() && existing.get().slotName().equals(config.slotName()) && existing.get().phase() != Phase.DONE) {
-                state.install(dst); // columns a newer ferry added to an older agent's state
-                state.recordAgent(dst, agent);
-                stateRecorded = true;
-                phase = existing.get().phase();
-            }
-        }
-        if (existing.isPresent() && !existing.get().slotName().equals(config.slotName())) {
-            throw new FerryException("the target already holds another migration (slot " + existing.get().slotName() + ").",
-                    "ferry keeps each migration's state in a schema of its own on the target (here \"" + state.schema() + "\"); this run uses slot " + config.slotName() + ".",
-                    "pass --slot " + existing.get().slotName() + " to resume that migration; or, to run a second migration into this database, give each one a name with --migration.",
-                    ExitCode.BAD_INPUT, null);
-        }
-        return existing;
     }
 
     private String streamUntilCutover(HikariDataSource pool, List<SourceTable> tables, int sourceMajor, Map<QualifiedName, Lsn> syncLsns) throws SQLException {
@@ -175,29 +153,9 @@ public final class Migration {
                 slot.require(); // a slot dropped or invalidated under the stream: say so, and how to start over
                 throw e;
             }
-            Optional<String> summary = new CutoverStage(config, source, target, state).attempt(drained, migratedTables());
+            // The tables at the start and those the stream followed since.
+            Optional<String> summary = new CutoverStage(config, source, target, state).attempt(drained, NewTables.migrated(source, target, config, state));
             if (summary.isPresent()) return summary.get();
-        }
-    }
-
-    /** The tables at the cutover: those at the start and those the stream followed since (NewTables). */
-    private List<SourceTable> migratedTables() throws SQLException {
-        try (Connection src = source.open(); Connection dst = target.open()) {
-            return NewTables.migrated(src, dst, config, state);
-        }
-    }
-
-    /**
-     * Leaves the reason this agent stops in the state, where `ferry cutover` and `ferry status` read it once no agent
-     * runs. Best effort: the failure may be the target itself.
-     */
-    private void recordError(Exception failure) {
-        String text = failure instanceof FerryException f ? f.describe() : failure.toString();
-        try (Connection dst = target.open()) {
-            if (state.installed(dst)) state.recordAgentError(dst, text);
-        } catch (SQLException | RuntimeException e) {
-            failure.addSuppressed(e);
-            log.debug("could not record the agent's error in the state on the target", e);
         }
     }
 }

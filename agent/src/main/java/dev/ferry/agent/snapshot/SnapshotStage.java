@@ -11,6 +11,7 @@ import dev.ferry.agent.schema.ContinuousAggregates;
 import dev.ferry.agent.schema.SchemaCopy;
 import dev.ferry.agent.schema.TimescaleJobs;
 import dev.ferry.agent.source.MigrationSlot;
+import dev.ferry.agent.source.Publications;
 import dev.ferry.agent.source.ReplicationConnections;
 import dev.ferry.agent.state.AgentIdentity;
 import dev.ferry.agent.state.MigrationState;
@@ -60,6 +61,17 @@ public final class SnapshotStage {
         this.slot = slot;
         this.phaseEntered = phaseEntered;
         this.copy = new CopyInSnapshot(config, source, target, pool, state, metrics, schema, slot);
+    }
+
+    /**
+     * Readies the source for a new migration, in the session that read its catalog: a missing or too old pg_dump is
+     * refused first (bad input, before anything is created there), then the publications are made, before the slot
+     * that uses them, and a slot left by a start that recorded no state is dropped.
+     */
+    public void prepareSource(Connection src, List<SourceTable> tables, int sourceMajor) throws SQLException {
+        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);
+        new Publications(config).create(src, tables);
+        slot.dropLeftover(src);
     }
 
     /**
