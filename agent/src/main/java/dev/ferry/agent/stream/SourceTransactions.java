@@ -2,6 +2,7 @@ package dev.ferry.agent.stream;
 
 import dev.ferry.agent.FerryException;
 import dev.ferry.agent.apply.Applier;
+import dev.ferry.agent.db.ConnectionFailures;
 import dev.ferry.agent.drift.DriftStop;
 import dev.ferry.agent.name.QualifiedName;
 import dev.ferry.agent.metrics.MigrationMetrics;
@@ -132,6 +133,8 @@ final class SourceTransactions {
             try {
                 timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
             } catch (FerryException stop) {
+                // A connection lost while the RELATION flushed queued rows is not a changed table: the stream resumes.
+                if (ConnectionFailures.isTransient(stop)) throw stop;
                 throw drift.at(transactionFinalLsn, stop, applier);
             }
         } else if (message instanceof Insert insert) {

@@ -36,7 +36,10 @@ class AdminActionTest extends TwoServers {
             assertEquals(1, terminate(source, "terminated", "backend_type = 'walsender'"), "the walsender");
             run.awaitRecovered(Duration.ofMinutes(2), () -> agent.outcome.get() == null);
             assertTrue(terminate(target, "terminated", "application_name = 'ferry'") > 0, "the apply sessions");
-            run.awaitRecovered(Duration.ofMinutes(2), () -> agent.outcome.get() == null);
+            run.awaitRecovered(Duration.ofMinutes(2), () -> {
+                agent.failIfDead();
+                return true;
+            });
             String lockPid = lockHolder();
             assertEquals(1, terminate(target, "terminated", "pid = " + lockPid), "the agent lock's session");
             Deadline.await("the agent to take its lock again", Duration.ofSeconds(30), () -> {
