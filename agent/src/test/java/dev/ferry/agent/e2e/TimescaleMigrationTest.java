@@ -154,7 +154,7 @@ class TimescaleMigrationTest {
         assertTrue(summary.contains("migration finished"), summary);
 
         for (String table : List.of("public.metrics", "public.readings", "public.plain")) {
-            String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM " + table + " t";
+            String rows = rowsOf(table);
             assertEquals(query(src, rows), query(dst, rows), table + " row by row through the hypertable");
         }
         assertTrue(Long.parseLong(query(src, "SELECT count(*) FROM public.metrics WHERE note = 'new'")) > 48, "inserts reached new chunks");
@@ -185,8 +185,7 @@ class TimescaleMigrationTest {
     @Test
     void compressionChurnIsNotReplayedAsDeletes() throws Exception {
         String src = "ts_churn_src", dst = "ts_churn_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
@@ -221,8 +220,7 @@ class TimescaleMigrationTest {
     @Test
     void chunkCompressedWithOtherSettingsIsCopiedDecompressed() throws Exception {
         String src = "ts_mixed_src", dst = "ts_mixed_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.samples (time timestamptz NOT NULL, k int NOT NULL, v int, PRIMARY KEY (k, time))",
                 "SELECT create_hypertable('public.samples', 'time', chunk_time_interval => interval '1 day')",
@@ -237,7 +235,7 @@ class TimescaleMigrationTest {
                 + " || ' ' || (" + COPIED_COMPRESSED.formatted("samples") + ")"), "both compressed, one of them in compressed form");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.samples t";
+        String rows = rowsOf("public.samples");
         assertEquals(query(src, rows), query(dst, rows));
     }
 
@@ -250,8 +248,7 @@ class TimescaleMigrationTest {
     @Test
     void identityFullHypertableFollowsUpdatesAndDeletes() throws Exception {
         String src = "ts_full_src", dst = "ts_full_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE SCHEMA \"Iot\"",
                 "CREATE TABLE \"Iot\".samples (time timestamptz NOT NULL, sensor int NOT NULL, value float8)",
@@ -270,7 +267,7 @@ class TimescaleMigrationTest {
                         + " AND tableoid = (SELECT tableoid FROM \"Iot\".samples WHERE sensor = 0 AND time = '2026-01-01' LIMIT 1)");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"Iot\".samples t";
+        String rows = rowsOf("\"Iot\".samples");
         assertEquals(query(src, rows), query(dst, rows));
     }
 
@@ -281,8 +278,7 @@ class TimescaleMigrationTest {
     @Test
     void killedWhileStreamingAndRestartedEndsIdentical() throws Exception {
         String src = "ts_kill_src", dst = "ts_kill_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
@@ -303,7 +299,7 @@ class TimescaleMigrationTest {
         server.execute(src, "UPDATE public.events SET v = v + 1000 WHERE id % 13 = 0");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
+        String rows = rowsOf("public.events");
         assertEquals(query(src, rows), query(dst, rows));
     }
 
@@ -316,8 +312,7 @@ class TimescaleMigrationTest {
     @Test
     void sourceJobsRunWhileTheCopyIsStillGoing() throws Exception {
         String src = "ts_locks_src", dst = "ts_locks_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8, PRIMARY KEY (device, time))",
                 "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')",
@@ -357,7 +352,7 @@ class TimescaleMigrationTest {
             assertTrue(summary.contains("migration finished"), summary);
             locks.report();
         }
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.metrics t";
+        String rows = rowsOf("public.metrics");
         assertEquals(query(src, rows), query(dst, rows));
         assertEquals(query(src, "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed"),
                 query(dst, "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed"));
@@ -372,8 +367,7 @@ class TimescaleMigrationTest {
     @Test
     void chunkRecompressedBeforeItsCopyIsCopiedAgainNotLost() throws Exception {
         String src = "ts_rewrite_src", dst = "ts_rewrite_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
@@ -395,7 +389,7 @@ class TimescaleMigrationTest {
         agent.awaitStream();
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
+        String rows = rowsOf("public.events");
         assertEquals(query(src, rows), query(dst, rows));
         assertTrue(Files.readString(agent.logDir.resolve("ferry.log")).contains("TimescaleDB changed its chunks on the source"),
                 "the refused unit is logged, and the hypertable copied again");
@@ -426,8 +420,7 @@ class TimescaleMigrationTest {
     @Test
     void killedDuringTheHypertableCopyAndItsCompressionConverges() throws Exception {
         String src = "ts_copykill_src", dst = "ts_copykill_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
@@ -471,7 +464,7 @@ class TimescaleMigrationTest {
         server.execute(src, "INSERT INTO public.events VALUES ('2026-01-05 00:00:30', 1, 1)", "DELETE FROM public.events WHERE id % 1000 = 0");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
+        String rows = rowsOf("public.events");
         assertEquals(query(src, rows), query(dst, rows));
         String chunks = "SELECT string_agg(format('%s %s', range_start, is_compressed), '; ' ORDER BY range_start) FROM timescaledb_information.chunks";
         assertEquals(query(src, chunks), query(dst, chunks), "the same chunks compressed on both sides");
@@ -486,8 +479,7 @@ class TimescaleMigrationTest {
     @Test
     void foreignKeysChangedIntervalsRollupsAndSparseIndexesAreCarried() throws Exception {
         String src = "ts_more_src", dst = "ts_more_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.sites (id int PRIMARY KEY)", "INSERT INTO public.sites SELECT generate_series(0, 3)",
                 "CREATE TABLE public.samples (time timestamptz NOT NULL, site int NOT NULL REFERENCES public.sites (id), v int, PRIMARY KEY (site, time))",
@@ -512,7 +504,7 @@ class TimescaleMigrationTest {
         server.execute(src, "INSERT INTO public.samples VALUES ('2026-01-02 00:30', 3, -1), ('2026-03-01', 0, -2)");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.samples t";
+        String rows = rowsOf("public.samples");
         assertEquals(query(src, rows), query(dst, rows));
         String keys = "SELECT string_agg(format('%s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)), '; ' ORDER BY conname)"
                 + " FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conparentid = 0"; // not TimescaleDB's per-chunk clones
@@ -537,8 +529,7 @@ class TimescaleMigrationTest {
     @Test
     void bigChunkIsSplitAndArrivesWhole() throws Exception {
         String src = "ts_split_src", dst = "ts_split_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, pad text, PRIMARY KEY (id, time))",
                 "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
@@ -554,7 +545,7 @@ class TimescaleMigrationTest {
         server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 7");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.events t";
+        String rows = rowsOf("public.events");
         assertEquals(query(src, rows), query(dst, rows));
         String compressed = "SELECT string_agg(range_start::text, ' ' ORDER BY range_start) FROM timescaledb_information.chunks WHERE is_compressed";
         assertEquals(query(src, compressed), query(dst, compressed));
@@ -564,8 +555,7 @@ class TimescaleMigrationTest {
     @Test
     void integerTimeHypertableMigratesWithItsIntegerNowFunctionAndPolicy() throws Exception {
         String src = "ts_int_src", dst = "ts_int_dst";
-        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
-        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+        createDatabases(src, dst);
         server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
                 "CREATE TABLE public.ticks (t bigint NOT NULL, k int NOT NULL, v int, PRIMARY KEY (k, t))",
                 "SELECT create_hypertable('public.ticks', 't', chunk_time_interval => 100)",
@@ -582,7 +572,7 @@ class TimescaleMigrationTest {
                 "DELETE FROM public.ticks WHERE t % 13 = 0");
         String summary = agent.cutover();
         assertTrue(summary.contains("migration finished"), summary);
-        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.ticks t";
+        String rows = rowsOf("public.ticks");
         assertEquals(query(src, rows), query(dst, rows));
         String dimensions = "SELECT string_agg(format('%s %s %s %s', hypertable_name, column_name, integer_interval, integer_now_func), '; ')"
                 + " FROM timescaledb_information.dimensions";
@@ -608,6 +598,17 @@ class TimescaleMigrationTest {
                 }
             });
         }
+    }
+
+    /** A source and a target database; the target with this class's TimescaleDB, as a managed service has it. */
+    private static void createDatabases(String src, String dst) {
+        server.execute("postgres", "CREATE DATABASE " + src, "CREATE DATABASE " + dst);
+        server.execute(dst, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'");
+    }
+
+    /** Row count and a digest of every row of {@code table} (read through the hypertable), to compare both sides. */
+    private static String rowsOf(String table) {
+        return "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM " + table + " t";
     }
 
     private static String query(String database, String sql) throws SQLException {
