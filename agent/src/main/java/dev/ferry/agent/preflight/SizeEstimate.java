@@ -1,6 +1,7 @@
 package dev.ferry.agent.preflight;
 
 import dev.ferry.agent.db.PhysicalTable;
+import dev.ferry.agent.name.QualifiedName;
 
 import java.sql.SQLException;
 import java.util.Comparator;
@@ -19,6 +20,11 @@ import static dev.ferry.agent.preflight.PreflightContext.number;
 final class SizeEstimate implements CheckFamily {
     /** Enough rows to time a read; more would only delay the copy (ferry runs preflight before every new migration). */
     private static final int SAMPLE_ROWS = 5_000;
+    /**
+     * Enough bytes to time a read: 5,000 rows of 2-20 kB TOASTed documents are 55 MB, detoasted in about a second
+     * before the copy may start, so wide rows are sampled by size instead.
+     */
+    private static final long SAMPLE_BYTES = 4L << 20;
     /** Assumed copy rate for the WAL-retention estimate, per worker: conservative for a network copy. */
     private static final long COPY_BYTES_PER_SECOND_PER_JOB = 40L * 1024 * 1024;
 
@@ -31,8 +37,9 @@ final class SizeEstimate implements CheckFamily {
         long tableBytes = c.tables.stream().flatMap(t -> t.physical().stream()).mapToLong(PhysicalTable::dataBytes).sum();
         String estimate = "";
         if (!largest.isEmpty() && largest.get(0).dataBytes() > 0) {
+            long rows = sampleRows(c, largest.get(0));
             long started = System.nanoTime();
-            long sampled = number(c.source, "SELECT coalesce(sum(length(t::text)), 0) FROM (SELECT * FROM ONLY " + largest.get(0).name() + " LIMIT " + SAMPLE_ROWS + ") t");
+            long sampled = number(c.source, "SELECT coalesce(sum(length(t::text)), 0) FROM (SELECT * FROM ONLY " + largest.get(0).name() + " LIMIT " + rows + ") t");
             double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
             double bytesPerSecond = sampled / seconds;
             int parallel = Math.max(1, Math.min(c.config.jobs(), (int) c.tables.stream().mapToLong(t -> t.physical().size()).sum()));
@@ -47,6 +54,14 @@ final class SizeEstimate implements CheckFamily {
                 walRetention(c, databaseBytes),
                 pass("disk-space", String.format("the target's free disk space cannot be read over SQL: make sure it has about %,d MB free"
                         + " (the data plus its indexes), and the source room for the WAL the slot retains", (long) (databaseBytes * 1.2) >> 20)));
+    }
+
+    /** Rows of {@code table} making about SAMPLE_BYTES, at most SAMPLE_ROWS; SAMPLE_ROWS for a table never analyzed. */
+    private static long sampleRows(PreflightContext c, PhysicalTable table) throws SQLException {
+        long estimatedRows = number(c.source, "SELECT reltuples::bigint FROM pg_class WHERE oid = " + QualifiedName.literal(table.name().toString()) + "::regclass");
+        if (estimatedRows <= 0) return SAMPLE_ROWS;
+        long rowBytes = Math.max(1, table.dataBytes() / estimatedRows);
+        return Math.max(1, Math.min(SAMPLE_ROWS, SAMPLE_BYTES / rowBytes));
     }
 
     /**
