@@ -4,6 +4,7 @@ import dev.ferry.agent.FerryException;
 import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
+import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -79,11 +81,16 @@ public final class SchemaCopy {
 
     /** Builds each table's indexes and keys as soon as the copy reports it done; call {@link EarlyIndexBuilds#finish()} after the copy. */
     public EarlyIndexBuilds startIndexBuilds() {
-        return new EarlyIndexBuilds(config);
+        return startIndexBuilds(table -> {});
+    }
+
+    /** Like {@link #startIndexBuilds()}; {@code indexed} is told of each table once its builds are done. */
+    public EarlyIndexBuilds startIndexBuilds(Consumer<QualifiedName> indexed) {
+        return new EarlyIndexBuilds(config, indexed);
     }
 
     /**
-     * Makes and refreshes each continuous aggregate as soon as the copy reports its hypertable done; call
+     * Makes and refreshes each continuous aggregate as soon as it is told its hypertable is done; call
      * {@link EarlyAggregateRefreshes#finish()} after the copy, or {@link EarlyAggregateRefreshes#close()} if it failed.
      */
     public EarlyAggregateRefreshes startAggregateRefreshes() {
