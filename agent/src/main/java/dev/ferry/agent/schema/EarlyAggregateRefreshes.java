@@ -18,14 +18,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Creates and refreshes each continuous aggregate on the target as soon as the hypertable it aggregates is copied
- * and its keys and indexes built, while other tables are still copying, instead of after post-data: its first refresh
- * aggregates every copied row (5 s for 6 million rows in the bench), and needs nothing else the copy still does.
- * Aggregates whose hypertable is not reported copied (an aggregate on another aggregate, a copy resumed after a crash) are left to
+ * Creates and refreshes each continuous aggregate on the target as soon as the hypertable it aggregates is copied,
+ * while other tables are still copying, instead of after post-data: its first refresh aggregates every copied row
+ * (5 s for 6 million rows in the bench), and needs nothing else the copy still does. Aggregates whose hypertable is
+ * not reported copied (an aggregate on another aggregate, a copy resumed after a crash) are left to
  * {@link ContinuousAggregates#create} after post-data, which skips those made here.
  *
  * <p>One thread ({@code ferry-aggregates}) with one target connection does everything, in the source's creation
- * order, so the state below is confined to it; index build threads call {@link #tableCopied}, the copy's owner
+ * order, so the state below is confined to it; copy workers call {@link #tableCopied}, the copy's owner
  * {@link #finish} or {@link #close}.
  */
 public final class EarlyAggregateRefreshes implements AutoCloseable {
@@ -50,7 +50,7 @@ public final class EarlyAggregateRefreshes implements AutoCloseable {
         });
     }
 
-    /** Called when every row of {@code table} is committed on the target and its indexes are built. */
+    /** Called by a copy worker when every row of {@code table} is committed on the target. */
     public void tableCopied(QualifiedName table) {
         run(() -> {
             copied.add(table);

@@ -20,7 +20,6 @@ import java.util.concurrent.Phaser;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * Builds a table's indexes, primary key and unique constraints on the target as soon as the table is copied, while
@@ -52,12 +51,9 @@ public final class EarlyIndexBuilds {
     private IndexBuildMemory memory;
     private final AtomicInteger built = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
-    /** Told of a table once its builds are done (or failed), on the thread of its last build. */
-    private final Consumer<QualifiedName> indexed;
 
-    EarlyIndexBuilds(MigrationConfig config, Consumer<QualifiedName> indexed) {
+    EarlyIndexBuilds(MigrationConfig config) {
         this.config = config;
-        this.indexed = indexed;
         AtomicInteger number = new AtomicInteger();
         this.threads = new ThreadPoolExecutor(config.jobs(), config.jobs(), 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
             Thread thread = new Thread(task, "ferry-indexes-" + number.incrementAndGet());
@@ -69,24 +65,7 @@ public final class EarlyIndexBuilds {
     /** Called by a copy worker when every row of {@code table} is committed on the target. */
     public void tableCopied(QualifiedName table) {
         submit(() -> {
-            List<IndexDefinition> indexes;
-            try {
-                indexes = indexesOf(table);
-            } catch (SQLException | RuntimeException e) {
-                indexed.accept(table);
-                throw e;
-            }
-            if (indexes.isEmpty()) indexed.accept(table);
-            AtomicInteger left = new AtomicInteger(indexes.size());
-            for (IndexDefinition index : indexes) {
-                submit(() -> {
-                    try {
-                        build(index);
-                    } finally {
-                        if (left.decrementAndGet() == 0) indexed.accept(table);
-                    }
-                }, "building " + index);
-            }
+            for (IndexDefinition index : indexesOf(table)) submit(() -> build(index), "building " + index);
         }, "reading the indexes of " + table);
     }
 

@@ -4,7 +4,6 @@ import dev.ferry.agent.FerryException;
 import dev.ferry.agent.tools.PgDumpTool;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
-import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.Optional;
-import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -81,16 +79,11 @@ public final class SchemaCopy {
 
     /** Builds each table's indexes and keys as soon as the copy reports it done; call {@link EarlyIndexBuilds#finish()} after the copy. */
     public EarlyIndexBuilds startIndexBuilds() {
-        return startIndexBuilds(table -> {});
-    }
-
-    /** Like {@link #startIndexBuilds()}; {@code indexed} is told of each table once its builds are done. */
-    public EarlyIndexBuilds startIndexBuilds(Consumer<QualifiedName> indexed) {
-        return new EarlyIndexBuilds(config, indexed);
+        return new EarlyIndexBuilds(config);
     }
 
     /**
-     * Makes and refreshes each continuous aggregate as soon as it is told its hypertable is done; call
+     * Makes and refreshes each continuous aggregate as soon as the copy reports its hypertable done; call
      * {@link EarlyAggregateRefreshes#finish()} after the copy, or {@link EarlyAggregateRefreshes#close()} if it failed.
      */
     public EarlyAggregateRefreshes startAggregateRefreshes() {
