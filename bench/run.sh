@@ -503,13 +503,16 @@ copy_tsdump() { # RUN
   local opts="--exit-on-error --no-tablespaces --no-owner --no-privileges"
   rm -rf "$dir"; reset_target || { fail copy tsdump "$r" "cannot reset target"; return; }
   cpu_mark; t0=$(now)
+  # Each step's end is stamped into tsdump.log ("tsdump step <name> <epoch seconds>") for the breakdown.
   if ! python3 "$UTIL" measure "$m" -- bash -c "set -e
-       pg_dump -Fd -j $JOBS -f '$dir' '$SRC_URI'
-       psql -X -q -v ON_ERROR_STOP=1 -d '$DST_URI' -c 'CREATE EXTENSION IF NOT EXISTS timescaledb' -c 'SELECT timescaledb_pre_restore()'
-       pg_restore -d '$DST_URI' --section=pre-data $opts '$dir'
-       pg_restore -d '$DST_URI' --section=data --section=post-data --schema=_timescaledb_catalog $opts '$dir'
-       pg_restore -d '$DST_URI' -j $JOBS --section=data --section=post-data --exclude-schema=_timescaledb_catalog --disable-triggers $opts '$dir'
-       psql -X -q -v ON_ERROR_STOP=1 -d '$DST_URI' -c 'SELECT timescaledb_post_restore()'" >>"$OUT/tsdump.log" 2>&1; then
+       step() { echo \"tsdump step \$1 \$(date +%s.%N)\"; }
+       step start
+       pg_dump -Fd -j $JOBS -f '$dir' '$SRC_URI'; step pg_dump
+       psql -X -q -v ON_ERROR_STOP=1 -d '$DST_URI' -c 'CREATE EXTENSION IF NOT EXISTS timescaledb' -c 'SELECT timescaledb_pre_restore()'; step pre_restore
+       pg_restore -d '$DST_URI' --section=pre-data $opts '$dir'; step pre-data
+       pg_restore -d '$DST_URI' --section=data --section=post-data --schema=_timescaledb_catalog $opts '$dir'; step catalog
+       pg_restore -d '$DST_URI' -j $JOBS --section=data --section=post-data --exclude-schema=_timescaledb_catalog --disable-triggers $opts '$dir'; step data+post-data
+       psql -X -q -v ON_ERROR_STOP=1 -d '$DST_URI' -c 'SELECT timescaledb_post_restore()'; step post_restore" >>"$OUT/tsdump.log" 2>&1; then
     fail copy tsdump "$r" "FAQ path failed: $(grep -m1 -E 'error|ERROR|FATAL' "$OUT/tsdump.log" | cut -c1-150)"; return
   fi
   wall=$(elapsed "$t0" "$(now)")

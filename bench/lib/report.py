@@ -396,7 +396,8 @@ METHOD_COPY = """- **Initial copy**: the target database is dropped and created 
   post-data with `pg_restore -j2 --disable-triggers`; `SELECT timescaledb_post_restore()`; all with `--no-owner
   --no-privileges --no-tablespaces --exit-on-error`. The FAQ restores the catalog first of all, but TimescaleDB
   2.25.2 keeps a regclass column there (`compression_settings.relid`) that cannot be loaded before its table exists
-  (`relation "public.metrics" does not exist`, tried), so the schema's tables come first."""
+  (`relation "public.metrics" does not exist`, tried), so the schema's tables come first. Each step's end is
+  stamped into `tsdump.log` (`tsdump step <name> <epoch seconds>`), for its breakdown."""
 
 
 def shape_section(out):

@@ -17,7 +17,8 @@ import java.util.Set;
 /**
  * TimescaleDB's continuous aggregates, made again on the target from their definitions rather than restored: pg_dump
  * writes each as a plain view over its materialized hypertable, which lives in TimescaleDB's schemas and is not
- * copied. After the copy, each is created {@code WITH NO DATA} on the target and refreshed there from the copied rows;
+ * copied. Once its hypertable is copied ({@link EarlyAggregateRefreshes}), or after the copy, each is created
+ * {@code WITH NO DATA} on the target and refreshed there from the copied rows;
  * the cutover refreshes them again, so they answer as the aggregate of the data the target holds. Their materialized
  * rows are never copied or streamed (the stream ignores their chunks).
  */
@@ -29,10 +30,13 @@ public final class ContinuousAggregates {
      * user's view reads the materialized hypertable).
      */
     private static final String AGGREGATES = """
-            SELECT ca.user_view_schema, ca.user_view_name, ca.materialized_only, pg_get_viewdef(format('%I.%I', ca.direct_view_schema, ca.direct_view_name)::regclass)
-            FROM _timescaledb_catalog.continuous_agg ca ORDER BY ca.mat_hypertable_id""";
+            SELECT ca.user_view_schema, ca.user_view_name, ca.materialized_only, pg_get_viewdef(format('%I.%I', ca.direct_view_schema, ca.direct_view_name)::regclass),
+                   h.schema_name, h.table_name
+            FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.raw_hypertable_id
+            ORDER BY ca.mat_hypertable_id""";
 
-    record Aggregate(QualifiedName name, boolean materializedOnly, String definition) {}
+    /** @param hypertable the hypertable it aggregates (for an aggregate on an aggregate, the other's materialized one) */
+    record Aggregate(QualifiedName name, boolean materializedOnly, String definition, QualifiedName hypertable) {}
 
     private ContinuousAggregates() {}
 
@@ -52,24 +56,29 @@ public final class ContinuousAggregates {
         if (!Hypertables.hasTimescale(source) || !Hypertables.hasTimescale(target)) return 0;
         int created = 0;
         for (Aggregate aggregate : read(source)) {
-            if (exists(target, aggregate.name())) continue;
-            long start = System.nanoTime();
-            try (Statement s = target.createStatement()) {
-                // The definition was read with an empty search_path: every name in it is schema-qualified.
-                s.execute("CREATE MATERIALIZED VIEW " + aggregate.name() + " WITH (timescaledb.continuous, timescaledb.materialized_only = "
-                        + aggregate.materializedOnly() + ") AS " + stripSemicolon(aggregate.definition()) + " WITH NO DATA");
-                refreshWithMaintenanceMemory(s, aggregate.name());
-            }
-            log.info("continuous aggregates: created and refreshed {} on the target in {} s", aggregate.name(),
-                    String.format("%.1f", (System.nanoTime() - start) / 1e9));
-            created++;
+            if (create(target, aggregate)) created++;
         }
         return created;
     }
 
+    /** Creates {@code aggregate} on the target unless it is there, and refreshes it from the copied rows; whether it did. */
+    static boolean create(Connection target, Aggregate aggregate) throws SQLException {
+        if (exists(target, aggregate.name())) return false;
+        long start = System.nanoTime();
+        try (Statement s = target.createStatement()) {
+            // The definition was read with an empty search_path: every name in it is schema-qualified.
+            s.execute("CREATE MATERIALIZED VIEW " + aggregate.name() + " WITH (timescaledb.continuous, timescaledb.materialized_only = "
+                    + aggregate.materializedOnly() + ") AS " + stripSemicolon(aggregate.definition()) + " WITH NO DATA");
+            refreshWithMaintenanceMemory(s, aggregate.name());
+        }
+        log.info("continuous aggregates: created and refreshed {} on the target in {} s", aggregate.name(),
+                String.format("%.1f", (System.nanoTime() - start) / 1e9));
+        return true;
+    }
+
     /**
      * The first refresh aggregates every copied row in one query, a sort or hash over all of it: with the default
-     * work_mem (4 MB) it spills to disk. It runs alone, after the copy and post-data, like a maintenance command, so it
+     * work_mem (4 MB) it spills to disk. It runs once, after its hypertable's copy, like a maintenance command, so it
      * gets the target's maintenance_work_mem when that is larger (bench timescale shape, scale 10, on a loaded 2-core
      * machine: 2.4-3.2 s with 256 MB against 3.4-6.0 s with 4 MB, three tries each).
      */
@@ -103,7 +112,8 @@ public final class ContinuousAggregates {
         try (Statement s = source.createStatement()) {
             s.execute("SET search_path = ''");
             try (ResultSet rs = s.executeQuery(AGGREGATES)) {
-                while (rs.next()) aggregates.add(new Aggregate(new QualifiedName(rs.getString(1), rs.getString(2)), rs.getBoolean(3), rs.getString(4)));
+                while (rs.next()) aggregates.add(new Aggregate(new QualifiedName(rs.getString(1), rs.getString(2)), rs.getBoolean(3), rs.getString(4),
+                        new QualifiedName(rs.getString(5), rs.getString(6))));
             } finally {
                 s.execute("RESET search_path");
             }

@@ -83,6 +83,14 @@ public final class SchemaCopy {
     }
 
     /**
+     * Makes and refreshes each continuous aggregate as soon as the copy reports its hypertable done; call
+     * {@link EarlyAggregateRefreshes#finish()} after the copy, or {@link EarlyAggregateRefreshes#close()} if it failed.
+     */
+    public EarlyAggregateRefreshes startAggregateRefreshes() {
+        return new EarlyAggregateRefreshes(config);
+    }
+
+    /**
      * Dumps post-data in the copy's snapshot on a background thread while the copy runs, so only its restore is left
      * after the last row. Call {@link #awaitPostDataDump()} before the snapshot's connection closes: pg_dump must have
      * imported the snapshot by then.

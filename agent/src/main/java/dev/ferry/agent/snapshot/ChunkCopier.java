@@ -92,14 +92,16 @@ final class ChunkCopier {
         log.debug("{}: {} -> {}", chunk, copyOut, copyIn);
         long[] copied;
         try {
+            // Committed before the unit's own transaction, which then holds no lock that keeps other workers from
+            // making chunks of the same hypertable.
+            Optional<CompressedChunkCopy.Prepared> compressed = compressedChunks.prepare(chunk);
             if (format.freezes(chunk)) {
                 // Empty already (fresh, or emptied on resume); FREEZE needs the truncation in this transaction.
                 try (Statement s = target.createStatement()) {
                     s.execute("TRUNCATE ONLY " + schemaMap.target(chunk.table().name()));
                 }
             }
-            Optional<long[]> compressed = compressedChunks.copy(chunk, this::pipe);
-            copied = compressed.isPresent() ? compressed.get() : pipe(copyOut, copyIn);
+            copied = compressed.isPresent() ? compressedChunks.copy(chunk, compressed.get(), this::pipe) : pipe(copyOut, copyIn);
             if (chunk.table().hypertable()) rewrites.check(source, chunk); // before the commit records the unit as copied
             state.recordChunk(target, chunk.table().name(), chunk.index(), chunk.count(), syncLsn, copied[0], copied[1],
                     (System.nanoTime() - started) / 1e9);

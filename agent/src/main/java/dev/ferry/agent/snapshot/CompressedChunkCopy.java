@@ -28,8 +28,12 @@ import java.util.Set;
  * the target's chunk ends partial like the source's. Used for a chunk only when the target reads the source's batches
  * exactly ({@link Layout#reads}): the same segmentby and orderby, and every column (name and type) and sparse index of
  * the target's compressed chunk also on the source's; otherwise that chunk's rows are copied decompressed, as without
- * this class, and {@link ChunkCompression} compresses it after the copy. Everything happens in the copy worker's target transaction, with the chunk's progress
- * row, so a crash leaves the range either all copied or not at all. Owned by one copy worker thread.
+ * this class, and {@link ChunkCompression} compresses it after the copy. The target's chunks are made (and compressed
+ * while empty) in a short transaction of their own before the unit's ({@link #prepare}): TimescaleDB holds a
+ * {@code SHARE UPDATE EXCLUSIVE} lock on the hypertable from a chunk's creation until the commit, so chunks made inside
+ * the unit's transaction let one worker at a time copy into a hypertable. The rows then go in the copy worker's target
+ * transaction with the unit's progress row, so a crash leaves the range's rows either all copied or none (empty chunks
+ * at most, which the resumed copy's truncation of the hypertable drops). Owned by one copy worker thread.
  */
 final class CompressedChunkCopy {
     private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
@@ -97,7 +101,7 @@ final class CompressedChunkCopy {
      * How a compressed chunk stores its rows: settings (segmentby, orderby), sparse indexes, and its columns' types by
      * name.
      */
-    private record Layout(String settings, Set<String> sparse, Map<String, String> columns) {
+    record Layout(String settings, Set<String> sparse, Map<String, String> columns) {
         static Layout read(ResultSet rs, int from) throws SQLException {
             java.sql.Array sparse = rs.getArray(from + 1), names = rs.getArray(from + 2), types = rs.getArray(from + 3);
             Map<String, String> columns = new LinkedHashMap<>();
@@ -125,7 +129,7 @@ final class CompressedChunkCopy {
         }
     }
 
-    private record SourceChunk(String name, Optional<String> compressed, String slices, Layout layout, boolean readable) {}
+    record SourceChunk(String name, Optional<String> compressed, String slices, Layout layout, boolean readable) {}
 
     private final Connection source;
     private final Connection target;
@@ -143,23 +147,43 @@ final class CompressedChunkCopy {
     }
 
     /**
-     * Copies the source chunks in {@code unit}'s range one by one, compressed ones in compressed form, in the target's
-     * open transaction; returns rows (compressed rows counted as the rows they hold) and bytes, or empty when the range
-     * holds no compressed chunk and is left to the plain copy through the hypertable.
+     * What the unit's transaction does with each source chunk of its range: {@code into} names the target's compressed
+     * chunk (made, compressed while empty and committed by {@link #prepare}) and how it stores rows, when the source's
+     * batches are copied into it; empty when the chunk's rows go through the hypertable decompressed.
      */
-    Optional<long[]> copy(CopyChunk unit, Pipe pipe) throws SQLException, IOException {
+    record Prepared(List<Map.Entry<SourceChunk, Optional<Map.Entry<String, Layout>>>> chunks) {}
+
+    /**
+     * Makes on the target, and commits, every chunk that starts in {@code unit}'s range with the source chunk's slices,
+     * compressed while empty where the source's is compressed and the target will read its batches; returns what the
+     * unit's transaction copies chunk by chunk, or empty when the range holds no chunk to copy in compressed form and
+     * goes through the hypertable whole.
+     */
+    Optional<Prepared> prepare(CopyChunk unit) throws SQLException {
         if (!unit.table().hypertable()) return Optional.empty();
         // NULL for NaN rewrites values, which compressed batches do not let us do.
-        if (numericNanInf == NumericNanInf.NULL && !unit.table().numericColumns().isEmpty()) return Optional.empty();
-        List<SourceChunk> chunks = sourceChunks(unit);
-        if (chunks.stream().noneMatch(c -> c.compressed().isPresent())) return Optional.empty();
+        boolean compressedForm = numericNanInf != NumericNanInf.NULL || unit.table().numericColumns().isEmpty();
+        List<Map.Entry<SourceChunk, Optional<Map.Entry<String, Layout>>>> chunks = new ArrayList<>();
+        for (SourceChunk chunk : sourceChunks(unit)) {
+            boolean compressed = compressedForm && chunk.compressed().isPresent();
+            chunks.add(Map.entry(chunk, chunkOnTarget(unit, chunk, compressed && chunk.readable())));
+        }
+        target.commit();
+        return compressedForm && chunks.stream().anyMatch(c -> c.getKey().compressed().isPresent()) ? Optional.of(new Prepared(chunks)) : Optional.empty();
+    }
+
+    /**
+     * Copies the source chunks {@link #prepare} listed one by one, compressed ones in compressed form, in the target's
+     * open transaction; returns rows (compressed rows counted as the rows they hold) and bytes.
+     */
+    long[] copy(CopyChunk unit, Prepared prepared, Pipe pipe) throws SQLException, IOException {
         long rows = 0, bytes = 0;
         String hypertable = unit.table().name().toString();
         String columns = unit.table().copyColumns();
         String select = String.join(", ", unit.table().columns().stream().map(QualifiedName::quote).toList());
-        for (SourceChunk chunk : chunks) {
-            Optional<Map.Entry<String, Layout>> into = chunk.compressed().isPresent() && chunk.readable()
-                    ? compressedChunkOnTarget(unit, chunk) : Optional.empty();
+        for (Map.Entry<SourceChunk, Optional<Map.Entry<String, Layout>>> entry : prepared.chunks()) {
+            SourceChunk chunk = entry.getKey();
+            Optional<Map.Entry<String, Layout>> into = entry.getValue();
             long[] copied;
             if (into.isPresent()) {
                 // The target's columns by name: a sparse index column only the source has stays behind.
@@ -182,7 +206,7 @@ final class CompressedChunkCopy {
             rows += copied[0];
             bytes += copied[1];
         }
-        return Optional.of(new long[] {rows, bytes});
+        return new long[] {rows, bytes};
     }
 
     /** Whether every column of the target's compressed chunk {@code table} has a type with binary send and receive. */
@@ -197,11 +221,11 @@ final class CompressedChunkCopy {
     }
 
     /**
-     * Creates the target's chunk with the source chunk's slices and compresses it while empty; returns its compressed
-     * chunk and how it stores rows when it reads the source's batches exactly, else decompresses it again (still
-     * empty) and returns empty.
+     * Creates the target's chunk with the source chunk's slices; with {@code compress}, compresses it while empty and
+     * returns its compressed chunk and how it stores rows when it reads the source's batches exactly, else decompresses
+     * it again (still empty) and returns empty.
      */
-    private Optional<Map.Entry<String, Layout>> compressedChunkOnTarget(CopyChunk unit, SourceChunk chunk) throws SQLException {
+    private Optional<Map.Entry<String, Layout>> chunkOnTarget(CopyChunk unit, SourceChunk chunk, boolean compress) throws SQLException {
         String name;
         try (PreparedStatement s = target.prepareStatement(
                 "SELECT format('%I.%I', schema_name, table_name), schema_name, table_name, created FROM _timescaledb_functions.create_chunk(?::regclass, ?::jsonb)")) {
@@ -209,14 +233,15 @@ final class CompressedChunkCopy {
             s.setString(2, chunk.slices());
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
-                // A chunk of these slices already on the target holds rows ferry did not put there in this transaction.
+                if (!compress) return Optional.empty();
+                // A chunk of these slices already on the target holds rows ferry did not put there in this unit.
                 if (!rs.getBoolean(4)) {
                     explain(unit, "the target already has a chunk with the slices of " + chunk.name() + " (" + rs.getString(1) + ")");
                     return Optional.empty();
                 }
                 name = rs.getString(1);
-                try (Statement compress = target.createStatement()) {
-                    compress.execute("SELECT public.compress_chunk(" + QualifiedName.literal(name) + "::regclass)");
+                try (Statement compressEmpty = target.createStatement()) {
+                    compressEmpty.execute("SELECT public.compress_chunk(" + QualifiedName.literal(name) + "::regclass)");
                 }
                 try (PreparedStatement t = target.prepareStatement(TARGET_COMPRESSED)) {
                     t.setString(1, rs.getString(2));

@@ -395,6 +395,87 @@ class TimescaleMigrationTest {
                 "the refused unit is logged, and the hypertable copied again");
     }
 
+    /**
+     * Both copy workers copy units of one hypertable at once. TimescaleDB holds a SHARE UPDATE EXCLUSIVE lock on a
+     * hypertable from a chunk's creation until its transaction commits, so a unit that made its chunks in its own
+     * transaction kept the other worker from making any until it committed: the hypertable's copy ran one unit at a
+     * time. Held at the moment each unit records its progress (ferry.copy_progress locked on the target), both workers
+     * must get there, with their units' chunks made (compressed or not) and their rows copied.
+     */
+    @Test
+    void unitsOfOneHypertableAreCopiedByBothWorkersAtOnce() throws Exception {
+        String src = "ts_parallel_src", dst = "ts_parallel_dst";
+        createDatabases(src, dst);
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, v int, PRIMARY KEY (id, time))",
+                "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g, g FROM generate_series(0, 10 * 1440 - 1) g",
+                "ALTER TABLE public.events SET (timescaledb.compress, timescaledb.compress_segmentby = '', timescaledb.compress_orderby = 'time')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-06'::timestamptz) c");
+        String waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'ferry.copy_progress'::regclass";
+        Agent agent;
+        try (Connection holder = connect(dst)) {
+            holder.setAutoCommit(false);
+            agent = new Agent(src, dst);
+            // After the migration's record is written (it empties ferry.copy_progress), before any unit records its progress.
+            Deadline.await("the migration's state on the target", Duration.ofMinutes(2),
+                    () -> querySafely(dst, "SELECT phase FROM ferry.migration") != null);
+            try (Statement s = holder.createStatement()) {
+                s.execute("LOCK TABLE ferry.copy_progress IN SHARE MODE");
+            }
+            Deadline.await("both copy workers to wait with a unit of public.events copied", Duration.ofSeconds(30),
+                    () -> "2".equals(querySafely(dst, waiting)));
+            holder.rollback();
+        }
+        agent.awaitStream();
+        server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 3");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = rowsOf("public.events");
+        assertEquals(query(src, rows), query(dst, rows));
+        String compressed = "SELECT string_agg(range_start::text, ' ' ORDER BY range_start) FROM timescaledb_information.chunks WHERE is_compressed";
+        assertEquals(query(src, compressed), query(dst, compressed));
+    }
+
+    /**
+     * A continuous aggregate's first refresh on the target aggregates every copied row of its hypertable: it runs as
+     * soon as that hypertable is copied, while other tables still copy, not after post-data. The copy is held open on
+     * another table (locked on the target); meanwhile the aggregate must be on the target with its rows, and after
+     * the cutover it answers as on the source.
+     */
+    @Test
+    void continuousAggregateIsRefreshedWhileOtherTablesStillCopy() throws Exception {
+        String src = "ts_caggearly_src", dst = "ts_caggearly_dst";
+        createDatabases(src, dst);
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8, PRIMARY KEY (device, time))",
+                "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')",
+                "INSERT INTO public.metrics SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g % 5, g FROM generate_series(0, 6 * 1440 - 1) g",
+                "ALTER TABLE public.metrics SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.metrics', older_than => '2026-01-05'::timestamptz) c",
+                "CREATE MATERIALIZED VIEW public.metrics_daily WITH (timescaledb.continuous) AS SELECT time_bucket('1 day', time) AS day, device,"
+                        + " count(*) AS n, sum(value) AS total FROM public.metrics GROUP BY 1, 2",
+                MATERIALIZATION_IDENTITY,
+                "CREATE TABLE public.hold (id int PRIMARY KEY)", "INSERT INTO public.hold VALUES (1)");
+        Agent agent = new Agent(src, dst);
+        String daily = "SELECT count(*) || ' ' || sum(n) || ' ' || sum(total) FROM public.metrics_daily";
+        try (Connection holder = connect(dst)) {
+            holder.setAutoCommit(false);
+            Deadline.await("public.hold to exist on the target, to lock it", Duration.ofMinutes(2), () -> lockTable(holder, "public.hold"));
+            Deadline.await("public.metrics_daily refreshed on the target while public.hold is not copied yet", Duration.ofSeconds(60),
+                    () -> "30 8640 37320480".equals(querySafely(dst, daily)));
+            assertEquals("0", query(dst, "SELECT count(*) FROM ferry.copy_progress WHERE table_name = 'hold'"), "the copy is still going");
+            holder.rollback();
+        }
+        agent.awaitStream();
+        server.execute(src, "INSERT INTO public.metrics VALUES ('2026-01-07 00:00:30', 9, 1)");
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        server.execute(src, "CALL refresh_continuous_aggregate('public.metrics_daily', NULL, NULL)");
+        String rows = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM public.metrics_daily t";
+        assertEquals(query(src, rows), query(dst, rows));
+    }
+
     /** Takes an ACCESS EXCLUSIVE lock on {@code table} in {@code holder}'s open transaction once the table exists. */
     private static boolean lockTable(Connection holder, String table) {
         try (Statement s = holder.createStatement()) {

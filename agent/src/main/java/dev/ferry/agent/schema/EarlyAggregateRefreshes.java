@@ -1,0 +1,123 @@
+package dev.ferry.agent.schema;
+
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.db.Database;
+import dev.ferry.agent.db.Resources;
+import dev.ferry.agent.name.QualifiedName;
+import org.postgresql.PGConnection;
+import org.slf4j.MDC;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Creates and refreshes each continuous aggregate on the target as soon as the hypertable it aggregates is copied,
+ * while other tables are still copying, instead of after post-data: its first refresh aggregates every copied row
+ * (5 s for 6 million rows in the bench), and needs nothing else the copy still does. Aggregates whose hypertable is
+ * not reported copied (an aggregate on another aggregate, a copy resumed after a crash) are left to
+ * {@link ContinuousAggregates#create} after post-data, which skips those made here.
+ *
+ * <p>One thread ({@code ferry-aggregates}) with one target connection does everything, in the source's creation
+ * order, so the state below is confined to it; copy workers call {@link #tableCopied}, the copy's owner
+ * {@link #finish} or {@link #close}.
+ */
+public final class EarlyAggregateRefreshes implements AutoCloseable {
+    private final MigrationConfig config;
+    private final ExecutorService thread = Executors.newSingleThreadExecutor(task -> {
+        Thread t = new Thread(task, "ferry-aggregates");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Aggregates not made yet, in creation order; read by the first task. Confined to the thread. */
+    private List<ContinuousAggregates.Aggregate> waiting;
+    private final Set<QualifiedName> copied = new HashSet<>();
+    private volatile Connection target;
+    private volatile Exception failure;
+
+    EarlyAggregateRefreshes(MigrationConfig config) {
+        this.config = config;
+        run(() -> {
+            try (Connection source = new Database(config.source(), "source").open()) {
+                waiting = Hypertables.hasTimescale(source) ? new ArrayList<>(ContinuousAggregates.read(source)) : new ArrayList<>();
+            }
+        });
+    }
+
+    /** Called by a copy worker when every row of {@code table} is committed on the target. */
+    public void tableCopied(QualifiedName table) {
+        run(() -> {
+            copied.add(table);
+            while (!waiting.isEmpty() && copied.contains(waiting.get(0).hypertable())) {
+                ContinuousAggregates.create(target(), waiting.remove(0));
+            }
+        });
+    }
+
+    /** Waits until every aggregate whose hypertable was copied is made and refreshed; throws the first failure. */
+    public void finish() throws SQLException {
+        thread.shutdown();
+        try {
+            while (!thread.awaitTermination(1, TimeUnit.SECONDS)) {
+                // a first refresh of a big aggregate takes minutes; nothing to do but wait
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new SQLException("interrupted while waiting for the continuous aggregates' refresh on the target", e);
+        }
+        closeTarget();
+        if (failure instanceof SQLException sql) throw sql;
+        if (failure != null) throw new IllegalStateException(failure);
+    }
+
+    /** The copy failed: cancels the refresh running on the target and stops. */
+    @Override
+    public void close() {
+        thread.shutdownNow();
+        Connection open = target;
+        if (open != null) {
+            try {
+                open.unwrap(PGConnection.class).cancelQuery();
+            } catch (SQLException e) {
+                // the connection is closed next either way
+            }
+        }
+        closeTarget();
+    }
+
+    private interface Task {
+        void run() throws SQLException;
+    }
+
+    /** Runs {@code task} on the thread unless an earlier one failed (the rest then waits for post-data). */
+    private void run(Task task) {
+        thread.execute(() -> {
+            if (failure != null) return;
+            MDC.put("stage", "schema");
+            try {
+                task.run();
+            } catch (SQLException | RuntimeException e) {
+                failure = e;
+            } finally {
+                MDC.remove("stage");
+            }
+        });
+    }
+
+    private Connection target() throws SQLException {
+        if (target == null) target = new Database(config.target(), "target").open();
+        return target;
+    }
+
+    private void closeTarget() {
+        Connection open = target;
+        if (open != null) Resources.closeQuietly(open, "the continuous aggregates' connection");
+    }
+}
