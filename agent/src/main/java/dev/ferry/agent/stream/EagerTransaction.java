@@ -40,7 +40,7 @@ import java.util.Set;
  * and anything the open transaction has locked on the source keeps conflicting source changes from committing before
  * it, so they are never streamed ahead of its commit. Owned by the stream thread.
  */
-final class EagerTransaction implements AutoCloseable {
+final class EagerTransaction {
     private static final Logger log = LoggerFactory.getLogger("ferry.stream");
 
     private final Applier eager;
@@ -60,7 +60,6 @@ final class EagerTransaction implements AutoCloseable {
     private final Map<Long, Long> changesAt = new HashMap<>();
     private final Set<Integer> mapped = new HashSet<>();
     private long changes;
-    private long committed;
 
     /**
      * @param eager an applier on its own target connection (lock_timeout set), recording to ferry's state like the main one
@@ -87,11 +86,6 @@ final class EagerTransaction implements AutoCloseable {
         applying = xid == topXid && !abandoned;
         // The main connection must hold no row lock this block's changes could wait for: the thread would hang.
         if (applying) main.commitPending();
-    }
-
-    /** Whether the current stream block's changes are applied here. */
-    boolean applying() {
-        return applying;
     }
 
     /** One message of the current stream block, of (sub)transaction {@code subXid}. */
@@ -184,21 +178,10 @@ final class EagerTransaction implements AutoCloseable {
             abandon(failure.getMessage());
             return false;
         }
-        committed++;
         // NOTE: tests read "applied while it streamed" from this line.
         log.info("big transaction {} (committed at {}) applied while it streamed: {} changes, committed {} ms after its commit arrived", xid,
                 commit.commitLsn(), changes, String.format("%.1f", (System.nanoTime() - visibleSinceNanos) / 1e6));
         return true;
-    }
-
-    /** Streamed transactions committed from here, not replayed. */
-    long committed() {
-        return committed;
-    }
-
-    @Override
-    public void close() {
-        eager.close();
     }
 
     private void relation(Relation relation) {

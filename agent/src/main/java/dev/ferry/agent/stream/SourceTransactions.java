@@ -39,7 +39,8 @@ import java.util.Optional;
 /**
  * Turns the slot's messages into source transactions for the {@link Applier}, in commit order: a transaction's
  * changes between its BEGIN and COMMIT; a big transaction PostgreSQL streamed while in progress, from its spill file
- * at its STREAM COMMIT (aborted subtransactions cut off, aborted transactions dropped); and without the changes the
+ * at its STREAM COMMIT (aborted subtransactions cut off, aborted transactions dropped) unless {@link EagerTransaction}
+ * applied it while it streamed; and without the changes the
  * target already holds: whole transactions applied before a restart, and changes to a table copied again after one
  * in transactions its copy already saw (sync LSN); a changed table stops it at a source transaction's start
  * ({@link DriftStop}). Owned by the stream thread.
