@@ -163,6 +163,58 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /** Executes what is queued inside the open target transaction, without committing it. */
+    public void flush() {
+        try {
+            writer.flush();
+        } catch (SQLException e) {
+            throw failure("applying changes", e);
+        }
+    }
+
+    /**
+     * Inside a source transaction applied while it streams: executes what is queued, then marks a savepoint, so a
+     * subtransaction rolled back on the source can be rolled back here without the changes before it.
+     */
+    public void savepoint(String name) {
+        try {
+            writer.flush();
+            try (Statement s = target.createStatement()) {
+                s.execute("SAVEPOINT " + name);
+            }
+        } catch (SQLException e) {
+            throw failure("SAVEPOINT " + name, e);
+        }
+    }
+
+    /**
+     * Rolls back to {@link #savepoint}: what is queued was queued after the latest savepoint, so after this one too,
+     * and is dropped.
+     */
+    public void rollbackToSavepoint(String name) {
+        writer.clear();
+        try (Statement s = target.createStatement()) {
+            s.execute("ROLLBACK TO SAVEPOINT " + name);
+        } catch (SQLException e) {
+            throw failure("ROLLBACK TO SAVEPOINT " + name, e);
+        }
+    }
+
+    /**
+     * A source transaction ending at {@code endLsn} was committed on another target connection, with that LSN in
+     * ferry's state, after everything this one had pending: the applied LSN moves there and is confirmed.
+     */
+    public void committedElsewhere(Lsn endLsn, long changes) {
+        if (transaction.hasWork()) throw new IllegalStateException("a transaction committed elsewhere while this connection still held work");
+        transaction.committedElsewhere(endLsn, changes);
+        confirm.accept(transaction.applied());
+    }
+
+    /** Whether a relation's definition has been learnt (a RELATION message before its changes). */
+    public boolean knows(int relationId) {
+        return relations.containsKey(relationId);
+    }
+
     /** Drops what awaits a target commit (the stream delivers it again). */
     public void rollback() {
         writer.clear();

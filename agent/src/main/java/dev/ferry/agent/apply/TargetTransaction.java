@@ -73,6 +73,13 @@ final class TargetTransaction {
         if (completedEnd.isPresent()) applied = Lsn.max(applied, completedEnd.get());
     }
 
+    /** A source transaction with {@code changes} changes was committed on another connection, with nothing open here. */
+    void committedElsewhere(Lsn endLsn, long changes) {
+        changesApplied += changes;
+        transactionsApplied++;
+        applied = Lsn.max(applied, endLsn);
+    }
+
     /** The target rolled back what was open: nothing of it is applied. */
     void rolledBack() {
         changes = 0;

@@ -32,12 +32,15 @@ import org.slf4j.MDC;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Turns the slot's messages into source transactions for the {@link Applier}, in commit order: a transaction's
  * changes between its BEGIN and COMMIT; a big transaction PostgreSQL streamed while in progress, from its spill file
- * at its STREAM COMMIT (aborted subtransactions cut off, aborted transactions dropped); and without the changes the
+ * at its STREAM COMMIT (aborted subtransactions cut off, aborted transactions dropped) unless {@link EagerTransaction}
+ * applied it while it streamed; and without the changes the
  * target already holds: whole transactions applied before a restart, and changes to a table copied again after one
  * in transactions its copy already saw (sync LSN); a changed table stops it at a source transaction's start
  * ({@link DriftStop}). Owned by the stream thread.
@@ -52,6 +55,9 @@ final class SourceTransactions {
     private final Map<QualifiedName, Lsn> syncLsns;
     private final MigrationMetrics metrics;
     private final DriftStop drift;
+    /** The last RELATION message handled for each relation id, which the eager path checks its own against. */
+    private final Map<Integer, Relation> relations = new HashMap<>();
+    private final Optional<EagerTransaction> eager;
 
     private boolean inTransaction;
     private boolean skipping;
@@ -65,11 +71,12 @@ final class SourceTransactions {
      */
     SourceTransactions(Applier applier, SpilledTransactions spilled, TimescaleChanges timescale, Map<QualifiedName, Lsn> syncLsns,
                        int protocolVersion, MigrationMetrics metrics) {
-        this(applier, spilled, timescale, syncLsns, protocolVersion, metrics, new DriftStop());
+        this(applier, spilled, timescale, syncLsns, protocolVersion, metrics, new DriftStop(), Optional.empty());
     }
 
+    /** @param eagerApplier applies one streamed transaction while it streams, on a target connection of its own; empty: spill only */
     SourceTransactions(Applier applier, SpilledTransactions spilled, TimescaleChanges timescale, Map<QualifiedName, Lsn> syncLsns,
-                       int protocolVersion, MigrationMetrics metrics, DriftStop drift) {
+                       int protocolVersion, MigrationMetrics metrics, DriftStop drift, Optional<Applier> eagerApplier) {
         this.applier = applier;
         this.spilled = spilled;
         this.timescale = timescale;
@@ -77,6 +84,7 @@ final class SourceTransactions {
         this.replayDecoder = new PgOutputDecoder(protocolVersion, false);
         this.metrics = metrics;
         this.drift = drift;
+        this.eager = eagerApplier.map(e -> new EagerTransaction(e, applier, timescale, syncLsns, relations));
     }
 
     /** Whether the last message left a source transaction open: the target may commit only between them. */
@@ -94,15 +102,22 @@ final class SourceTransactions {
             metrics.appliedCommit(commit.commitTime());
         } else if (message instanceof StreamStart start) {
             streamingXid = start.xid();
+            eager.ifPresent(e -> e.start(streamingXid));
         } else if (message instanceof Streamed streamed) {
+            // Spilled even when applied eagerly: the replay is the fallback wherever the eager path gives up.
             spilled.append(streamingXid, streamed.xid(), wal.payload());
+            eager.ifPresent(e -> e.change(streamed.xid(), streamed.message()));
         } else if (message instanceof StreamStop) {
-            // the next block may belong to another transaction; nothing to do until STREAM COMMIT or ABORT
+            // the next block may belong to another transaction; nothing more to do until STREAM COMMIT or ABORT
+            eager.ifPresent(EagerTransaction::stop);
         } else if (message instanceof StreamCommit commit) {
-            replayStreamed(commit);
+            long arrived = System.nanoTime();
+            if (eager.isPresent() && eager.get().commit(commit, arrived)) spilled.discard(commit.xid());
+            else replayStreamed(commit);
             metrics.appliedCommit(commit.commitTime());
         } else if (message instanceof StreamAbort abort) {
             spilled.abort(abort.xid(), abort.subXid());
+            eager.ifPresent(e -> e.abort(abort.xid(), abort.subXid()));
         } else {
             change(message);
         }
@@ -132,6 +147,7 @@ final class SourceTransactions {
         if (message instanceof Relation relation) {
             try {
                 timescale.relation(relation).ifPresent(applier::relation); // a chunk's renamed to its hypertable
+                relations.put(relation.relationId(), relation);
             } catch (FerryException stop) {
                 // A connection lost while the RELATION flushed queued rows is not a changed table: the stream resumes.
                 if (ConnectionFailures.isTransient(stop)) throw stop;

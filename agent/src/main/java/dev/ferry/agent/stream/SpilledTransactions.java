@@ -123,11 +123,16 @@ final class SpilledTransactions implements AutoCloseable {
         }
     }
 
-    void discard(long xid) throws IOException {
+    /** Deletes a transaction's file: rolled back, or applied without it. */
+    void discard(long xid) {
         Spill spill = open.remove(xid);
         if (spill == null) return;
-        spill.out.close();
-        Files.deleteIfExists(spill.file);
+        try {
+            spill.out.close();
+            Files.deleteIfExists(spill.file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the spill file " + spill.file, e);
+        }
     }
 
     boolean isEmpty() {
@@ -144,7 +149,7 @@ final class SpilledTransactions implements AutoCloseable {
         for (Long xid : open.keySet().stream().sorted(Comparator.naturalOrder()).toList()) {
             try {
                 discard(xid);
-            } catch (IOException ignored) {
+            } catch (UncheckedIOException ignored) {
                 // best effort at shutdown; the next start clears the directory anyway
             }
         }

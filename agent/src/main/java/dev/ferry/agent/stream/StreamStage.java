@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -54,6 +55,7 @@ public final class StreamStage {
      */
     private static final int QUEUE_BATCHES = 16;
     private static final long QUEUE_BYTES = 8L * 1024 * 1024;
+    private static final Duration EAGER_LOCK_TIMEOUT = Duration.ofSeconds(2);
 
     private final MigrationConfig config;
     private final Database source;
@@ -114,6 +116,7 @@ public final class StreamStage {
         try (Connection replication = ReplicationConnections.open(source);
              Connection stateConnection = target.getConnection();
              Connection applyConnection = target.getConnection();
+             Connection eagerConnection = target.getConnection();
              Connection sourceConnection = source.open();
              Connection driftConnection = source.open();
              SpilledTransactions spilled = new SpilledTransactions(config.workDir().resolve("spill"))) {
@@ -122,6 +125,7 @@ public final class StreamStage {
             applyConnection.setAutoCommit(false);
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
+            configureEager(eagerConnection);
             NewTables newTables = new NewTables(config, source, target, state, sourceMajor, metrics);
             // Before anything is applied: a copy a kill interrupted is finished before the stream writes to its table.
             syncLsns.putAll(newTables.follow());
@@ -131,11 +135,17 @@ public final class StreamStage {
             Thread readerThread = new Thread(reader, "ferry-stream-reader");
             readerThread.setDaemon(true);
             Applier applier = new Applier(applyConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), startLsn,
-                    metrics, reader::confirm, config.schemaMap(), driftFor(driftConnection, applyConnection, newTables));            try {
+                    metrics, reader::confirm, config.schemaMap(), driftFor(driftConnection, applyConnection, newTables));
+            // A big streamed transaction is applied while it streams on a connection of its own (EagerTransaction); it
+            // confirms nothing itself: the main applier does once it commits.
+            Applier eagerApplier = new Applier(eagerConnection, state, config.numericNanInf(), Publications.sendsGeneratedColumns(sourceMajor), startLsn,
+                    metrics, lsn -> { }, config.schemaMap(), null);
+            try {
                 readerThread.start();
                 log.info("streaming from slot {} at {} (protocol version {}{})", config.slotName(), startLsn, options.protocolVersion(),
                         options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
-                SourceTransactions transactions = new SourceTransactions(applier, spilled, timescale, syncLsns, options.protocolVersion(), metrics, driftStop);
+                SourceTransactions transactions = new SourceTransactions(applier, spilled, timescale, syncLsns, options.protocolVersion(), metrics, driftStop,
+                        options.streaming() ? Optional.of(eagerApplier) : Optional.empty());
                 return drain(queue, reader, transactions, applier, stateConnection, new StreamProgress(sourceConnection, config.slotName(), metrics), spilled,
                         newTables);
             } finally {
@@ -143,6 +153,7 @@ public final class StreamStage {
                 joinQuietly(readerThread);
                 readerThread.interrupt(); // in case it is blocked handing over to a queue nobody drains any more
                 applier.close();
+                eagerApplier.close();
                 Resources.closeQuietly(stream, "the replication stream");
             }
         }
@@ -193,6 +204,22 @@ public final class StreamStage {
                 return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
             }
         }
+    }
+
+    /**
+     * The eager connection gives up on a lock after {@link #EAGER_LOCK_TIMEOUT} (the transaction is then replayed from
+     * its spill file): it shares the stream thread with the main connection, so waiting on a lock the thread itself
+     * must release later would hang the stream.
+     */
+    private static void configureEager(Connection eager) throws SQLException {
+        eager.setAutoCommit(false);
+        TargetSession.configure(eager, "target");
+        try (Statement s = eager.createStatement()) {
+            s.execute("SET lock_timeout = '" + EAGER_LOCK_TIMEOUT.toMillis() + "ms'");
+            // It sits idle in its transaction while the source's transaction is busy elsewhere.
+            s.execute("SET idle_in_transaction_session_timeout = 0");
+        }
+        eager.commit();
     }
 
     /** A changed table is followed without --schema-map only (docs/ddl.md); with one it stops the stream, as before. */

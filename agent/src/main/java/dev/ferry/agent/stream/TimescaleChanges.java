@@ -134,6 +134,11 @@ final class TimescaleChanges {
         return openMarkers == 0 && !ignored.contains(relationId);
     }
 
+    /** Whether a relation's changes carry no user rows (TimescaleDB's own), whatever markers are open. */
+    boolean ignores(int relationId) {
+        return ignored.contains(relationId);
+    }
+
     /**
      * The relations of a TRUNCATE to apply: ignored ones left out, and a chunk's only together with its hypertable
      * (a TRUNCATE of the hypertable lists its chunks too). A chunk truncated alone cannot be applied to the target's
