@@ -9,8 +9,6 @@ import dev.ferry.replication.pgoutput.Tuple;
 import dev.ferry.replication.pgoutput.TupleValue;
 import dev.ferry.replication.pgoutput.Update;
 
-import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,41 +32,41 @@ final class RowChanges {
 
     void insert(RowStatements statements, Insert insert) {
         TargetRelation relation = statements.relation();
-        Values row = values(relation, insert.row());
-        ChangeStatement statement = relation.hasKey() ? statements.upsert(row.present) : statements.insert(row.present);
-        queue.accept(new PendingRow(relation, statement, row.parameters(), relation.hasKey() ? keyOf(relation, row) : null, PendingRow.Kind.INSERT, row.bytes));
+        Values row = values(statements, insert.row());
+        ChangeStatement statement = relation.hasKey() ? statements.upsert(row.shape) : statements.insert(row.shape);
+        queue.accept(new PendingRow(relation, statement, row.parameters, relation.hasKey() ? keyOf(relation, row) : null, PendingRow.Kind.INSERT, row.bytes));
     }
 
     void update(RowStatements statements, Update update) {
         TargetRelation relation = statements.relation();
-        Values next = values(relation, update.next());
+        Values next = values(statements, update.next());
         // Nothing the stream carries changed (a table whose only columns are generated, or none): nothing to write.
-        if (next.present.isEmpty()) return;
+        if (next.shape.isEmpty()) return;
         if (relation.fullIdentity()) {
             Tuple oldTuple = update.old().orElseThrow(() -> new IllegalStateException(
                     "UPDATE on " + relation.name() + " with REPLICA IDENTITY FULL carries no old row"));
-            Values old = values(relation, oldTuple);
-            queue.accept(new PendingRow(relation, statements.updateOneMatching(next.present, old.present),
-                    concat(next.parameters(), old.parameters()), null, PendingRow.Kind.MUST_FIND_ROW, next.bytes + old.bytes));
+            Values old = values(statements, oldTuple);
+            queue.accept(new PendingRow(relation, statements.updateOneMatching(next.shape, old.shape),
+                    concat(next.parameters, old.parameters), null, PendingRow.Kind.MUST_FIND_ROW, next.bytes + old.bytes));
             return;
         }
         requireKey(relation, "UPDATE");
         if (update.old().isPresent()) {
-            Values oldKey = values(relation, update.old().get());
+            Values oldKey = values(statements, update.old().get());
             if (!sameKey(relation, oldKey, next)) {
                 // The primary key changed: remove the row under its old key, then write it under the new one.
                 queue.accept(new PendingRow(relation, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey),
                         PendingRow.Kind.MUST_FIND_ROW, oldKey.bytes));
             }
         }
-        queue.accept(new PendingRow(relation, statements.upsert(next.present), next.parameters(), keyOf(relation, next), PendingRow.Kind.UPSERT, next.bytes));
+        queue.accept(new PendingRow(relation, statements.upsert(next.shape), next.parameters, keyOf(relation, next), PendingRow.Kind.UPSERT, next.bytes));
     }
 
     void delete(RowStatements statements, Delete delete) {
         TargetRelation relation = statements.relation();
-        Values old = values(relation, delete.old());
+        Values old = values(statements, delete.old());
         if (relation.fullIdentity()) {
-            queue.accept(new PendingRow(relation, statements.deleteOneMatching(old.present), old.parameters(), null, PendingRow.Kind.MUST_FIND_ROW, old.bytes));
+            queue.accept(new PendingRow(relation, statements.deleteOneMatching(old.shape), old.parameters, null, PendingRow.Kind.MUST_FIND_ROW, old.bytes));
             return;
         }
         requireKey(relation, "DELETE");
@@ -88,37 +86,32 @@ final class RowChanges {
         }
     }
 
-    /** A tuple's values as text parameters, with the columns it carries (unchanged TOAST values are left out). */
-    private record Values(BitSet present, List<String> values, long bytes) {
-        String[] parameters() {
-            return values.toArray(new String[0]);
-        }
-    }
+    /** A tuple's values as text parameters, one per column it carries ({@code shape}), in column order. */
+    private record Values(TupleShape shape, String[] parameters, long bytes) {}
 
-    private Values values(TargetRelation relation, Tuple tuple) {
-        BitSet present = new BitSet();
-        List<String> values = new ArrayList<>(tuple.values().size());
+    private Values values(RowStatements statements, Tuple tuple) {
+        TargetRelation relation = statements.relation();
+        List<TupleValue> tupleValues = tuple.values();
+        TupleShape shape = statements.shapeOf(tupleValues);
+        int[] columns = shape.columns();
+        String[] parameters = new String[columns.length];
         long bytes = 0;
-        for (int i = 0; i < tuple.values().size(); i++) {
-            TupleValue value = tuple.values().get(i);
-            // The target computes its generated columns: the source's value is neither written nor needed to find a row.
-            if (value instanceof TupleValue.UnchangedToast || relation.generated()[i]) continue;
-            present.set(i);
-            if (value instanceof TupleValue.Null) {
-                values.add(null);
-            } else if (value instanceof TupleValue.Text text) {
+        for (int p = 0; p < columns.length; p++) {
+            int i = columns[p];
+            TupleValue value = tupleValues.get(i);
+            if (value instanceof TupleValue.Text text) {
                 String v = text.value();
                 if (relation.numeric()[i] && numericNanInf == NumericNanInf.NULL && isNanOrInfinity(v)) {
                     nanInfNulled.merge(relation.name(), 1L, Long::sum);
                     v = null;
                 }
-                values.add(v);
+                parameters[p] = v;
                 bytes += v == null ? 0 : v.length();
-            } else {
+            } else if (!(value instanceof TupleValue.Null)) {
                 throw new IllegalStateException("unexpected " + value + " in " + relation.name() + ": ferry streams text-format tuples");
             }
         }
-        return new Values(present, values, bytes);
+        return new Values(shape, parameters, bytes);
     }
 
     private static boolean isNanOrInfinity(String numeric) {
@@ -127,16 +120,16 @@ final class RowChanges {
 
     private static boolean sameKey(TargetRelation relation, Values old, Values next) {
         for (int column : relation.key()) {
-            if (!old.present.get(column) || !next.present.get(column)) continue;
+            if (!old.shape.carries(column) || !next.shape.carries(column)) continue;
             if (!Objects.equals(valueAt(old, column), valueAt(next, column))) return false;
         }
         return true;
     }
 
+    /** A column's value, null if NULL or not carried. */
     private static String valueAt(Values values, int column) {
-        // values only holds present columns, in column order
-        int position = values.present.get(0, column).cardinality();
-        return values.values.get(position);
+        int position = values.shape.positions()[column];
+        return position < 0 ? null : values.parameters[position];
     }
 
     private static String[] keyParameters(TargetRelation relation, Values values) {
@@ -145,12 +138,20 @@ final class RowChanges {
         return key;
     }
 
-    /** The row's key values as one string: NUL cannot occur in PostgreSQL text, so it separates them unambiguously. */
+    /**
+     * The row's key values as one string, compared only with keys of the same relation: a single column's value as it
+     * is, several joined after each other by NUL, which PostgreSQL text cannot hold, so two keys are equal exactly when
+     * their values are. Null when a value is NULL or not carried: no unique constraint finds such a row by it, so it
+     * neither replaces nor is replaced by another change.
+     */
     private static String keyOf(TargetRelation relation, Values values) {
+        int[] columns = relation.key();
+        if (columns.length == 1) return valueAt(values, columns[0]);
         StringBuilder key = new StringBuilder();
-        for (int column : relation.key()) {
+        for (int column : columns) {
             String value = valueAt(values, column);
-            key.append(value == null ? "\u0001" : value).append('\u0000');
+            if (value == null) return null;
+            key.append(value).append('\u0000');
         }
         return key.toString();
     }

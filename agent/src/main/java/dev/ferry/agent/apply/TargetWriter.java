@@ -11,7 +11,6 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.util.AbstractList;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -48,6 +47,8 @@ final class TargetWriter {
     private final Map<TargetRelation, Queue> byRelation = new IdentityHashMap<>();
     /** The same queues in the order their relations first had changes, which is the order they are written in. */
     private final List<Queue> inOrder = new ArrayList<>();
+    /** The keys in the batch being cut, which may hold each key once. */
+    private final KeyPositions batchKeys = new KeyPositions();
     private int rows;
     private long bytes;
     private long coalesced;
@@ -69,25 +70,28 @@ final class TargetWriter {
             inOrder.add(queue);
         }
         if (row.key() != null && row.relation().coalescible()) {
-            Integer previous = queue.lastByKey.get(row.key());
-            if (previous != null && queue.rows.get(previous).statement() == row.statement() && !row.mustFindRow()) {
+            int previous = queue.lastByKey.get(row.key());
+            if (previous >= 0 && queue.rows.get(previous).statement() == row.statement() && !row.mustFindRow()) {
                 bytes += row.bytes() - queue.rows.get(previous).bytes();
                 queue.rows.set(previous, row);
                 coalesced++;
                 return;
             }
+            queue.lastByKey.put(row.key(), queue.rows.size());
         }
-        if (row.key() != null) queue.lastByKey.put(row.key(), queue.rows.size());
         queue.rows.add(row);
         rows++;
         bytes += row.bytes();
     }
 
-    /** One relation's queued changes in order, and where each key's latest change sits; kept (and its capacity) between flushes. */
+    /**
+     * One relation's queued changes in order, and on a coalescible relation where each key's latest change sits; kept
+     * (and its capacity) between flushes.
+     */
     private static final class Queue {
         final TargetRelation relation;
         final List<PendingRow> rows = new ArrayList<>();
-        final Map<String, Integer> lastByKey = new HashMap<>();
+        final KeyPositions lastByKey = new KeyPositions();
 
         Queue(TargetRelation relation) {
             this.relation = relation;
@@ -143,9 +147,9 @@ final class TargetWriter {
                 int end = start;
                 // One relation's statements are built once per shape (RowStatements): the same statement is the same instance.
                 ChangeStatement statement = pending.get(start).statement();
-                Set<String> keys = new HashSet<>();
+                batchKeys.clear();
                 while (end < pending.size() && pending.get(end).statement() == statement
-                        && (pending.get(end).key() == null || keys.add(pending.get(end).key()))) {
+                        && (pending.get(end).key() == null || batchKeys.add(pending.get(end).key(), end))) {
                     end++;
                 }
                 execute(pending.subList(start, end));

@@ -59,6 +59,8 @@ public final class NewTables {
 
     private final MigrationConfig config;
     private final Database source;
+    /** The stream's own source session, for the catalog reads: no login per check. */
+    private final Connection sourceSession;
     private final DataSource target;
     private final StateStore state;
     private final int sourceMajor;
@@ -68,9 +70,12 @@ public final class NewTables {
     private long nextCheck = System.nanoTime();
     private boolean requested;
 
-    public NewTables(MigrationConfig config, Database source, DataSource target, StateStore state, int sourceMajor, MigrationMetrics metrics) {
+    /** @param sourceSession a source session of the stream thread's, in autocommit mode, with the session settings ferry gives every one */
+    public NewTables(MigrationConfig config, Database source, Connection sourceSession, DataSource target, StateStore state, int sourceMajor,
+                     MigrationMetrics metrics) {
         this.config = config;
         this.source = source;
+        this.sourceSession = sourceSession;
         this.target = target;
         this.state = state;
         this.sourceMajor = sourceMajor;
@@ -94,7 +99,8 @@ public final class NewTables {
         requested = false;
         nextCheck = System.nanoTime() + CHECK_NANOS;
         List<SourceTable> toCopy = new ArrayList<>();
-        try (Connection src = source.open(); Connection dst = target.getConnection()) {
+        Connection src = sourceSession;
+        try (Connection dst = target.getConnection()) {
             dst.setAutoCommit(true);
             Map<QualifiedName, Lsn> copied = state.copiedTables(dst);
             for (SourceTable table : covered(src)) {

@@ -117,23 +117,30 @@ public final class Migration {
     }
 
     private String runHolding(AgentIdentity agent) throws SQLException {
-        Optional<MigrationState> existing = records.claim(target, config.slotName(), agent);
-        existing.filter(resumed -> resumed.phase() != Phase.DONE).ifPresent(resumed -> {
-            stateRecorded = true;
-            phase = resumed.phase();
-        });
-        if (existing.isPresent() && existing.get().phase() == Phase.DONE) return new CutoverStage(config, source, target, state).finished(existing.get());
-        if (existing.isEmpty()) new Preflight(config).require(copyRestarted);
+        // The pool opens no connection by itself: its first one is the claim's, and serves the resume's next steps too.
+        try (HikariDataSource pool = TargetPool.open(target, config.jobs())) {
+            Optional<MigrationState> existing = records.claim(pool, config.slotName(), agent);
+            existing.filter(resumed -> resumed.phase() != Phase.DONE).ifPresent(resumed -> {
+                stateRecorded = true;
+                phase = resumed.phase();
+            });
+            if (existing.isPresent() && existing.get().phase() == Phase.DONE) return new CutoverStage(config, source, target, state).finished(existing.get());
+            if (existing.isEmpty()) new Preflight(config).require(copyRestarted);
+            return migrate(pool, existing, agent);
+        }
+    }
 
-        try (HikariDataSource pool = TargetPool.open(target, config.jobs());
-             StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
+    private String migrate(HikariDataSource pool, Optional<MigrationState> existing, AgentIdentity agent) throws SQLException {
+        try (StatusServer status = config.metricsPort() > 0 ? new StatusServer(config.metricsPort(), metrics) : null) {
             int sourceMajor;
             List<SourceTable> tables;
             SnapshotStage snapshot = new SnapshotStage(config, source, target, pool, state, metrics, new SchemaCopy(config), slot, entered -> phase = entered);
+            // One session for what the start asks of the source before the copy or the stream.
             try (Connection src = source.open()) {
                 sourceMajor = Database.majorVersion(src);
                 tables = new SourceCatalog().read(src, config.tables());
                 if (existing.isEmpty()) snapshot.prepareSource(src, tables, sourceMajor);
+                else slot.require(src);
             }
             Map<QualifiedName, Lsn> syncLsns = existing.isEmpty()
                     ? snapshot.start(tables, sourceMajor, agent, () -> stateRecorded = true)

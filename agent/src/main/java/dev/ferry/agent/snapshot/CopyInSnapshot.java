@@ -172,7 +172,7 @@ final class CopyInSnapshot {
      */
     Map<QualifiedName, Lsn> syncLsns(List<SourceTable> tables, Lsn consistentLsn) throws SQLException {
         Map<QualifiedName, Lsn> copied;
-        try (Connection dst = target.open()) {
+        try (Connection dst = pool.getConnection()) {
             copied = state.copiedTables(dst);
         }
         Map<QualifiedName, Lsn> sync = new HashMap<>();

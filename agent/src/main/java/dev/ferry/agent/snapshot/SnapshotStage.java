@@ -106,11 +106,13 @@ public final class SnapshotStage {
         return Map.of();
     }
 
-    /** Picks up after a crash: redo the schema if it was cut short, copy again what was not fully copied. */
+    /**
+     * Picks up after a crash: redo the schema if it was cut short, copy again what was not fully copied. The caller has
+     * checked the slot ({@link MigrationSlot#require(Connection)}).
+     */
     public Map<QualifiedName, Lsn> resume(MigrationState current, List<SourceTable> tables, int sourceMajor) throws SQLException {
         log.info("resuming the migration with slot {} in phase {} (applied up to {})", current.slotName(), current.phase().text(), current.appliedLsn());
         metrics.phase(current.phase().text()); // /status and the container's healthcheck show where the resumed run is
-        slot.require();
         if (copiesSchema() && current.phase().compareTo(Phase.STREAM) < 0) schema.checkTools(sourceMajor);
         Phase phase = current.phase();
         if (phase == Phase.SCHEMA) {

@@ -74,14 +74,19 @@ public final class MigrationSlot {
     /** Fails, saying how to start over, when the slot is gone or invalidated: the changes since the start are lost. */
     public void require() throws SQLException {
         try (Connection src = source.open()) {
-            Optional<SlotState> slotState = ReplicationSlots.describe(src, name);
-            if (slotState.isEmpty() || slotState.get().walStatus().filter("lost"::equals).isPresent()) {
-                throw new FerryException("replication slot " + name + " is " + (slotState.isEmpty() ? "gone from the source." : "invalidated (wal_status lost)."),
-                        "the changes made since the migration started can no longer be read, so the target cannot be brought up to date.",
-                        "start the copy again: run the same `ferry run` with --restart-copy. It empties the tables ferry copied into (and no other),"
-                                + " removes its state, slot and publications, and migrates again from a new snapshot. To avoid invalidation, raise"
-                                + " max_slot_wal_keep_size on the source (or set it to -1).", ExitCode.FAILED, null);
-            }
+            require(src);
+        }
+    }
+
+    /** Like {@link #require()}, on an open source session. */
+    public void require(Connection src) throws SQLException {
+        Optional<SlotState> slotState = ReplicationSlots.describe(src, name);
+        if (slotState.isEmpty() || slotState.get().walStatus().filter("lost"::equals).isPresent()) {
+            throw new FerryException("replication slot " + name + " is " + (slotState.isEmpty() ? "gone from the source." : "invalidated (wal_status lost)."),
+                    "the changes made since the migration started can no longer be read, so the target cannot be brought up to date.",
+                    "start the copy again: run the same `ferry run` with --restart-copy. It empties the tables ferry copied into (and no other),"
+                            + " removes its state, slot and publications, and migrates again from a new snapshot. To avoid invalidation, raise"
+                            + " max_slot_wal_keep_size on the source (or set it to -1).", ExitCode.FAILED, null);
         }
     }
 }

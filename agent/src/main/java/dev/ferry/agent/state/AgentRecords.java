@@ -6,6 +6,7 @@ import dev.ferry.agent.db.Database;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
@@ -28,9 +29,9 @@ public final class AgentRecords {
      * This migration's state if the target holds it; an unfinished one then records {@code agent} as its agent. A
      * state of another migration (another slot) in the same schema is refused.
      */
-    public Optional<MigrationState> claim(Database target, String slotName, AgentIdentity agent) throws SQLException {
+    public Optional<MigrationState> claim(DataSource target, String slotName, AgentIdentity agent) throws SQLException {
         Optional<MigrationState> existing;
-        try (Connection dst = target.open()) {
+        try (Connection dst = target.getConnection()) {
             existing = state.load(dst);
             if (existing.isPresent() && existing.get().slotName().equals(slotName) && existing.get().phase() != MigrationState.Phase.DONE) {
                 state.install(dst); // columns a newer ferry added to an older agent's state

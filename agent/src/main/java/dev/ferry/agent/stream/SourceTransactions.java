@@ -174,6 +174,8 @@ final class SourceTransactions {
 
     private boolean applies(int relationId) {
         if (skipping || !timescale.applies(relationId)) return false;
+        // Usually no table was copied again: then the relation is looked up once per change, by the applier only.
+        if (syncLsns.isEmpty()) return true;
         Lsn sync = syncLsns.get(applier.relationName(relationId));
         return sync == null || !transactionFinalLsn.isBefore(sync);
     }

@@ -126,7 +126,7 @@ public final class StreamStage {
             TargetSession.configure(applyConnection, "target");
             applyConnection.commit();
             configureEager(eagerConnection);
-            NewTables newTables = new NewTables(config, source, target, state, sourceMajor, metrics);
+            NewTables newTables = new NewTables(config, source, sourceConnection, target, state, sourceMajor, metrics);
             // Before anything is applied: a copy a kill interrupted is finished before the stream writes to its table.
             syncLsns.putAll(newTables.follow());
             ChangeStream stream = ChangeStream.start(replication, new SlotName(config.slotName()), startLsn, options, config.statusInterval());

@@ -131,7 +131,7 @@ final class TimescaleChanges {
 
     /** Whether a row change (INSERT, UPDATE, DELETE) on this relation is the user's and must be applied. */
     boolean applies(int relationId) {
-        return openMarkers == 0 && !ignored.contains(relationId);
+        return openMarkers == 0 && (ignored.isEmpty() || !ignored.contains(relationId)); // no id boxed without TimescaleDB
     }
 
     /** Whether a relation's changes carry no user rows (TimescaleDB's own), whatever markers are open. */

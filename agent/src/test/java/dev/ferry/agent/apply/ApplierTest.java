@@ -4,6 +4,7 @@ import dev.ferry.agent.config.MigrationConfig.NumericNanInf;
 import dev.ferry.agent.metrics.MigrationMetrics;
 import dev.ferry.agent.state.StateStore;
 import dev.ferry.replication.Lsn;
+import dev.ferry.replication.pgoutput.Delete;
 import dev.ferry.replication.pgoutput.Insert;
 import dev.ferry.replication.pgoutput.Relation;
 import dev.ferry.replication.pgoutput.Tuple;
@@ -177,6 +178,61 @@ class ApplierTest {
         }
     }
 
+    @Test
+    void rowsOfATwoColumnKeyAreToldApartAndCoalescedPerKey() throws Exception {
+        String db = database("CREATE TABLE public.pair (a text, b text, n int, PRIMARY KEY (a, b))");
+        // Keys whose values run together when joined without a separator, or differ only in a control character.
+        String[][] keys = {{"1", "23"}, {"12", "3"}, {"x\u0001", "y"}, {"x", "\u0001y"}, {"", "z"}, {"z", ""}};
+        try (Connection c = target.connect(db); Applier applier = applier(c, new ArrayList<>())) {
+            applier.relation(relation(1, "pair", List.of("a", "b"), "a", "b", "n"));
+            for (String[] key : keys) applier.insert(new Insert(1, tuple(key[0], key[1], "0")));
+            for (int n = 1; n <= 2; n++) {
+                for (String[] key : keys) applier.update(new Update(1, Optional.empty(), tuple(key[0], key[1], Integer.toString(n))));
+            }
+            applier.delete(new Delete(1, tuple("12", "3", null)));
+            applier.endSourceTransaction(Lsn.parse("0/2000000"));
+            applier.commitPending();
+
+            assertEquals(2L * keys.length, applier.coalesced(), "each key's insert and first update replaced by its last update, no other key's");
+            assertEquals("5 10", target.queryValue(db, "SELECT count(*) || ' ' || sum(n) FROM public.pair"));
+            assertEquals("0", target.queryValue(db, "SELECT count(*) FROM public.pair WHERE a = '12' AND b = '3'"), "deleted by its key");
+            assertEquals("2", target.queryValue(db, "SELECT n FROM public.pair WHERE a = E'x\\001' AND b = 'y'"));
+        }
+    }
+
+    @Test
+    void anUpdateLeavingAToastedValueUnchangedKeepsItAndFindsItsKeyAfterIt() throws Exception {
+        // The key comes after the TOASTed column, so the key's place among the carried values moves with the shape.
+        String db = database("CREATE TABLE public.doc (body text, id int PRIMARY KEY, n int)",
+                "CREATE TABLE public.doc_keyed_twice (body text, id int PRIMARY KEY, n int, tag text UNIQUE)");
+        try (Connection c = target.connect(db); Applier applier = applier(c, new ArrayList<>())) {
+            applier.relation(relation(1, "doc", List.of("id"), "body", "id", "n"));
+            applier.relation(relation(2, "doc_keyed_twice", List.of("id"), "body", "id", "n", "tag"));
+            for (int id = 1; id <= 3; id++) {
+                applier.insert(new Insert(1, tuple("body " + id, Integer.toString(id), "0")));
+                applier.insert(new Insert(2, tuple("body " + id, Integer.toString(id), "0", "tag " + id)));
+            }
+            for (int n = 1; n <= 3; n++) {
+                for (int id = 1; id <= 3; id++) {
+                    applier.update(new Update(1, Optional.empty(), unchangedBody(Integer.toString(id), Integer.toString(n))));
+                    applier.update(new Update(2, Optional.empty(), unchangedBody(Integer.toString(id), Integer.toString(n), "tag " + id)));
+                }
+            }
+            // Row 2 gets a new body, then is updated again without it: the later change keeps the new body.
+            applier.update(new Update(1, Optional.empty(), tuple("new body", "2", "4")));
+            applier.update(new Update(1, Optional.empty(), unchangedBody("2", "5")));
+            // A key change, whose old key comes with it: the row moves to its new key.
+            applier.update(new Update(1, Optional.of(tuple(null, "3", null)), tuple("moved", "30", "6")));
+            applier.endSourceTransaction(Lsn.parse("0/2000000"));
+            applier.commitPending();
+
+            assertEquals("1 body 1 3|2 new body 5|30 moved 6", target.queryValue(db,
+                    "SELECT string_agg(id || ' ' || coalesce(body, 'NULL') || ' ' || n, '|' ORDER BY id) FROM public.doc"));
+            assertEquals("1 body 1 3 tag 1|2 body 2 3 tag 2|3 body 3 3 tag 3", target.queryValue(db,
+                    "SELECT string_agg(id || ' ' || body || ' ' || n || ' ' || tag, '|' ORDER BY id) FROM public.doc_keyed_twice"));
+        }
+    }
+
     private static Applier applier(Connection c, List<Lsn> confirmed) throws Exception {
         c.setAutoCommit(false);
         return new Applier(c, new StateStore(), NumericNanInf.KEEP, false, START, new MigrationMetrics(), confirmed::add);
@@ -208,6 +264,19 @@ class ApplierTest {
         List<Relation.Column> described = new ArrayList<>();
         for (int i = 0; i < columns.length; i++) described.add(new Relation.Column(keyed && i == 0, columns[i], 0, -1));
         return new Relation(id, "public", table, keyed ? 'd' : 'n', described);
+    }
+
+    private static Relation relation(int id, String table, List<String> key, String... columns) {
+        List<Relation.Column> described = new ArrayList<>();
+        for (String column : columns) described.add(new Relation.Column(key.contains(column), column, 0, -1));
+        return new Relation(id, "public", table, 'd', described);
+    }
+
+    /** A row whose first column, a TOASTed value the change left alone, the stream does not carry. */
+    private static Tuple unchangedBody(String... rest) {
+        List<TupleValue> out = new ArrayList<>(tuple(rest).values());
+        out.add(0, TupleValue.UNCHANGED_TOAST);
+        return new Tuple(out);
     }
 
     private static Tuple tuple(String... values) {
