@@ -54,6 +54,12 @@ final class RowChanges {
         if (update.old().isPresent()) {
             Values oldKey = values(statements, update.old().get());
             if (!sameKey(relation, oldKey, next)) {
+                if (statements.leavesColumnsOut(next.shape)) {
+                    // A TOASTed value the change left alone is not in the stream: only the row itself still holds it.
+                    queue.accept(new PendingRow(relation, statements.updateByKey(next.shape), concat(next.parameters, keyParameters(relation, oldKey)),
+                            keyOf(relation, next), PendingRow.Kind.MUST_FIND_ROW, next.bytes + oldKey.bytes));
+                    return;
+                }
                 // The primary key changed: remove the row under its old key, then write it under the new one.
                 queue.accept(new PendingRow(relation, statements.deleteByKey(), keyParameters(relation, oldKey), keyOf(relation, oldKey),
                         PendingRow.Kind.MUST_FIND_ROW, oldKey.bytes));

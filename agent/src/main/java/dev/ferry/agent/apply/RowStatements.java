@@ -24,6 +24,7 @@ final class RowStatements {
     private final ByShape upserts = new ByShape();
     private final ByShape inserts = new ByShape();
     private final ByShape deletesOneMatching = new ByShape();
+    private final ByShape updatesByKey = new ByShape();
     /** By the new row's shape id in the high half and the old row's in the low half. */
     private final Map<Long, ChangeStatement> updatesOneMatching = new HashMap<>();
     private ChangeStatement deleteByKey;
@@ -78,6 +79,21 @@ final class RowStatements {
     ChangeStatement deleteByKey() {
         if (deleteByKey == null) deleteByKey = statement("DELETE FROM " + relation.name() + " WHERE " + keyMatch());
         return deleteByKey;
+    }
+
+    /**
+     * UPDATE of the row with the given (old) key to the carried values: a key change that left a TOASTed value
+     * unchanged, which the stream does not carry, so the row must move with it rather than be written anew under its
+     * new key. Parameters: the new values, then the old key.
+     */
+    ChangeStatement updateByKey(TupleShape next) {
+        ChangeStatement statement = updatesByKey.get(next);
+        return statement != null ? statement : updatesByKey.put(next, statement("UPDATE " + relation.name() + " SET " + assignments(next) + " WHERE " + keyMatch()));
+    }
+
+    /** Whether a tuple of this shape leaves out a column the target has (a TOASTed value the change left alone). */
+    boolean leavesColumnsOut(TupleShape shape) {
+        return shape != every;
     }
 
     /** UPDATE of one row matched on all its old values (REPLICA IDENTITY FULL); parameters: new values, then old. */
