@@ -51,9 +51,16 @@ public final class EarlyIndexBuilds {
     private IndexBuildMemory memory;
     private final AtomicInteger built = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
+    private final String when;
 
     EarlyIndexBuilds(MigrationConfig config) {
+        this(config, "during the copy");
+    }
+
+    /** @param when when these builds run, for the log: "during the copy", "before the copy" */
+    EarlyIndexBuilds(MigrationConfig config, String when) {
         this.config = config;
+        this.when = when;
         AtomicInteger number = new AtomicInteger();
         this.threads = new ThreadPoolExecutor(config.jobs(), config.jobs(), 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
             Thread thread = new Thread(task, "ferry-indexes-" + number.incrementAndGet());
@@ -62,7 +69,10 @@ public final class EarlyIndexBuilds {
         });
     }
 
-    /** Called by a copy worker when every row of {@code table} is committed on the target. */
+    /**
+     * Builds {@code table}'s indexes and keys: called by a copy worker when every row of it is committed on the target,
+     * or by pre-data for a hypertable with compressed chunks before its copy ({@link SchemaCopy#copyPreData}).
+     */
     public void tableCopied(QualifiedName table) {
         submit(() -> {
             for (IndexDefinition index : indexesOf(table)) submit(() -> build(index), "building " + index);
@@ -80,7 +90,7 @@ public final class EarlyIndexBuilds {
         threads.shutdown();
         for (Connection target : opened) Resources.closeQuietly(target, "an index build connection");
         if (built.get() + failed.get() > 0) {
-            log.info("indexes: built {} indexes and keys during the copy{}", built.get(),
+            log.info("indexes: built {} indexes and keys {}{}", built.get(), when,
                     failed.get() == 0 ? "" : "; " + failed.get() + " failed and are left to post-data");
         }
     }
@@ -102,8 +112,8 @@ public final class EarlyIndexBuilds {
                 task.run();
             } catch (SQLException | RuntimeException e) {
                 failed.incrementAndGet();
-                log.warn("indexes: {} failed during the copy ({}); post-data builds it after the copy and stops with the reason if it fails again",
-                        what, e.getMessage());
+                log.warn("indexes: {} failed {} ({}); post-data builds it after the copy and stops with the reason if it fails again",
+                        what, when, e.getMessage());
             } finally {
                 MDC.remove("stage");
                 pending.arriveAndDeregister();
