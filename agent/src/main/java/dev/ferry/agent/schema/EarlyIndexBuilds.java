@@ -52,15 +52,20 @@ public final class EarlyIndexBuilds {
     private final AtomicInteger built = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
     private final String when;
+    private final boolean keysOnly;
 
     EarlyIndexBuilds(MigrationConfig config) {
-        this(config, "during the copy");
+        this(config, "during the copy", false);
     }
 
-    /** @param when when these builds run, for the log: "during the copy", "before the copy" */
-    EarlyIndexBuilds(MigrationConfig config, String when) {
+    /**
+     * @param when when these builds run, for the log: "during the copy", "before the copy"
+     * @param keysOnly whether to build only primary keys, unique constraints and unique indexes
+     */
+    EarlyIndexBuilds(MigrationConfig config, String when, boolean keysOnly) {
         this.config = config;
         this.when = when;
+        this.keysOnly = keysOnly;
         AtomicInteger number = new AtomicInteger();
         this.threads = new ThreadPoolExecutor(config.jobs(), config.jobs(), 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
             Thread thread = new Thread(task, "ferry-indexes-" + number.incrementAndGet());
@@ -71,11 +76,14 @@ public final class EarlyIndexBuilds {
 
     /**
      * Builds {@code table}'s indexes and keys: called by a copy worker when every row of it is committed on the target,
-     * or by pre-data for a hypertable with compressed chunks before its copy ({@link SchemaCopy#copyPreData}).
+     * or, for its keys only, by pre-data for a hypertable with compressed chunks before its copy
+     * ({@link SchemaCopy#copyPreData}).
      */
     public void tableCopied(QualifiedName table) {
         submit(() -> {
-            for (IndexDefinition index : indexesOf(table)) submit(() -> build(index), "building " + index);
+            for (IndexDefinition index : indexesOf(table)) {
+                if (!keysOnly || unique(index)) submit(() -> build(index), "building " + index);
+            }
         }, "reading the indexes of " + table);
     }
 
@@ -119,6 +127,10 @@ public final class EarlyIndexBuilds {
                 pending.arriveAndDeregister();
             }
         });
+    }
+
+    private static boolean unique(IndexDefinition index) {
+        return index.addConstraint() != null || index.createIndex().startsWith("CREATE UNIQUE INDEX");
     }
 
     private void build(IndexDefinition index) throws SQLException {
