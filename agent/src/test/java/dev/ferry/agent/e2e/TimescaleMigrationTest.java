@@ -196,8 +196,8 @@ class TimescaleMigrationTest {
                 "INSERT INTO public.events VALUES ('2026-01-02 00:15', 5000, 1)");
         Agent agent = new Agent(src, dst);
         agent.awaitStream();
-        // The source picked a bloom sparse index on id (from its primary key) when it compressed; the target, whose key
-        // is built after the copy, makes compressed chunks without it, and reads the source's batches all the same.
+        // The source picked a bloom sparse index on id (from its primary key) when it compressed; the target's key is
+        // built before the copy (the hypertable has compressed chunks), so its compressed chunks have it too.
         assertEquals("4", query(dst, COPIED_COMPRESSED.formatted("events")), "the compressed chunks copied in compressed form");
         assertEquals("97 1", query(dst, "SELECT (SELECT count(*) FROM public.events) || ' ' || (SELECT count(*) FROM _timescaledb_catalog.chunk"
                 + " WHERE status & 8 = 8)"), "the partial chunk's uncompressed row copied too, the target's chunk partial as the source's");
