@@ -68,8 +68,10 @@ final class TimescaleChecks implements CheckFamily {
                             + " (TimescaleDB gives their chunks the same; refreshes then log the old rows they delete, more WAL while the migration runs;"
                             + " REPLICA IDENTITY DEFAULT after the cutover undoes it), then run `ferry preflight` again."));
         } else if (!caggs.isEmpty()) {
+            // EarlyAggregateRefreshes; ContinuousAggregates after post-data for the rest.
             results.add(pass("timescaledb-caggs", "continuous aggregates " + String.join(", ", caggs) + " are made on the target from their definitions"
-                    + " after the copy, refreshed there, and refreshed again at the cutover"));
+                    + " and refreshed there as soon as the hypertable each aggregates is copied (after the copy for an aggregate of an aggregate,"
+                    + " a resumed copy or --schema-map), and refreshed again at the cutover"));
         } else {
             results.add(pass("timescaledb-caggs", "no continuous aggregates"));
         }

@@ -51,9 +51,21 @@ public final class EarlyIndexBuilds {
     private IndexBuildMemory memory;
     private final AtomicInteger built = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
+    private final String when;
+    private final boolean keysOnly;
 
     EarlyIndexBuilds(MigrationConfig config) {
+        this(config, "during the copy", false);
+    }
+
+    /**
+     * @param when when these builds run, for the log: "during the copy", "before the copy"
+     * @param keysOnly whether to build only primary keys, unique constraints and unique indexes
+     */
+    EarlyIndexBuilds(MigrationConfig config, String when, boolean keysOnly) {
         this.config = config;
+        this.when = when;
+        this.keysOnly = keysOnly;
         AtomicInteger number = new AtomicInteger();
         this.threads = new ThreadPoolExecutor(config.jobs(), config.jobs(), 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
             Thread thread = new Thread(task, "ferry-indexes-" + number.incrementAndGet());
@@ -62,10 +74,16 @@ public final class EarlyIndexBuilds {
         });
     }
 
-    /** Called by a copy worker when every row of {@code table} is committed on the target. */
+    /**
+     * Builds {@code table}'s indexes and keys: called by a copy worker when every row of it is committed on the target,
+     * or, for its keys only, by pre-data for a hypertable with compressed chunks before its copy
+     * ({@link SchemaCopy#copyPreData}).
+     */
     public void tableCopied(QualifiedName table) {
         submit(() -> {
-            for (IndexDefinition index : indexesOf(table)) submit(() -> build(index), "building " + index);
+            for (IndexDefinition index : indexesOf(table)) {
+                if (!keysOnly || unique(index)) submit(() -> build(index), "building " + index);
+            }
         }, "reading the indexes of " + table);
     }
 
@@ -80,7 +98,7 @@ public final class EarlyIndexBuilds {
         threads.shutdown();
         for (Connection target : opened) Resources.closeQuietly(target, "an index build connection");
         if (built.get() + failed.get() > 0) {
-            log.info("indexes: built {} indexes and keys during the copy{}", built.get(),
+            log.info("indexes: built {} indexes and keys {}{}", built.get(), when,
                     failed.get() == 0 ? "" : "; " + failed.get() + " failed and are left to post-data");
         }
     }
@@ -102,13 +120,17 @@ public final class EarlyIndexBuilds {
                 task.run();
             } catch (SQLException | RuntimeException e) {
                 failed.incrementAndGet();
-                log.warn("indexes: {} failed during the copy ({}); post-data builds it after the copy and stops with the reason if it fails again",
-                        what, e.getMessage());
+                log.warn("indexes: {} failed {} ({}); post-data builds it after the copy and stops with the reason if it fails again",
+                        what, when, e.getMessage());
             } finally {
                 MDC.remove("stage");
                 pending.arriveAndDeregister();
             }
         });
+    }
+
+    private static boolean unique(IndexDefinition index) {
+        return index.addConstraint() != null || index.createIndex().startsWith("CREATE UNIQUE INDEX");
     }
 
     private void build(IndexDefinition index) throws SQLException {

@@ -128,6 +128,22 @@ public final class Hypertables {
         return definitions;
     }
 
+    /** The source's hypertables (those the filter migrates) with at least one compressed chunk. */
+    static List<QualifiedName> withCompressedChunks(Connection source, TableFilter tables) throws SQLException {
+        List<QualifiedName> names = new ArrayList<>();
+        if (!hasTimescale(source)) return names;
+        try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("""
+                SELECT h.schema_name, h.table_name FROM _timescaledb_catalog.hypertable h
+                WHERE EXISTS (SELECT 1 FROM _timescaledb_catalog.chunk c WHERE c.hypertable_id = h.id AND c.compressed_chunk_id IS NOT NULL AND NOT c.dropped)
+                ORDER BY 1, 2""")) {
+            while (rs.next()) {
+                QualifiedName name = new QualifiedName(rs.getString(1), rs.getString(2));
+                if (tables.migrates(name)) names.add(name);
+            }
+        }
+        return names;
+    }
+
     /** Makes each of the source's hypertables a hypertable on the target, with its compression settings. */
     public static void create(Connection source, Connection target, TableFilter tables) throws SQLException {
         List<Definition> definitions = read(source, tables);

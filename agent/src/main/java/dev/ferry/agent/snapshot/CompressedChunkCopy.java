@@ -116,7 +116,9 @@ final class CompressedChunkCopy {
          * Whether this (the target's) compressed chunk reads rows stored as {@code source} stores them exactly: the same
          * segmentby and orderby, and every column and sparse index it has is the source's too. A sparse index only
          * the source has (TimescaleDB picks bloom indexes from the hypertable's indexes when a chunk is compressed, and
-         * the target's are built after the copy) is a column the target never reads, left behind.
+         * the target's plain indexes are built after the copy) is a column the target never reads, left behind. One
+         * only the target has (an index made on the source after the chunk was compressed) sends the chunk the
+         * decompressed way.
          */
         boolean reads(Layout source) {
             return settings != null && settings.equals(source.settings) && source.sparse.containsAll(sparse)

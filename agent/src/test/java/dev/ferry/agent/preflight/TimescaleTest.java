@@ -58,8 +58,12 @@ class TimescaleTest {
             java.nio.file.Path location = java.nio.file.Files.createTempDirectory("ferry-tablespace-");
             assertEquals(0, new ProcessBuilder("chown", "postgres", location.toString()).start().waitFor(), "the server's user owns the tablespace's folder");
             server.execute("tsdb_source", "CREATE TABLESPACE archive LOCATION '" + location + "'",
-                    "SELECT attach_tablespace('archive', 'public.conditions')");
+                    "SELECT attach_tablespace('archive', 'public.conditions')",
+                    "DO $$ DECLARE t text; BEGIN SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) INTO t"
+                            + " FROM timescaledb_information.continuous_aggregates; EXECUTE 'ALTER TABLE ' || t || ' REPLICA IDENTITY FULL'; END $$");
             String attached = ferry("preflight", "--source", server.uri("tsdb_source"), "--target", server.uri("tsdb_target")).out();
+            assertTrue(attached.contains("PASS timescaledb-caggs: continuous aggregates public.hourly are made on the target from their definitions"
+                    + " and refreshed there as soon as the hypertable each aggregates is copied"), attached);
             assertTrue(attached.contains("WARN timescaledb-tablespaces: hypertables with tablespaces attached: public.conditions in archive"), attached);
             assertTrue(attached.contains("SELECT attach_tablespace('<tablespace>', '<hypertable>');"), attached);
             // No chunk was made there (attach_tablespace places new ones): the tablespace and its folder go.
