@@ -163,15 +163,6 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    /** Executes what is queued inside the open target transaction, without committing it. */
-    public void flush() {
-        try {
-            writer.flush();
-        } catch (SQLException e) {
-            throw failure("applying changes", e);
-        }
-    }
-
     /**
      * Inside a source transaction applied while it streams: executes what is queued, then marks a savepoint, so a
      * subtransaction rolled back on the source can be rolled back here without the changes before it.

@@ -117,17 +117,11 @@ final class EagerTransaction {
     }
 
     /**
-     * At a STREAM STOP: the block's changes are executed now, while the source is still busy with the transaction,
-     * rather than wait in the queue for the next block or the commit.
+     * At a STREAM STOP. The block's queued rows stay queued: the applier executes them once enough have gathered
+     * (inserted rows then go by COPY, which a block's few rows would not reach) or at the commit, in either case while
+     * the main connection holds no locks; a subtransaction's rollback drops whatever of it is still queued.
      */
     void stop() {
-        if (!applying) return;
-        try {
-            eager.flush();
-        } catch (FerryException failure) {
-            if (ConnectionFailures.isTransient(failure)) throw failure;
-            abandon(failure.getMessage());
-        }
         applying = false;
     }
 

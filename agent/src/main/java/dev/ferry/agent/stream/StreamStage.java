@@ -146,7 +146,7 @@ public final class StreamStage {
                         options.streaming() ? ", big transactions streamed and spilled to " + config.workDir().resolve("spill") : "");
                 SourceTransactions transactions = new SourceTransactions(applier, spilled, timescale, syncLsns, options.protocolVersion(), metrics, driftStop,
                         options.streaming() ? Optional.of(eagerApplier) : Optional.empty());
-                return drain(queue, reader, transactions, applier, stateConnection, new StreamProgress(sourceConnection, config.slotName(), metrics), spilled,
+                return drain(queue, reader, transactions, applier, eagerApplier, stateConnection, new StreamProgress(sourceConnection, config.slotName(), metrics), spilled,
                         newTables);
             } finally {
                 reader.stop();
@@ -159,7 +159,7 @@ public final class StreamStage {
         }
     }
 
-    private Drained drain(ReceiveQueue queue, StreamReader reader, SourceTransactions transactions, Applier applier, Connection stateConnection,
+    private Drained drain(ReceiveQueue queue, StreamReader reader, SourceTransactions transactions, Applier applier, Applier eagerApplier, Connection stateConnection,
                           StreamProgress progress, SpilledTransactions spilled, NewTables newTables) throws SQLException {
         long nextHeartbeat = 0;
         Optional<Lsn> cutover = Optional.empty();
@@ -198,8 +198,8 @@ public final class StreamStage {
                 // NOTE: tests read "in N target transactions", "upserts coalesced" and "rows written by COPY" from this line.
                 log.info("drained to {} for the cutover (requested at {}): {} source transactions, {} changes applied since this start,"
                                 + " in {} target transactions, {} upserts coalesced, {} rows written by COPY",
-                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied(), applier.targetCommits(), applier.coalesced(),
-                        applier.copied());
+                        applied, cutover.get(), applier.transactionsApplied(), applier.changesApplied(), applier.targetCommits(),
+                        applier.coalesced() + eagerApplier.coalesced(), applier.copied() + eagerApplier.copied()); // big transactions' rows count too
                 applier.logNanInfNulled();
                 return new Drained(applied, applier.transactionsApplied(), applier.changesApplied());
             }
