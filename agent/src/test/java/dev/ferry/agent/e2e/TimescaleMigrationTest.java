@@ -429,12 +429,7 @@ class TimescaleMigrationTest {
         }
         agent.awaitStream();
         server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 3");
-        String summary = agent.cutover();
-        assertTrue(summary.contains("migration finished"), summary);
-        String rows = rowsOf("public.events");
-        assertEquals(query(src, rows), query(dst, rows));
-        String compressed = "SELECT string_agg(range_start::text, ' ' ORDER BY range_start) FROM timescaledb_information.chunks WHERE is_compressed";
-        assertEquals(query(src, compressed), query(dst, compressed));
+        cutoverAndCompareEvents(agent, src, dst);
     }
 
     /**
@@ -724,12 +719,7 @@ class TimescaleMigrationTest {
         int units = Integer.parseInt(query(dst, "SELECT max(chunks) FROM ferry.copy_progress WHERE table_name = 'events'"));
         assertTrue(units > 8, "the big uncompressed chunk cut into several units besides one per chunk: " + units);
         server.execute(src, "DELETE FROM public.events WHERE id % 1000 = 7");
-        String summary = agent.cutover();
-        assertTrue(summary.contains("migration finished"), summary);
-        String rows = rowsOf("public.events");
-        assertEquals(query(src, rows), query(dst, rows));
-        String compressed = "SELECT string_agg(range_start::text, ' ' ORDER BY range_start) FROM timescaledb_information.chunks WHERE is_compressed";
-        assertEquals(query(src, compressed), query(dst, compressed));
+        cutoverAndCompareEvents(agent, src, dst);
     }
 
     /** A hypertable on an integer column: integer chunk interval, integer-now function, a compression policy by an integer age. */
@@ -788,6 +778,16 @@ class TimescaleMigrationTest {
     }
 
     /** Row count and a digest of every row of {@code table} (read through the hypertable), to compare both sides. */
+    /** Cuts over, then requires public.events' rows and which of its chunks are compressed to be the same on both sides. */
+    private static void cutoverAndCompareEvents(Agent agent, String src, String dst) throws Exception {
+        String summary = agent.cutover();
+        assertTrue(summary.contains("migration finished"), summary);
+        String rows = rowsOf("public.events");
+        assertEquals(query(src, rows), query(dst, rows));
+        String compressed = "SELECT string_agg(range_start::text, ' ' ORDER BY range_start) FROM timescaledb_information.chunks WHERE is_compressed";
+        assertEquals(query(src, compressed), query(dst, compressed));
+    }
+
     private static String rowsOf(String table) {
         return "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM " + table + " t";
     }
