@@ -201,11 +201,6 @@ public final class Applier implements AutoCloseable {
         confirm.accept(transaction.applied());
     }
 
-    /** Whether a relation's definition has been learnt (a RELATION message before its changes). */
-    public boolean knows(int relationId) {
-        return relations.containsKey(relationId);
-    }
-
     /** Drops what awaits a target commit (the stream delivers it again). */
     public void rollback() {
         writer.clear();
