@@ -722,6 +722,32 @@ class TimescaleMigrationTest {
         cutoverAndCompareEvents(agent, src, dst);
     }
 
+    /**
+     * A unit of a space-partitioned hypertable holds a chunk per partition: their compressed batches travel one by one
+     * and the rows not in a batch (a partly compressed chunk's, an uncompressed chunk's) in one COPY for the unit, and
+     * each row arrives once. Read in one UNION ALL without a fence, TimescaleDB read the chunks named with ONLY
+     * decompressed as well: every compressed row twice.
+     */
+    @Test
+    void spacePartitionedUnitsCopyEachRowOnce() throws Exception {
+        String src = "ts_space_src", dst = "ts_space_dst";
+        createDatabases(src, dst);
+        server.execute(src, "CREATE EXTENSION timescaledb VERSION '" + VERSION + "'",
+                "CREATE TABLE public.events (time timestamptz NOT NULL, id int NOT NULL, pad text, PRIMARY KEY (id, time))",
+                "SELECT create_hypertable('public.events', 'time', chunk_time_interval => interval '1 day')",
+                "SELECT add_dimension('public.events', 'id', number_partitions => 4)",
+                "INSERT INTO public.events SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g, 'p' FROM generate_series(0, 4 * 1440 - 1) g",
+                "ALTER TABLE public.events SET (timescaledb.compress, timescaledb.compress_segmentby = '', timescaledb.compress_orderby = 'time')",
+                "SELECT compress_chunk(c) FROM show_chunks('public.events', older_than => '2026-01-04'::timestamptz) c",
+                // Written into compressed chunks, these rows stay beside the batches: those chunks are partly compressed.
+                "INSERT INTO public.events SELECT '2026-01-01 00:00:30'::timestamptz + g * interval '1 hour', 100000 + g, 'late' FROM generate_series(0, 47) g");
+        assertTrue(Integer.parseInt(query(src, "SELECT count(*) FROM _timescaledb_catalog.chunk WHERE status & 8 = 8")) > 0, "partly compressed chunks");
+        Agent agent = new Agent(src, dst);
+        agent.awaitStream();
+        assertEquals(query(src, rowsOf("public.events")), query(dst, rowsOf("public.events")), "copied");
+        cutoverAndCompareEvents(agent, src, dst);
+    }
+
     /** A hypertable on an integer column: integer chunk interval, integer-now function, a compression policy by an integer age. */
     @Test
     void integerTimeHypertableMigratesWithItsIntegerNowFunctionAndPolicy() throws Exception {
