@@ -63,32 +63,45 @@ public final class ContinuousAggregates {
 
     /** Creates {@code aggregate} on the target unless it is there, and refreshes it from the copied rows; whether it did. */
     static boolean create(Connection target, Aggregate aggregate) throws SQLException {
-        if (exists(target, aggregate.name())) return false;
         long start = System.nanoTime();
-        try (Statement s = target.createStatement()) {
-            // The definition was read with an empty search_path: every name in it is schema-qualified.
-            s.execute("CREATE MATERIALIZED VIEW " + aggregate.name() + " WITH (timescaledb.continuous, timescaledb.materialized_only = "
-                    + aggregate.materializedOnly() + ") AS " + stripSemicolon(aggregate.definition()) + " WITH NO DATA");
-            refreshWithMaintenanceMemory(s, aggregate.name());
-        }
+        if (!createEmpty(target, aggregate)) return false;
+        refresh(target, aggregate, null);
         log.info("continuous aggregates: created and refreshed {} on the target in {} s", aggregate.name(),
                 String.format("%.1f", (System.nanoTime() - start) / 1e9));
         return true;
     }
 
+    /** Creates {@code aggregate} on the target {@code WITH NO DATA} unless it is there; whether it did. */
+    static boolean createEmpty(Connection target, Aggregate aggregate) throws SQLException {
+        if (exists(target, aggregate.name())) return false;
+        try (Statement s = target.createStatement()) {
+            // The definition was read with an empty search_path: every name in it is schema-qualified.
+            s.execute("CREATE MATERIALIZED VIEW " + aggregate.name() + " WITH (timescaledb.continuous, timescaledb.materialized_only = "
+                    + aggregate.materializedOnly() + ") AS " + stripSemicolon(aggregate.definition()) + " WITH NO DATA");
+        }
+        return true;
+    }
+
     /**
-     * The first refresh aggregates every copied row in one query, a sort or hash over all of it: with the default
-     * work_mem (4 MB) it spills to disk. It runs once, after its hypertable's copy, like a maintenance command, so it
-     * gets the target's maintenance_work_mem when that is larger (bench timescale shape, scale 10, on a loaded 2-core
-     * machine: 2.4-3.2 s with 256 MB against 3.4-6.0 s with 4 MB, three tries each).
+     * Refreshes {@code aggregate} from the rows on the target before {@code end} (a literal of its time column's type),
+     * or all of them for null. TimescaleDB materializes only the buckets not materialized yet, so refreshing up to a
+     * later end after an earlier one aggregates each row once.
+     *
+     * <p>An aggregate's refresh aggregates rows in one query, a sort or hash over all of them: with the default
+     * work_mem (4 MB) it spills to disk. It runs like a maintenance command, so it gets the target's
+     * maintenance_work_mem when that is larger (bench timescale shape, scale 10, on a loaded 2-core machine: 2.4-3.2 s
+     * with 256 MB against 3.4-6.0 s with 4 MB, three tries each).
      */
-    private static void refreshWithMaintenanceMemory(Statement s, QualifiedName aggregate) throws SQLException {
-        s.execute("SELECT set_config('work_mem', greatest(pg_size_bytes(current_setting('work_mem')),"
-                + " pg_size_bytes(current_setting('maintenance_work_mem'))) / 1024 || 'kB', false)");
-        try {
-            s.execute("CALL public.refresh_continuous_aggregate('" + aggregate.toString().replace("'", "''") + "', NULL, NULL)");
-        } finally {
-            s.execute("RESET work_mem");
+    static void refresh(Connection target, Aggregate aggregate, String end) throws SQLException {
+        try (Statement s = target.createStatement()) {
+            s.execute("SELECT set_config('work_mem', greatest(pg_size_bytes(current_setting('work_mem')),"
+                    + " pg_size_bytes(current_setting('maintenance_work_mem'))) / 1024 || 'kB', false)");
+            try {
+                s.execute("CALL public.refresh_continuous_aggregate('" + aggregate.name().toString().replace("'", "''") + "', NULL, "
+                        + (end == null ? "NULL" : end) + ")");
+            } finally {
+                s.execute("RESET work_mem");
+            }
         }
     }
 

@@ -5,14 +5,19 @@ import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.Resources;
 import dev.ferry.agent.name.QualifiedName;
 import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +34,7 @@ import java.util.concurrent.TimeUnit;
  * {@link #finish} or {@link #close}.
  */
 public final class EarlyAggregateRefreshes implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("ferry.schema");
     private final MigrationConfig config;
     private final ExecutorService thread = Executors.newSingleThreadExecutor(task -> {
         Thread t = new Thread(task, "ferry-aggregates");
@@ -38,6 +44,10 @@ public final class EarlyAggregateRefreshes implements AutoCloseable {
     /** Aggregates not made yet, in creation order; read by the first task. Confined to the thread. */
     private List<ContinuousAggregates.Aggregate> waiting;
     private final Set<QualifiedName> copied = new HashSet<>();
+    /** Aggregates made before their hypertable was copied whole -> how many steps refreshed them. Confined to the thread. */
+    private final Map<QualifiedName, Integer> madeEarly = new HashMap<>();
+    /** Per hypertable, the most time ranges reported copied in a row, so a queued step behind a later one is skipped. */
+    private final Map<QualifiedName, Integer> latestUnits = new ConcurrentHashMap<>();
     private volatile Connection target;
     private volatile Exception failure;
 
@@ -55,7 +65,38 @@ public final class EarlyAggregateRefreshes implements AutoCloseable {
         run(() -> {
             copied.add(table);
             while (!waiting.isEmpty() && copied.contains(waiting.get(0).hypertable())) {
-                ContinuousAggregates.create(target(), waiting.remove(0));
+                ContinuousAggregates.Aggregate aggregate = waiting.remove(0);
+                if (!madeEarly.containsKey(aggregate.name())) {
+                    ContinuousAggregates.create(target(), aggregate);
+                    continue;
+                }
+                long start = System.nanoTime();
+                ContinuousAggregates.refresh(target(), aggregate, null);
+                log.info("continuous aggregates: created {} on the target and refreshed it in {} steps while {} was copied, the last {} s",
+                        aggregate.name(), madeEarly.get(aggregate.name()) + 1, aggregate.hypertable(), String.format("%.1f", (System.nanoTime() - start) / 1e9));
+            }
+        });
+    }
+
+    /**
+     * Called by a copy worker when every row of hypertable {@code table} before {@code boundary} is committed on the
+     * target (its first {@code units} time ranges): each aggregate of it that is next in line is made and refreshed
+     * up to there, so that its refresh (a full core for 2.5 s on the bench's 6 million rows, after the copy of its
+     * hypertable) runs in steps beside that copy instead. A boundary with no type cast (an integer time column) is
+     * left to the refresh of the whole hypertable; so is a step that finds a later one queued behind it.
+     */
+    public void copiedBefore(QualifiedName table, int units, String boundary) {
+        if (!boundary.startsWith("'")) return;
+        latestUnits.merge(table, units, Math::max);
+        run(() -> {
+            if (latestUnits.get(table) > units) return;
+            for (ContinuousAggregates.Aggregate aggregate : waiting) {
+                // In creation order: one not made yet may be what a later one aggregates.
+                if (!aggregate.hypertable().equals(table)) break;
+                if (!madeEarly.containsKey(aggregate.name()) && !ContinuousAggregates.createEmpty(target(), aggregate)) break;
+                ContinuousAggregates.refresh(target(), aggregate, boundary);
+                madeEarly.merge(aggregate.name(), 1, Integer::sum);
+                log.debug("continuous aggregates: refreshed {} up to {} ({} of the time ranges of {} copied)", aggregate.name(), boundary, units, table);
             }
         });
     }

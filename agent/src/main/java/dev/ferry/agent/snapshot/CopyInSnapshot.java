@@ -80,9 +80,17 @@ final class CopyInSnapshot {
         boolean copied = false;
         try {
             SnapshotCopy.Run copy = new SnapshotCopy(config, source, pool, state, metrics)
-                    .start(tables, created.snapshotName(), created.consistentPoint(), sourceMajor, table -> {
-                        if (indexes != null) indexes.tableCopied(table);
-                        if (aggregates != null) aggregates.tableCopied(table);
+                    .start(tables, created.snapshotName(), created.consistentPoint(), sourceMajor, new CopyListener() {
+                        @Override
+                        public void tableCopied(QualifiedName table) {
+                            if (indexes != null) indexes.tableCopied(table);
+                            if (aggregates != null) aggregates.tableCopied(table);
+                        }
+
+                        @Override
+                        public void copiedBefore(QualifiedName table, int units, String boundary) {
+                            if (aggregates != null) aggregates.copiedBefore(table, units, boundary);
+                        }
                     });
             try {
                 tablesFirst.run();

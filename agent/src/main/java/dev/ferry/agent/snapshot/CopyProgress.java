@@ -17,11 +17,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
- * How far one copy has come: each table's completion (logged once, and handed to {@code tableCopied}), and a progress
+ * How far one copy has come: each table's completion (logged once, and handed to the {@link CopyListener}, as is a hypertable's ranges copied in a row from its first), and a progress
  * line every few seconds on its own thread {@code ferry-copy-progress}: tables and data done of the total, rate, ETA
  * and the biggest tables in flight. Done and total are measured alike, in the tables' size on disk at planning time
  * (a chunk counts its table's share), so the percentage and the ETA do not depend on COPY's text being bigger or
@@ -42,13 +41,15 @@ final class CopyProgress implements AutoCloseable {
     private final AtomicInteger tablesDone = new AtomicInteger();
     private final int tablesTotal;
     private final long plannedBytes;
-    private final Consumer<QualifiedName> tableCopied;
+    private final CopyListener listener;
+    /** Per hypertable cut in time ranges: which of its units are done, and how many from the first are done in a row. */
+    private final Map<QualifiedName, java.util.BitSet> unitsDone = new ConcurrentHashMap<>();
     private final MigrationMetrics metrics;
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile long startedNanos = System.nanoTime();
 
-    CopyProgress(CopyPlan plan, Consumer<QualifiedName> tableCopied, MigrationMetrics metrics) {
-        this.tableCopied = tableCopied;
+    CopyProgress(CopyPlan plan, CopyListener listener, MigrationMetrics metrics) {
+        this.listener = listener;
         this.metrics = metrics;
         for (CopyChunk chunk : plan.chunks()) chunksLeft.merge(chunk.table().name(), 1, Integer::sum);
         List<PhysicalTable> tables = plan.chunks().stream().map(CopyChunk::table).distinct().toList();
@@ -94,7 +95,24 @@ final class CopyProgress implements AutoCloseable {
             if (totals[2] > 0) {
                 log.warn("{}: wrote NULL for {} NaN/Infinity numeric values (--numeric-nan-inf null)", chunk.table().name(), totals[2]);
             }
-            tableCopied.accept(chunk.table().name());
+            listener.tableCopied(chunk.table().name());
+        } else {
+            reportCopiedBefore(chunk);
+        }
+    }
+
+    /** Tells the listener when the units of a hypertable done in a row from its first grow. */
+    private void reportCopiedBefore(CopyChunk chunk) {
+        if (!chunk.table().hypertable() || chunk.count() < 2 || chunk.table().timeRanges().isEmpty()) return;
+        java.util.BitSet done = unitsDone.computeIfAbsent(chunk.table().name(), k -> new java.util.BitSet());
+        int before, after;
+        synchronized (done) {
+            before = done.nextClearBit(0);
+            done.set(chunk.index());
+            after = done.nextClearBit(0);
+        }
+        if (after > before && after < chunk.count()) {
+            chunk.table().timeRanges().get().lower(after).ifPresent(boundary -> listener.copiedBefore(chunk.table().name(), after, boundary));
         }
     }
 

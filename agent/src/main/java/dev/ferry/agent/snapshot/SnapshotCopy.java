@@ -25,7 +25,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 
 /**
  * Copies tables inside one exported snapshot with {@code --jobs} workers (threads {@code ferry-copy-N}), each with
@@ -63,11 +62,11 @@ public final class SnapshotCopy {
      * Starts copying {@code tables} in the snapshot {@code snapshotName}; their rows then reflect every source
      * transaction committed before {@code syncLsn}. The workers log in and import the snapshot at once, then wait for
      * {@link Run#tablesReady()} (the tables exist and are empty on the target) before their first COPY: their logins
-     * overlap the pre-data schema instead of following it. {@code tableCopied} hears of each table whose rows are all
-     * committed on the target, from the worker thread that committed its last chunk.
+     * overlap the pre-data schema instead of following it. {@code listener} hears of each table whose rows are all
+     * committed on the target, and of a hypertable's ranges copied so far, from the worker thread that committed them.
      */
-    public Run start(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, Consumer<QualifiedName> tableCopied) {
-        return new Run(tables, snapshotName, syncLsn, sourceMajor, tableCopied);
+    public Run start(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, CopyListener listener) {
+        return new Run(tables, snapshotName, syncLsn, sourceMajor, listener);
     }
 
     /** One copy under way; see {@link #start}. */
@@ -80,11 +79,11 @@ public final class SnapshotCopy {
         private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
         private final List<Thread> workers = new ArrayList<>();
 
-        private Run(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, Consumer<QualifiedName> tableCopied) {
+        private Run(List<PhysicalTable> tables, String snapshotName, Lsn syncLsn, int sourceMajor, CopyListener listener) {
             this.tables = tables;
             this.snapshotName = snapshotName;
             this.plan = CopyPlan.plan(tables, config.jobs(), sourceMajor);
-            this.progress = new CopyProgress(plan, tableCopied, metrics);
+            this.progress = new CopyProgress(plan, listener, metrics);
             recordPlan();
             Queue<CopyChunk> work = new ConcurrentLinkedQueue<>(plan.chunks());
             int workerCount = Math.min(config.jobs(), Math.max(1, plan.chunks().size()));

@@ -1,0 +1,86 @@
+package dev.ferry.agent.schema;
+
+import dev.ferry.agent.config.ConnectionSpec;
+import dev.ferry.agent.config.MigrationConfig;
+import dev.ferry.agent.name.QualifiedName;
+import dev.ferry.testing.Deadline;
+import dev.ferry.testing.DebianPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A continuous aggregate refreshed in steps while its hypertable's time ranges arrive, against a real TimescaleDB:
+ * each step materializes the buckets of the rows copied so far, and the last one those of the rest, so the aggregate
+ * ends equal to the aggregate of every row though no step saw them all.
+ */
+@Timeout(180)
+class EarlyAggregateRefreshesTest {
+    private static final String HOURLY = "SELECT count(*) || ' ' || sum(n) || ' ' || sum(total) FROM public.metrics_hourly";
+    private static final String DIRECT = "SELECT count(*) || ' ' || sum(n) || ' ' || sum(total) FROM"
+            + " (SELECT time_bucket('1 hour', time), device, count(*) AS n, sum(value) AS total FROM public.metrics GROUP BY 1, 2) a";
+
+    @Test
+    void aggregateRefreshedUpToEachCopiedRangeEndsWithEveryBucket() throws Exception {
+        assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 is not installed");
+        assumeTrue(DebianPostgres.timescaleAvailable(), "TimescaleDB is not installed: run ../shared/timescaledb/install.sh");
+        try (DebianPostgres server = DebianPostgres.start(Map.of("shared_preload_libraries", "timescaledb", "timescaledb.telemetry_level", "off"))) {
+            server.execute("postgres", "CREATE DATABASE steps_src", "CREATE DATABASE steps_dst");
+            for (String db : new String[] {"steps_src", "steps_dst"}) {
+                server.execute(db, "CREATE EXTENSION timescaledb",
+                        "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8)",
+                        "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')");
+            }
+            server.execute("steps_src", "CREATE MATERIALIZED VIEW public.metrics_hourly WITH (timescaledb.continuous) AS SELECT time_bucket('1 hour', time) AS hour,"
+                    + " device, count(*) AS n, sum(value) AS total FROM public.metrics GROUP BY 1, 2 WITH NO DATA");
+            // The copy has committed the first three days on the target, in the copy's session setting.
+            String days = "INSERT INTO public.metrics SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g %% 4, g FROM generate_series(%d, %d) g";
+            server.execute("steps_dst", "SET session_replication_role = replica", String.format(days, 0, 3 * 1440 - 1));
+
+            Path logs = Files.createTempDirectory("ferry-aggregate-steps-");
+            MigrationConfig config = new MigrationConfig(ConnectionSpec.parse("source", server.uri("steps_src")), ConnectionSpec.parse("target", server.uri("steps_dst")),
+                    2, logs, logs.resolve("work"), MigrationConfig.SchemaMode.COPY, MigrationConfig.NumericNanInf.KEEP, "steps", Set.of(), Set.of(), 0,
+                    Duration.ofSeconds(1));
+            QualifiedName metrics = new QualifiedName("public", "metrics");
+            try (EarlyAggregateRefreshes refreshes = new EarlyAggregateRefreshes(config)) {
+                refreshes.copiedBefore(metrics, 3, "'2026-01-04 00:00:00+00'::timestamptz");
+                Deadline.await("the aggregate refreshed up to the third day", Duration.ofSeconds(60),
+                        () -> "288 4320 9329040".equals(querySafely(server, "steps_dst", HOURLY)));
+                server.execute("steps_dst", "SET session_replication_role = replica", String.format(days, 3 * 1440, 6 * 1440 - 1));
+                refreshes.tableCopied(metrics);
+                refreshes.finish();
+            }
+            assertEquals("576 8640 37320480", query(server, "steps_dst", DIRECT), "the rows on the target");
+            assertEquals(query(server, "steps_dst", DIRECT), query(server, "steps_dst", HOURLY), "every bucket, each aggregated once");
+        }
+    }
+
+    private static String querySafely(DebianPostgres server, String db, String sql) {
+        try {
+            return query(server, db, sql);
+        } catch (SQLException e) {
+            return e.getMessage(); // the aggregate does not exist until the first step makes it
+        }
+    }
+
+    private static String query(DebianPostgres server, String db, String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/" + db + "?user=postgres");
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}
