@@ -522,9 +522,9 @@ copy_tsdump() { # RUN
 
 # On TimescaleDB the copy is done when the target's chunks are compressed as the source's are, whether ferry
 # compresses them before it reports the stream phase or after.
+# WANT_COMPRESSED is read before the clock starts: the source's chunks do not change during the copy.
 await_compression() {
-  local want deadline=$((SECONDS + TIMEOUT))
-  want=$(compressed_chunks src)
+  local want="$WANT_COMPRESSED" deadline=$((SECONDS + TIMEOUT))
   until [ "$(compressed_chunks dst)" = "$want" ]; do
     ferry_alive || { FERRY_ERR="ferry exited before the target's chunks were compressed"; return 1; }
     [ $SECONDS -lt $deadline ] || { FERRY_ERR="target's compressed chunks $(compressed_chunks dst), not $want, after ${TIMEOUT}s"; return 1; }
@@ -537,6 +537,7 @@ copy_ferry() {
   [ -z "$FERRY_BROKEN" ] || { fail copy ferry "$r" "$FERRY_BROKEN"; return; }
   source_cleanup; reset_target || { fail copy ferry "$r" "cannot reset target"; return; }
   rm -rf "$WORK/ferry-work"
+  [ "$SHAPE" = timescale ] && WANT_COMPRESSED=$(compressed_chunks src)
   cpu_mark; t0=$(now)
   ferry_start "copy-r$r" "$SRC_URI" "$DST_URI"
   if ! ferry_wait_phase stream || { [ "$SHAPE" = timescale ] && ! await_compression; }; then

@@ -76,6 +76,12 @@ final class TargetCompressedChunks {
         Map<String, Compressed> compressed = new HashMap<>();
         if (chunks.isEmpty()) return compressed;
         java.sql.Array names = target.createArrayOf("text", chunks.toArray());
+        try (Statement s = target.createStatement()) {
+            // The chunks are empty: nothing to delete instead, and a TRUNCATE would swap every file of the chunk and its
+            // indexes for new ones (a third of compress_chunk's time on an empty chunk, 2.25.2). Until the commit; a
+            // TimescaleDB without the setting truncates.
+            s.execute("SELECT set_config(name, 'truncate_disabled', true) FROM pg_settings WHERE name = 'timescaledb.compress_truncate_behaviour'");
+        }
         try (PreparedStatement s = target.prepareStatement("SELECT count(public.compress_chunk(x::regclass)) FROM unnest(?::text[]) x")) {
             s.setArray(1, names);
             s.execute();
