@@ -30,6 +30,8 @@ public final class SchemaCopy {
     private PgDumpTool tool;
     /** Post-data dumped during the copy, in its snapshot; absent when resuming, then {@link #copyPostData()} dumps it. */
     private CompletableFuture<SchemaDump> postDataDump;
+    /** TimescaleDB being made on the target ahead of the pre-data restore; null when not started. */
+    private CompletableFuture<Void> earlyExtension;
     /** The table filter as pg_dump options, resolved once so both sections leave out the same objects. */
     private List<String> dumpFilter;
 
@@ -43,6 +45,14 @@ public final class SchemaCopy {
         log.info("schema: using pg_dump and pg_restore {} from {}", tool.version(), tool.pgDump().getParent());
     }
 
+    /**
+     * A new migration whose schema ferry copies: starts making TimescaleDB on the target ({@link EarlyExtension}), which
+     * {@link #copyPreData} waits for. Not with --schema-map, whose pre-data is restored from a renamed scratch copy.
+     */
+    public void startEarlyExtension() {
+        if (config.schemaMap().isEmpty()) earlyExtension = EarlyExtension.start(config);
+    }
+
     /** Restores pre-data on the target; with a snapshot name the dump sees exactly the copy's snapshot. Safe to run again. */
     public void copyPreData(Optional<String> snapshotName) {
         long start = System.nanoTime();
@@ -54,6 +64,7 @@ public final class SchemaCopy {
             log.info("pre-data: dumped {} objects in {}{}", entries.size(), seconds(start), snapshotName.map(s -> " at snapshot " + s).orElse(""));
             Connection catalog = dump.catalog(source);
             List<TocEntry> selected;
+            if (earlyExtension != null) earlyExtension.join(); // its CREATE EXTENSION must not race the restore's
             lockRestores(target);
             try {
                 LeftoverRestores.end(target, "pre-data", config.slotName());
@@ -69,7 +80,8 @@ public final class SchemaCopy {
             long restoreStart = System.nanoTime();
             dump.restore(selected, PreDataRestore.options(),
                     "fix what the message names on the target (a missing extension package, a missing role, a permission), then run ferry again: "
-                            + "the restore ran in one transaction, so nothing of it was left on the target.");
+                            + "the restore ran in one transaction, so nothing of it was left on the target (the TimescaleDB extension,"
+                            + " made before it when the target had none, stays).");
             log.info("pre-data: restored {} objects into the target in {} (total {})", selected.size(), seconds(restoreStart), seconds(start));
             Hypertables.create(source, target, config.tables());
             ChunkLayout.recreate(source, target, config.tables());

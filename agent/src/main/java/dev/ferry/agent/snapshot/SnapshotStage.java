@@ -69,7 +69,10 @@ public final class SnapshotStage {
      * that uses them, and a slot left by a start that recorded no state is dropped.
      */
     public void prepareSource(Connection src, List<SourceTable> tables, int sourceMajor) throws SQLException {
-        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) schema.checkTools(sourceMajor);
+        if (config.schemaMode() == MigrationConfig.SchemaMode.COPY) {
+            schema.checkTools(sourceMajor);
+            schema.startEarlyExtension();
+        }
         new Publications(config).create(src, tables);
         slot.dropLeftover(src);
     }
