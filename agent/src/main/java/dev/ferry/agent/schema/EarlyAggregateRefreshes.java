@@ -4,7 +4,6 @@ import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.db.Database;
 import dev.ferry.agent.db.Resources;
 import dev.ferry.agent.name.QualifiedName;
-import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -67,7 +66,9 @@ public final class EarlyAggregateRefreshes implements AutoCloseable {
             while (!waiting.isEmpty() && copied.contains(waiting.get(0).hypertable())) {
                 ContinuousAggregates.Aggregate aggregate = waiting.remove(0);
                 if (!madeEarly.containsKey(aggregate.name())) {
-                    ContinuousAggregates.create(target(), aggregate);
+                    // Made by an earlier start (this one resumed the copy): refreshed again, which materializes only
+                    // what that start had not.
+                    if (!ContinuousAggregates.create(target(), aggregate)) ContinuousAggregates.refresh(target(), aggregate, null);
                     continue;
                 }
                 long start = System.nanoTime();
@@ -118,18 +119,16 @@ public final class EarlyAggregateRefreshes implements AutoCloseable {
         if (failure != null) throw new IllegalStateException(failure);
     }
 
-    /** The copy failed: cancels the refresh running on the target and stops. */
+    /**
+     * The copy failed, or ferry stops: stops starting refreshes and closes the connection, without cancelling the one
+     * running. The server finishes it on its own: TimescaleDB 2.25 records a refresh's range in
+     * {@code continuous_aggs_materialization_ranges} in a transaction of its own first, and a refresh cancelled after
+     * that leaves the range behind, which makes every later refresh of the aggregate fail ("overlaps with existing
+     * range ... a previously failed refresh left an overlapping range") until someone deletes that catalog row by hand.
+     */
     @Override
     public void close() {
         thread.shutdownNow();
-        Connection open = target;
-        if (open != null) {
-            try {
-                open.unwrap(PGConnection.class).cancelQuery();
-            } catch (SQLException e) {
-                // the connection is closed next either way
-            }
-        }
         closeTarget();
     }
 
