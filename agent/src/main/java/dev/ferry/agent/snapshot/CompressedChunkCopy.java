@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -39,36 +38,28 @@ final class CompressedChunkCopy {
     private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
 
     /**
-     * The source's chunks of one hypertable in the snapshot, with the start of their primary dimension's slice named as
-     * the dimension's column, so that the copy unit's own WHERE clause picks those of its range. {@code %s}: the start
-     * expression and its column name.
+     * The source's chunks of one hypertable in the snapshot whose primary dimension's slice starts in a unit's range
+     * ({@link UnitRange}: the chunks the unit's own WHERE clause reads), with what the copy needs of each.
      */
-    private static final String SOURCE_CHUNKS = """
-            SELECT ferry_chunk, ferry_compressed, ferry_slices, ferry_settings, ferry_sparse, ferry_columns, ferry_types, ferry_readable FROM (
-              SELECT format('%%I.%%I', c.schema_name, c.table_name) AS ferry_chunk,
-                     CASE WHEN z.id IS NULL THEN NULL ELSE format('%%I.%%I', z.schema_name, z.table_name) END AS ferry_compressed,
-                     (SELECT jsonb_object_agg(d.column_name, jsonb_build_array(s.range_start, s.range_end))::text
-                      FROM _timescaledb_catalog.chunk_constraint cc JOIN _timescaledb_catalog.dimension_slice s ON s.id = cc.dimension_slice_id
-                      JOIN _timescaledb_catalog.dimension d ON d.id = s.dimension_id WHERE cc.chunk_id = c.id) AS ferry_slices,
-                     CASE WHEN z.id IS NULL THEN NULL ELSE %s END AS ferry_settings,
-                     CASE WHEN z.id IS NULL THEN NULL ELSE %s END AS ferry_sparse,
-                     CASE WHEN z.id IS NULL THEN NULL ELSE %s END AS ferry_columns,
-                     CASE WHEN z.id IS NULL THEN NULL ELSE %s END AS ferry_types,
-                     z.id IS NULL OR has_table_privilege(format('%%I.%%I', z.schema_name, z.table_name), 'SELECT') AS ferry_readable,
-                     %s AS %s
-              FROM _timescaledb_catalog.hypertable h
-              JOIN _timescaledb_catalog.chunk c ON c.hypertable_id = h.id AND NOT c.dropped
-              JOIN _timescaledb_catalog.dimension pd ON pd.id = (SELECT min(id) FROM _timescaledb_catalog.dimension WHERE hypertable_id = h.id)
-              JOIN _timescaledb_catalog.chunk_constraint pcc ON pcc.chunk_id = c.id
-              JOIN _timescaledb_catalog.dimension_slice ps ON ps.id = pcc.dimension_slice_id AND ps.dimension_id = pd.id
-              LEFT JOIN _timescaledb_catalog.chunk z ON z.id = c.compressed_chunk_id
-              WHERE h.schema_name = ? AND h.table_name = ?) chunks%s
-            ORDER BY ferry_chunk""";
-
-    private static final String PRIMARY_TYPE = """
-            SELECT d.column_type::regtype::text FROM _timescaledb_catalog.hypertable h
-            JOIN _timescaledb_catalog.dimension d ON d.id = (SELECT min(id) FROM _timescaledb_catalog.dimension WHERE hypertable_id = h.id)
-            WHERE h.schema_name = ? AND h.table_name = ?""";
+    private static final String SOURCE_CHUNKS = String.format("""
+            SELECT format('%%I.%%I', c.schema_name, c.table_name),
+                   CASE WHEN z.id IS NULL THEN NULL ELSE format('%%I.%%I', z.schema_name, z.table_name) END,
+                   (SELECT jsonb_object_agg(d.column_name, jsonb_build_array(s.range_start, s.range_end))::text
+                    FROM _timescaledb_catalog.chunk_constraint cc JOIN _timescaledb_catalog.dimension_slice s ON s.id = cc.dimension_slice_id
+                    JOIN _timescaledb_catalog.dimension d ON d.id = s.dimension_id WHERE cc.chunk_id = c.id),
+                   CASE WHEN z.id IS NULL THEN NULL ELSE %s END,
+                   CASE WHEN z.id IS NULL THEN NULL ELSE %s END,
+                   CASE WHEN z.id IS NULL THEN NULL ELSE %s END,
+                   CASE WHEN z.id IS NULL THEN NULL ELSE %s END,
+                   z.id IS NULL OR has_table_privilege(format('%%I.%%I', z.schema_name, z.table_name), 'SELECT')
+            FROM _timescaledb_catalog.hypertable h
+            JOIN _timescaledb_catalog.chunk c ON c.hypertable_id = h.id AND NOT c.dropped
+            JOIN _timescaledb_catalog.dimension pd ON pd.id = (SELECT min(id) FROM _timescaledb_catalog.dimension WHERE hypertable_id = h.id)
+            JOIN _timescaledb_catalog.chunk_constraint pcc ON pcc.chunk_id = c.id
+            JOIN _timescaledb_catalog.dimension_slice ps ON ps.id = pcc.dimension_slice_id AND ps.dimension_id = pd.id
+            LEFT JOIN _timescaledb_catalog.chunk z ON z.id = c.compressed_chunk_id
+            WHERE h.schema_name = ? AND h.table_name = ?""", CompressedLayout.SETTINGS, CompressedLayout.SPARSE, CompressedLayout.COLUMNS, CompressedLayout.TYPES)
+            + " AND ps.range_start >= " + UnitRange.LOWER + " AND ps.range_start < " + UnitRange.UPPER + " ORDER BY 1";
 
     /** Streams one COPY out of the source into one COPY on the target; returns rows and bytes. */
     interface Pipe {
@@ -84,7 +75,6 @@ final class CompressedChunkCopy {
     private final NumericNanInf numericNanInf;
     /** Hypertables already told about in the log, so a fallback's reason is logged once per worker, not per chunk. */
     private final Set<QualifiedName> explained = new HashSet<>();
-    private final Map<QualifiedName, String> startExpressions = new HashMap<>();
 
     CompressedChunkCopy(Connection source, Connection target, CopyFormat format, NumericNanInf numericNanInf) {
         this.source = source;
@@ -183,12 +173,13 @@ final class CompressedChunkCopy {
     }
 
     private List<SourceChunk> sourceChunks(CopyChunk unit) throws SQLException {
-        String column = unit.table().timeRanges().map(r -> r.column()).orElse("range_start");
-        String sql = String.format(SOURCE_CHUNKS, CompressedLayout.SETTINGS, CompressedLayout.SPARSE, CompressedLayout.COLUMNS, CompressedLayout.TYPES, startExpression(unit.table().name()), QualifiedName.quote(column), unit.pageFilter());
+        UnitRange range = UnitRange.of(unit);
         List<SourceChunk> chunks = new ArrayList<>();
-        try (PreparedStatement s = source.prepareStatement(sql)) {
+        try (PreparedStatement s = source.prepareStatement(range.render(SOURCE_CHUNKS))) {
             s.setString(1, unit.table().name().schema());
             s.setString(2, unit.table().name().name());
+            range.bindLower(s, 3);
+            range.bindUpper(s, 4);
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     chunks.add(new SourceChunk(rs.getString(1), Optional.ofNullable(rs.getString(2)), rs.getString(3), CompressedLayout.read(rs, 4), rs.getBoolean(8)));
@@ -196,30 +187,6 @@ final class CompressedChunkCopy {
             }
         }
         return chunks;
-    }
-
-    /**
-     * The start of a chunk's primary slice as a value of the dimension's column type, as {@code SourceCatalog} writes
-     * the copy units' boundaries, so the two compare as the rows' values do.
-     */
-    private String startExpression(QualifiedName hypertable) throws SQLException {
-        String known = startExpressions.get(hypertable);
-        if (known != null) return known;
-        String type;
-        try (PreparedStatement s = source.prepareStatement(PRIMARY_TYPE)) {
-            s.setString(1, hypertable.schema());
-            s.setString(2, hypertable.name());
-            try (ResultSet rs = s.executeQuery()) {
-                type = rs.next() ? rs.getString(1) : "";
-            }
-        }
-        String expression = switch (type) {
-            case "timestamp with time zone" -> "_timescaledb_functions.to_timestamp(ps.range_start)";
-            case "timestamp without time zone" -> "_timescaledb_functions.to_timestamp_without_timezone(ps.range_start)";
-            default -> "ps.range_start";
-        };
-        startExpressions.put(hypertable, expression);
-        return expression;
     }
 
     /** The rows these compressed chunks hold: each of their rows is a batch of {@code _ts_meta_count} rows. */
