@@ -35,17 +35,7 @@ class EarlyAggregateRefreshesTest {
 
     @Test
     void aggregateRefreshedUpToEachCopiedRangeEndsWithEveryBucket() throws Exception {
-        assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 is not installed");
-        assumeTrue(DebianPostgres.timescaleAvailable(), "TimescaleDB is not installed: run ../shared/timescaledb/install.sh");
-        try (DebianPostgres server = DebianPostgres.start(Map.of("shared_preload_libraries", "timescaledb", "timescaledb.telemetry_level", "off"))) {
-            server.execute("postgres", "CREATE DATABASE steps_src", "CREATE DATABASE steps_dst");
-            for (String db : new String[] {"steps_src", "steps_dst"}) {
-                server.execute(db, "CREATE EXTENSION timescaledb",
-                        "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8)",
-                        "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')");
-            }
-            server.execute("steps_src", "CREATE MATERIALIZED VIEW public.metrics_hourly WITH (timescaledb.continuous) AS SELECT time_bucket('1 hour', time) AS hour,"
-                    + " device, count(*) AS n, sum(value) AS total FROM public.metrics GROUP BY 1, 2 WITH NO DATA");
+        try (DebianPostgres server = startWithHypertables("steps")) {
             // The copy has committed the first three days on the target, in the copy's session setting.
             String days = "INSERT INTO public.metrics SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g %% 4, g FROM generate_series(%d, %d) g";
             server.execute("steps_dst", "SET session_replication_role = replica", String.format(days, 0, 3 * 1440 - 1));
@@ -72,17 +62,7 @@ class EarlyAggregateRefreshesTest {
      */
     @Test
     void stoppingDuringARefreshLeavesTheAggregateRefreshable() throws Exception {
-        assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 is not installed");
-        assumeTrue(DebianPostgres.timescaleAvailable(), "TimescaleDB is not installed: run ../shared/timescaledb/install.sh");
-        try (DebianPostgres server = DebianPostgres.start(Map.of("shared_preload_libraries", "timescaledb", "timescaledb.telemetry_level", "off"))) {
-            server.execute("postgres", "CREATE DATABASE stop_src", "CREATE DATABASE stop_dst");
-            for (String db : new String[] {"stop_src", "stop_dst"}) {
-                server.execute(db, "CREATE EXTENSION timescaledb VERSION '2.25.2'",
-                        "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8)",
-                        "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')");
-            }
-            server.execute("stop_src", "CREATE MATERIALIZED VIEW public.metrics_hourly WITH (timescaledb.continuous) AS SELECT time_bucket('1 hour', time) AS hour,"
-                    + " device, count(*) AS n, sum(value) AS total FROM public.metrics GROUP BY 1, 2 WITH NO DATA");
+        try (DebianPostgres server = startWithHypertables("stop")) {
             server.execute("stop_dst", "SET session_replication_role = replica",
                     "INSERT INTO public.metrics SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g % 4, g FROM generate_series(0, 6 * 1440 - 1) g");
             QualifiedName metrics = new QualifiedName("public", "metrics");
@@ -110,6 +90,30 @@ class EarlyAggregateRefreshesTest {
             server.execute("stop_dst", "UPDATE public.metrics SET value = value + 1 WHERE time >= '2026-01-04' AND time < '2026-01-05'");
             server.execute("stop_dst", "CALL public.refresh_continuous_aggregate('public.metrics_hourly', NULL, NULL)");
             assertEquals(query(server, "stop_dst", DIRECT), query(server, "stop_dst", HOURLY));
+        }
+    }
+
+    /**
+     * A server with databases {@code name_src} and {@code name_dst}, each with TimescaleDB 2.25.2 and an empty
+     * hypertable public.metrics of day chunks; the source also with the hourly aggregate ferry makes on the target.
+     */
+    private static DebianPostgres startWithHypertables(String name) {
+        assumeTrue(DebianPostgres.available(), "Debian's postgresql-15 is not installed");
+        assumeTrue(DebianPostgres.timescaleAvailable(), "TimescaleDB is not installed: run ../shared/timescaledb/install.sh");
+        DebianPostgres server = DebianPostgres.start(Map.of("shared_preload_libraries", "timescaledb", "timescaledb.telemetry_level", "off"));
+        try {
+            server.execute("postgres", "CREATE DATABASE " + name + "_src", "CREATE DATABASE " + name + "_dst");
+            for (String db : new String[] {name + "_src", name + "_dst"}) {
+                server.execute(db, "CREATE EXTENSION timescaledb VERSION '2.25.2'",
+                        "CREATE TABLE public.metrics (time timestamptz NOT NULL, device int NOT NULL, value float8)",
+                        "SELECT create_hypertable('public.metrics', 'time', chunk_time_interval => interval '1 day')");
+            }
+            server.execute(name + "_src", "CREATE MATERIALIZED VIEW public.metrics_hourly WITH (timescaledb.continuous) AS SELECT time_bucket('1 hour', time) AS hour,"
+                    + " device, count(*) AS n, sum(value) AS total FROM public.metrics GROUP BY 1, 2 WITH NO DATA");
+            return server;
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
         }
     }
 
