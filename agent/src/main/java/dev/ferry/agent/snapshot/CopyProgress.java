@@ -9,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -20,11 +21,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 /**
- * How far one copy has come: each table's completion (logged once, and handed to the {@link CopyListener}, as is a hypertable's ranges copied in a row from its first), and a progress
- * line every few seconds on its own thread {@code ferry-copy-progress}: tables and data done of the total, rate, ETA
- * and the biggest tables in flight. Done and total are measured alike, in the tables' size on disk at planning time
- * (a chunk counts its table's share), so the percentage and the ETA do not depend on COPY's text being bigger or
- * smaller than the heap. The copy workers call {@link #starting} and {@link #done}; anything may call {@link #line}.
+ * How far one copy has come: each table's completion (logged once, and handed to the {@link CopyListener}, as are a
+ * hypertable's time ranges copied in a row from its first), and a progress line every few seconds on its own thread
+ * {@code ferry-copy-progress}: tables and data done of the total, rate, ETA and the biggest tables in flight. Done and
+ * total are measured alike, in the tables' size on disk at planning time (a chunk counts its table's share), so the
+ * percentage and the ETA do not depend on COPY's text being bigger or smaller than the heap. The copy workers call
+ * {@link #starting} and {@link #done}; anything may call {@link #line}.
  */
 final class CopyProgress implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("ferry.snapshot");
@@ -43,7 +45,7 @@ final class CopyProgress implements AutoCloseable {
     private final long plannedBytes;
     private final CopyListener listener;
     /** Per hypertable cut in time ranges: which of its units are done, and how many from the first are done in a row. */
-    private final Map<QualifiedName, java.util.BitSet> unitsDone = new ConcurrentHashMap<>();
+    private final Map<QualifiedName, BitSet> unitsDone = new ConcurrentHashMap<>();
     private final MigrationMetrics metrics;
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile long startedNanos = System.nanoTime();
@@ -104,7 +106,7 @@ final class CopyProgress implements AutoCloseable {
     /** Tells the listener when the units of a hypertable done in a row from its first grow. */
     private void reportCopiedBefore(CopyChunk chunk) {
         if (!chunk.table().hypertable() || chunk.count() < 2 || chunk.table().timeRanges().isEmpty()) return;
-        java.util.BitSet done = unitsDone.computeIfAbsent(chunk.table().name(), k -> new java.util.BitSet());
+        BitSet done = unitsDone.computeIfAbsent(chunk.table().name(), k -> new BitSet());
         int before, after;
         synchronized (done) {
             before = done.nextClearBit(0);
