@@ -1,5 +1,6 @@
 package dev.ferry.agent.schema;
 
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.name.QualifiedName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,10 +100,30 @@ public final class ContinuousAggregates {
             try {
                 s.execute("CALL public.refresh_continuous_aggregate('" + aggregate.name().toString().replace("'", "''") + "', NULL, "
                         + (end == null ? "NULL" : end) + ")");
+            } catch (SQLException e) {
+                if (e.getMessage() != null && e.getMessage().contains("materialization_ranges")) throw leftRange(aggregate, e);
+                throw e;
             } finally {
                 s.execute("RESET work_mem");
             }
         }
+    }
+
+    /**
+     * TimescaleDB 2.25 records each refresh's range in a transaction of its own before it materializes; a refresh
+     * interrupted after that (cancelled, or its server stopped) leaves the row, and every later refresh whose range
+     * overlaps it fails until the row is deleted. ferry never cancels its own refreshes (EarlyAggregateRefreshes).
+     */
+    private static FerryException leftRange(Aggregate aggregate, SQLException e) {
+        String view = aggregate.name().toString();
+        return new FerryException("the continuous aggregate " + view + " cannot be refreshed on the target.",
+                e.getMessage() + " TimescaleDB keeps the range of a refresh that was interrupted (cancelled, or the target server stopped)"
+                        + " in _timescaledb_catalog.continuous_aggs_materialization_ranges, and refuses every refresh overlapping it.",
+                "make sure no refresh of " + view + " runs on the target (pg_stat_activity), then, on the target, as a superuser: "
+                        + "DELETE FROM _timescaledb_catalog.continuous_aggs_materialization_ranges WHERE materialization_id = "
+                        + "(SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg WHERE user_view_schema = "
+                        + QualifiedName.literal(aggregate.name().schema()) + " AND user_view_name = " + QualifiedName.literal(aggregate.name().name())
+                        + "); then run the same ferry command again: the refresh materializes that range too.", e);
     }
 
     /** At the cutover: refreshes every aggregate on the target over all its data. */
@@ -111,9 +132,7 @@ public final class ContinuousAggregates {
         int refreshed = 0;
         for (Aggregate aggregate : read(source)) {
             if (!exists(target, aggregate.name())) continue;
-            try (Statement s = target.createStatement()) {
-                s.execute("CALL public.refresh_continuous_aggregate('" + aggregate.name().toString().replace("'", "''") + "', NULL, NULL)");
-            }
+            refresh(target, aggregate, null);
             refreshed++;
         }
         if (refreshed > 0) log.info("continuous aggregates: refreshed {} on the target for the cutover", refreshed);

@@ -116,6 +116,7 @@ public final class EarlyAggregateRefreshes implements AutoCloseable {
         }
         closeTarget();
         if (failure instanceof SQLException sql) throw sql;
+        if (failure instanceof RuntimeException runtime) throw runtime; // a FerryException says what to do itself
         if (failure != null) throw new IllegalStateException(failure);
     }
 

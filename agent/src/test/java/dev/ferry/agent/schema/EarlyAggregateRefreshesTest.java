@@ -1,5 +1,6 @@
 package dev.ferry.agent.schema;
 
+import dev.ferry.agent.FerryException;
 import dev.ferry.agent.config.ConnectionSpec;
 import dev.ferry.agent.config.MigrationConfig;
 import dev.ferry.agent.name.QualifiedName;
@@ -20,6 +21,8 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -90,6 +93,34 @@ class EarlyAggregateRefreshesTest {
             server.execute("stop_dst", "UPDATE public.metrics SET value = value + 1 WHERE time >= '2026-01-04' AND time < '2026-01-05'");
             server.execute("stop_dst", "CALL public.refresh_continuous_aggregate('public.metrics_hourly', NULL, NULL)");
             assertEquals(query(server, "stop_dst", DIRECT), query(server, "stop_dst", HOURLY));
+        }
+    }
+
+    /**
+     * A range left by a refresh interrupted outside ferry (here written into TimescaleDB's catalog as the fault): the
+     * refresh fails with what to run, and after that SQL the same refresh works.
+     */
+    @Test
+    void rangeLeftByAnInterruptedRefreshIsNamedWithItsFix() throws Exception {
+        try (DebianPostgres server = startWithHypertables("left")) {
+            server.execute("left_dst", "INSERT INTO public.metrics SELECT '2026-01-01'::timestamptz + g * interval '1 minute', g % 4, g FROM generate_series(0, 2 * 1440 - 1) g");
+            ContinuousAggregates.Aggregate hourly;
+            try (Connection source = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/left_src?user=postgres")) {
+                hourly = ContinuousAggregates.read(source).get(0);
+            }
+            try (Connection target = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/left_dst?user=postgres")) {
+                ContinuousAggregates.createEmpty(target, hourly);
+                server.execute("left_dst", "INSERT INTO _timescaledb_catalog.continuous_aggs_materialization_ranges"
+                        + " SELECT mat_hypertable_id, -9223372036854775808, _timescaledb_functions.time_to_internal('2026-01-02'::timestamptz)"
+                        + " FROM _timescaledb_catalog.continuous_agg");
+                FerryException refused = assertThrows(FerryException.class, () -> ContinuousAggregates.refresh(target, hourly, null));
+                String message = refused.what() + " " + refused.why() + " " + refused.fix();
+                assertTrue(message.contains("\"public\".\"metrics_hourly\" cannot be refreshed on the target"), message);
+                String fix = message.substring(message.indexOf("DELETE FROM"), message.indexOf("); then") + 1);
+                server.execute("left_dst", fix);
+                ContinuousAggregates.refresh(target, hourly, null);
+            }
+            assertEquals(query(server, "left_dst", DIRECT), query(server, "left_dst", HOURLY));
         }
     }
 
