@@ -33,10 +33,10 @@ final class EarlyExtension {
             MDC.put("stage", "schema");
             long start = System.nanoTime();
             try (Connection source = new Database(config.source(), "source").open()) {
-                String schema = extensionSchema(source);
+                String schema = PreDataRestore.extensionSchema(source, "timescaledb").orElse(null);
                 if (schema == null) return;
                 try (Connection target = new Database(config.target(), "target").open()) {
-                    if (!Hypertables.hasTimescale(target) && schemaExists(target, schema)) {
+                    if (PreDataRestore.extensionSchema(target, "timescaledb").isEmpty() && schemaExists(target, schema)) {
                         try (Statement s = target.createStatement()) {
                             s.execute("CREATE EXTENSION IF NOT EXISTS timescaledb WITH SCHEMA " + QualifiedName.quote(schema));
                         }
@@ -54,13 +54,6 @@ final class EarlyExtension {
             creator.setDaemon(true);
             creator.start();
         });
-    }
-
-    private static String extensionSchema(Connection source) throws SQLException {
-        try (Statement s = source.createStatement();
-             ResultSet rs = s.executeQuery("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'")) {
-            return rs.next() ? rs.getString(1) : null;
-        }
     }
 
     private static boolean schemaExists(Connection target, String schema) throws SQLException {

@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Restores pre-data (schemas, extensions, types, functions, tables, sequences, views) into the target so that
@@ -58,8 +59,8 @@ final class PreDataRestore {
      * functions and operator classes in the source's schema, so restoring would fail part-way, or later in post-data.
      */
     private void refuseMovedExtension(String extension) throws SQLException {
-        String onSource = extensionSchema(source, extension);
-        String onTarget = extensionSchema(target, extension);
+        String onSource = installedSchema(source, extension);
+        String onTarget = installedSchema(target, extension);
         if (onSource.equals(onTarget)) return;
         String name = QualifiedName.quote(extension);
         throw new FerryException("extension " + name + " is in schema " + QualifiedName.quote(onTarget) + " on the target, but in "
@@ -72,13 +73,18 @@ final class PreDataRestore {
                 ExitCode.BAD_INPUT, null);
     }
 
-    private static String extensionSchema(Connection connection, String extension) throws SQLException {
+    private static String installedSchema(Connection connection, String extension) throws SQLException {
+        return extensionSchema(connection, extension)
+                .orElseThrow(() -> new IllegalStateException("extension " + extension + " vanished while pre-data was chosen"));
+    }
+
+    /** The schema {@code extension} is installed in on this server; empty when it is not installed. */
+    static Optional<String> extensionSchema(Connection connection, String extension) throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement(
                 "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = ?")) {
             ps.setString(1, extension);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) throw new IllegalStateException("extension " + extension + " vanished while pre-data was chosen");
-                return rs.getString(1);
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
             }
         }
     }
