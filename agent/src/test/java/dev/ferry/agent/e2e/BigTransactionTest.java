@@ -1,8 +1,6 @@
 package dev.ferry.agent.e2e;
 
 import dev.ferry.agent.config.MigrationConfig;
-import dev.ferry.agent.demo.ComparisonResult;
-import dev.ferry.agent.state.MigrationState;
 import dev.ferry.testing.Deadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -98,8 +96,7 @@ class BigTransactionTest extends TwoServers {
 
         migration.cutover(Duration.ofSeconds(90));
         agent.awaitSummary(Duration.ofSeconds(30));
-        ComparisonResult result = migration.compare();
-        assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.assertIdentical();
     }
 
     @Test
@@ -125,16 +122,11 @@ class BigTransactionTest extends TwoServers {
         Process second = migration.startChild(1, "copy");
         awaitStreaming(migration, second);
         source.execute("eagerkill", "INSERT INTO public.marker VALUES (" + (marker + 1) + ")");
-        Deadline.await("the restarted agent to apply the big transaction", Duration.ofSeconds(120), () -> {
-            if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
-            return "1".equals(target.queryValue("eagerkill", "SELECT count(*) FROM public.marker WHERE id = " + (marker + 1)));
-        });
+        migration.awaitWhileRunning(second, "the restarted agent", "the restarted agent to apply the big transaction", Duration.ofSeconds(120),
+                () -> "1".equals(target.queryValue("eagerkill", "SELECT count(*) FROM public.marker WHERE id = " + (marker + 1))));
         assertEquals("21000", target.queryValue("eagerkill", "SELECT count(*) FROM public.f WHERE n > 0"), "each row once");
-        String summary = migration.cutover(Duration.ofSeconds(90));
-        assertTrue(summary.contains("migration finished"), summary);
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
-        ComparisonResult result = migration.compare();
-        assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.cutoverUntilExit(second, Duration.ofSeconds(90));
+        migration.assertIdentical();
     }
 
     /** A TRUNCATE inside the big transaction sends it back to the spill file, replayed at its commit as before. */
@@ -161,8 +153,7 @@ class BigTransactionTest extends TwoServers {
         assertFalse(log.contains(EAGER), log);
         migration.cutover(Duration.ofSeconds(90));
         agent.awaitSummary(Duration.ofSeconds(30));
-        ComparisonResult result = migration.compare();
-        assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.assertIdentical();
     }
 
     /**
@@ -193,10 +184,7 @@ class BigTransactionTest extends TwoServers {
     }
 
     private static void awaitStreaming(MigrationFixture migration, Process agent) {
-        Deadline.await("the agent to stream", Duration.ofSeconds(120), () -> {
-            if (!agent.isAlive()) throw new AssertionError("the agent exited with " + agent.exitValue() + "; see " + migration.logDir);
-            return migration.state().filter(st -> st.phase() == MigrationState.Phase.STREAM && st.heartbeatAt().isPresent()).isPresent();
-        });
+        migration.awaitStreamingChild(agent, "the agent", "the agent to stream", Duration.ofSeconds(120));
     }
 
     private static int occurrences(String text, String part) {

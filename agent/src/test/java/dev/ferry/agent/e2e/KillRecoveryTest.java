@@ -1,6 +1,5 @@
 package dev.ferry.agent.e2e;
 
-import dev.ferry.agent.demo.ComparisonResult;
 import dev.ferry.agent.demo.SampleDatabase;
 import dev.ferry.agent.demo.Workload;
 import dev.ferry.agent.state.MigrationState;
@@ -42,11 +41,8 @@ class KillRecoveryTest extends TwoServers {
             assertEquals(MigrationState.Phase.COPY, migration.state().orElseThrow().phase(), "killed during the copy");
 
             Process second = migration.startChild(2, "copy");
-            Deadline.await("the restarted agent to stream and apply", Duration.ofMinutes(3), () -> {
-                if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
-                return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM
-                        && s.appliedLsn().isAfter(s.consistentLsn())).isPresent();
-            });
+            migration.awaitWhileRunning(second, "the restarted agent", "the restarted agent to stream and apply", Duration.ofMinutes(3),
+                    () -> migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.appliedLsn().isAfter(s.consistentLsn())).isPresent());
             long before = workload.transactions();
             workload.awaitTransactions(before + 300, Duration.ofMinutes(1));
             Lsn appliedBeforeKill = migration.state().orElseThrow().appliedLsn();
@@ -55,21 +51,16 @@ class KillRecoveryTest extends TwoServers {
             workload.awaitTransactions(workload.transactions() + 300, Duration.ofMinutes(1));
 
             Process third = migration.startChild(2, "copy");
-            Deadline.await("the third agent to apply past the kill point", Duration.ofMinutes(2), () -> {
-                if (!third.isAlive()) throw new AssertionError("the third agent exited with " + third.exitValue() + "; see " + migration.logDir);
-                // The killed agent may have applied past appliedBeforeKill before it died: only the third agent's own
-                // record says it runs (a cutover requested before it took the lock finds no agent).
-                return migration.state().filter(s -> s.appliedLsn().isAfter(appliedBeforeKill) && s.heartbeatAt().isPresent()
-                        && s.agent().filter(a -> a.pid() == third.pid()).isPresent()).isPresent();
-            });
+            // The killed agent may have applied past appliedBeforeKill before it died: only the third agent's own record
+            // says it runs (a cutover requested before it took the lock finds no agent).
+            migration.awaitWhileRunning(third, "the third agent", "the third agent to apply past the kill point", Duration.ofMinutes(2),
+                    () -> migration.state().filter(s -> s.appliedLsn().isAfter(appliedBeforeKill) && s.heartbeatAt().isPresent()
+                            && s.agent().filter(a -> a.pid() == third.pid()).isPresent()).isPresent());
             workload.close();
-            String summary = migration.cutover(Duration.ofMinutes(2));
-            assertTrue(summary.contains("migration finished"), summary);
-            assertTrue(third.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
+            migration.cutoverUntilExit(third, Duration.ofMinutes(2));
             assertEquals(0, third.exitValue());
         }
-        ComparisonResult result = migration.compare();
-        assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.assertIdentical();
         migration.assertLogsHideThePassword();
         assertEquals(0, migration.slotCount());
     }
@@ -99,17 +90,11 @@ class KillRecoveryTest extends TwoServers {
                 "CREATE UNIQUE INDEX " + table + "_pkey ON public." + table + " (id)");
 
         Process second = migration.startChild(1, "copy");
-        Deadline.await("the restarted agent to reach the stream", Duration.ofMinutes(3), () -> {
-            if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        migration.awaitStreamingChild(second, "the restarted agent", "the restarted agent to reach the stream", Duration.ofMinutes(3));
         assertEquals("p", target.queryValue("halfkey", "SELECT contype FROM pg_constraint WHERE conname = '" + table + "_pkey'"),
                 table + "'s primary key is attached");
-        String summary = migration.cutover(Duration.ofMinutes(2));
-        assertTrue(summary.contains("migration finished"), summary);
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
-        ComparisonResult result = migration.compare();
-        assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.cutoverUntilExit(second, Duration.ofMinutes(2));
+        migration.assertIdentical();
     }
 
     /**
@@ -127,10 +112,7 @@ class KillRecoveryTest extends TwoServers {
                 "INSERT INTO public.parent SELECT g FROM generate_series(1, 1000) g",
                 "INSERT INTO public.child SELECT g, g FROM generate_series(1, 1000) g");
         Process first = migration.startChild(1, "copy");
-        Deadline.await("the first agent to stream", Duration.ofMinutes(2), () -> {
-            if (!first.isAlive()) throw new AssertionError("the agent exited with " + first.exitValue() + "; see " + migration.logDir);
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        migration.awaitStreamingChild(first, "the agent", "the first agent to stream", Duration.ofMinutes(2));
         first.destroyForcibly();
         assertTrue(first.waitFor(30, TimeUnit.SECONDS));
         // As if killed in the copy: "parent" copied, "child" not, post-data not run.
@@ -140,16 +122,10 @@ class KillRecoveryTest extends TwoServers {
         source.execute("fkresume", "INSERT INTO public.parent VALUES (1001)", "INSERT INTO public.child VALUES (1001, 1001)");
 
         Process second = migration.startChild(1, "copy");
-        Deadline.await("the restarted agent to stream", Duration.ofMinutes(2), () -> {
-            if (!second.isAlive()) throw new AssertionError("the restarted agent exited with " + second.exitValue() + "; see " + migration.logDir);
-            return migration.state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent();
-        });
+        migration.awaitStreamingChild(second, "the restarted agent", "the restarted agent to stream", Duration.ofMinutes(2));
         assertTrue(migration.log("ferry.log").contains("copying 2 tables again"), "parent is copied again with child");
-        String summary = migration.cutover(Duration.ofMinutes(2));
-        assertTrue(summary.contains("migration finished"), summary);
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
-        ComparisonResult result = migration.compare();
-        assertTrue(result.identical(), String.join("\n", result.differences()));
+        migration.cutoverUntilExit(second, Duration.ofMinutes(2));
+        migration.assertIdentical();
     }
 
     private static long copiedChunks(MigrationFixture migration) {

@@ -27,7 +27,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One migration between a fresh database on a source server and one on a target server: builds the configuration,
@@ -160,6 +164,37 @@ final class MigrationFixture {
         command.addAll(extraArgs);
         return new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("child-console.log").toFile())).start();
+    }
+
+    /**
+     * Waits up to {@code timeout} until {@code done}, while the child agent {@code who} ("the restarted agent") runs;
+     * fails naming its exit code and the logs if it exits first.
+     */
+    void awaitWhileRunning(Process agent, String who, String what, Duration timeout, BooleanSupplier done) {
+        Deadline.await(what, timeout, () -> {
+            if (!agent.isAlive()) throw new AssertionError(who + " exited with " + agent.exitValue() + "; see " + logDir);
+            return done.getAsBoolean();
+        });
+    }
+
+    /** Waits until the child agent streams with a heartbeat of its own, which the cutover asks for. */
+    void awaitStreamingChild(Process agent, String who, String what, Duration timeout) {
+        awaitWhileRunning(agent, who, what, timeout,
+                () -> state().filter(s -> s.phase() == MigrationState.Phase.STREAM && s.heartbeatAt().isPresent()).isPresent());
+    }
+
+    /** Cuts over through the child agent: the summary says the migration finished, and the agent exits within 60 s. */
+    String cutoverUntilExit(Process agent, Duration timeout) throws SQLException, InterruptedException {
+        String summary = cutover(timeout);
+        assertTrue(summary.contains("migration finished"), summary);
+        assertTrue(agent.waitFor(60, TimeUnit.SECONDS), "the agent exits after the cutover");
+        return summary;
+    }
+
+    /** The target holds exactly the source's rows and sequences. */
+    void assertIdentical() throws SQLException {
+        ComparisonResult result = compare();
+        assertTrue(result.identical(), String.join("\n", result.differences()));
     }
 
     Optional<MigrationState> state() {
